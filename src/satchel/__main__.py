@@ -1,0 +1,3 @@
+from satchel.cli.main import main
+
+raise SystemExit(main())

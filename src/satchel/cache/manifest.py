@@ -1,0 +1,98 @@
+"""Manifests of unpacked trees: what files an entry holds, checked cheaply on every use and fully
+by ``cache verify``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from satchel.cache import atomic, buckets
+from satchel.cache.record import Record
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: str  # POSIX path relative to the tree
+    size: int
+    sha256: str
+    mtime_ns: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class Manifest(Record, record_type="tree-manifest", bucket=buckets.ARCHIVES):
+    files: list[ManifestFile]
+    source: str = ""
+
+
+def hash_tree(tree: Path, known: dict[str, str], *, read_only: bool) -> list[ManifestFile]:
+    """Hash (unless known), fsync and optionally make read-only every file under ``tree``."""
+    out: list[ManifestFile] = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, tree).replace(os.sep, "/")
+            st = os.lstat(full)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(f"not a regular file in unpacked tree: {rel}")
+            digest = known.get(rel)
+            fd = os.open(full, os.O_RDONLY)
+            try:
+                if digest is None:
+                    h = hashlib.sha256()
+                    while chunk := os.read(fd, 1 << 20):
+                        h.update(chunk)
+                    digest = h.hexdigest()
+                atomic.fsync_fd(fd)
+            finally:
+                os.close(fd)
+            executable = bool(st.st_mode & 0o111)
+            if read_only:
+                os.chmod(full, 0o555 if executable else 0o444)
+            st = os.lstat(full)
+            out.append(ManifestFile(rel, st.st_size, digest, st.st_mtime_ns, executable))
+        if read_only:
+            # Directories stay writable (so entries can be removed); files are read-only.
+            atomic.fsync_dir(Path(dirpath))
+    return out
+
+
+def check_tree(tree: Path, manifest: Manifest) -> str | None:
+    """Cheap check: every file exists as a regular file with its recorded size and mtime.
+    Returns None when fine, else a short reason."""
+    join = os.path.join
+    base = str(tree)
+    for f in manifest.files:
+        try:
+            st = os.lstat(join(base, f.path))
+        except FileNotFoundError:
+            return f"file missing from unpacked tree: {f.path}"
+        except OSError as exc:
+            return f"{f.path}: {exc.strerror}"
+        if not stat.S_ISREG(st.st_mode):
+            return f"not a regular file: {f.path}"
+        if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
+            return f"file changed since it was unpacked: {f.path}"
+    return None
+
+
+def verify_tree(tree: Path, manifest: Manifest) -> str | None:
+    """Full check: the cheap check, then every file re-hashed."""
+    problem = check_tree(tree, manifest)
+    if problem is not None:
+        return problem
+    for f in manifest.files:
+        h = hashlib.sha256()
+        try:
+            with open(os.path.join(tree, f.path), "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+        except OSError as exc:
+            return f"{f.path}: {exc.strerror}"
+        if h.hexdigest() != f.sha256:
+            return f"content changed: {f.path}"
+    return None

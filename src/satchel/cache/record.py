@@ -1,0 +1,93 @@
+"""The self-describing record file format.
+
+A record file is a fixed header followed by a JSON payload::
+
+    magic        8 bytes   b"SATCHEL" + header layout version (1)
+    record type 24 bytes   ASCII, NUL padded ("index-page", "interpreter", ...)
+    format       4 bytes   big-endian u32: the bucket's format version
+    length       8 bytes   big-endian u64: payload length
+    checksum    32 bytes   sha256 of the payload
+    payload     length     UTF-8 JSON object (the record's fields)
+
+Any mismatch (short file, other magic, other type or version, wrong length, checksum, JSON or
+shape) raises CorruptEntry with a one-line reason; callers treat that as a cache miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from typing import Any, ClassVar, TypeVar
+
+from satchel.cache import schema
+from satchel.cache.buckets import Bucket
+
+MAGIC = b"SATCHEL\x01"
+_HEADER = struct.Struct(">8s24sIQ32s")
+HEADER_SIZE = _HEADER.size
+
+R = TypeVar("R", bound="Record")
+
+
+class CorruptEntry(Exception):
+    """A cache entry could not be used; ``reason`` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Record:
+    """Base of every dataclass stored as a record. Subclasses declare where they live::
+
+        @dataclass(frozen=True)
+        class InterpreterRecord(Record, record_type="interpreter", bucket=buckets.INTERPRETERS):
+            ...
+    """
+
+    record_type: ClassVar[str]
+    bucket: ClassVar[Bucket]
+    registry: ClassVar[dict[str, type[Record]]] = {}
+
+    def __init_subclass__(cls, *, record_type: str, bucket: Bucket, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if len(record_type.encode("ascii")) > 24:
+            raise ValueError(f"record type name too long: {record_type}")
+        cls.record_type = record_type
+        cls.bucket = bucket
+        Record.registry[record_type] = cls
+
+
+def dumps(record: Record) -> bytes:
+    payload = json.dumps(schema.encode(record), separators=(",", ":"), ensure_ascii=False).encode()
+    rtype = type(record).record_type.encode("ascii")
+    header = _HEADER.pack(
+        MAGIC, rtype, type(record).bucket.version, len(payload), hashlib.sha256(payload).digest()
+    )
+    return header + payload
+
+
+def loads(data: bytes, cls: type[R]) -> R:
+    if len(data) == 0:
+        raise CorruptEntry("empty file")
+    if len(data) < HEADER_SIZE:
+        raise CorruptEntry("truncated header")
+    magic, rtype, version, length, digest = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise CorruptEntry("not a satchel record (bad magic)")
+    rtype_name = rtype.rstrip(b"\0").decode("ascii", "replace")
+    if rtype_name != cls.record_type:
+        raise CorruptEntry(f"wrong record type {rtype_name!r}, expected {cls.record_type!r}")
+    if version != cls.bucket.version:
+        raise CorruptEntry(f"format version {version}, this satchel reads {cls.bucket.version}")
+    payload = data[HEADER_SIZE:]
+    if len(payload) != length:
+        raise CorruptEntry(f"payload is {len(payload)} bytes, header says {length} (truncated?)")
+    if hashlib.sha256(payload).digest() != digest:
+        raise CorruptEntry("checksum mismatch")
+    try:
+        obj = json.loads(payload)
+        return schema.decode(cls, obj)  # type: ignore[no-any-return]
+    except (ValueError, schema.SchemaError, TypeError) as exc:
+        raise CorruptEntry(f"undecodable payload ({exc})") from None

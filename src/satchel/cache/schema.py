@@ -1,0 +1,172 @@
+"""Typed conversion between record dataclasses and JSON-able payloads.
+
+Decoding is strict about types (a wrong type is a corrupt entry) and lenient about unknown fields
+(ignored), so a newer satchel's extra fields never break an older one. ``fingerprint`` describes a
+record's shape for the version-discipline test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+Converter = Callable[[Any], Any]
+_converters: dict[Any, Converter] = {}
+
+
+class SchemaError(ValueError):
+    """A payload does not match the record's declared shape."""
+
+
+def encode(obj: Any) -> Any:
+    """Turn a record (dataclasses, tuples, dicts, primitives) into JSON-able data."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: encode(v) for k, v in obj.items()}
+    return obj
+
+
+def decode(tp: Any, data: Any) -> Any:
+    """Build an instance of ``tp`` from decoded JSON, raising SchemaError on any mismatch."""
+    return converter(tp)(data)
+
+
+def converter(tp: Any) -> Converter:
+    conv = _converters.get(tp)
+    if conv is None:
+        conv = _build(tp)
+        _converters[tp] = conv
+    return conv
+
+
+def _primitive(kind: type) -> Converter:
+    def conv(value: Any) -> Any:
+        if type(value) is kind or (kind is float and type(value) is int):
+            return value
+        raise SchemaError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+    return conv
+
+
+def _build(tp: Any) -> Converter:
+    if tp is Any:
+        return lambda v: v
+    if tp in (str, int, float, bool):
+        return _primitive(tp)
+    if tp is type(None):
+        def none(value: Any) -> None:
+            if value is not None:
+                raise SchemaError("expected null")
+        return none
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [converter(a) for a in args if a is not type(None)]
+        nullable = type(None) in args
+
+        def union(value: Any) -> Any:
+            if value is None and nullable:
+                return None
+            for opt in options:
+                try:
+                    return opt(value)
+                except SchemaError:
+                    continue
+            raise SchemaError(f"no alternative of {tp} matches")
+
+        return union
+    if origin in (list, tuple):
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            items = [converter(a) for a in args]
+
+            def fixed(value: Any) -> Any:
+                if not isinstance(value, list) or len(value) != len(items):
+                    raise SchemaError(f"expected array of {len(items)}")
+                return tuple(c(v) for c, v in zip(items, value, strict=True))
+
+            return fixed
+        item = converter(args[0]) if args else converter(Any)
+        make: Callable[[Any], Any] = tuple if origin is tuple else list
+
+        def seq(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise SchemaError("expected array")
+            return make([item(v) for v in value])
+
+        return seq
+    if origin is dict:
+        key = converter(args[0]) if args else converter(Any)
+        val = converter(args[1]) if args else converter(Any)
+
+        def mapping(value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise SchemaError("expected object")
+            return {key(k): val(v) for k, v in value.items()}
+
+        return mapping
+    if dataclasses.is_dataclass(tp):
+        return _dataclass_converter(tp)
+    raise TypeError(f"unsupported type in a cache record: {tp!r}")
+
+
+def _dataclass_converter(cls: Any) -> Converter:
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    # Filled lazily so recursive record types work.
+    plan: list[tuple[str, Converter, bool]] = []
+
+    def conv(value: Any) -> Any:
+        if not plan:
+            for f in fields:
+                has_default = (
+                    f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+                )
+                plan.append((f.name, converter(hints[f.name]), has_default))
+        if not isinstance(value, dict):
+            raise SchemaError(f"expected object for {cls.__name__}")
+        kwargs = {}
+        for name, field_conv, has_default in plan:
+            if name in value:
+                kwargs[name] = field_conv(value[name])
+            elif not has_default:
+                raise SchemaError(f"{cls.__name__}: missing field {name!r}")
+        return cls(**kwargs)
+
+    return conv
+
+
+def fingerprint(tp: Any) -> str:
+    """A stable description of a type's shape: field names and types, recursively."""
+    return _fingerprint(tp, set())
+
+
+def _fingerprint(tp: Any, seen: set[Any]) -> str:
+    if tp in (str, int, float, bool):
+        return tp.__name__
+    if tp is type(None):
+        return "None"
+    if tp is Any:
+        return "Any"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return "|".join(sorted(_fingerprint(a, seen) for a in args))
+    if origin is not None:
+        inner = ",".join("..." if a is Ellipsis else _fingerprint(a, seen) for a in args)
+        return f"{origin.__name__}[{inner}]"
+    if dataclasses.is_dataclass(tp):
+        if tp in seen:
+            return tp.__name__
+        seen = seen | {tp}
+        hints = typing.get_type_hints(tp)
+        inner = ",".join(
+            f"{f.name}:{_fingerprint(hints[f.name], seen)}" for f in dataclasses.fields(tp) if f.init
+        )
+        return f"{tp.__name__}{{{inner}}}"
+    raise TypeError(f"unsupported type in a cache record: {tp!r}")

@@ -1,0 +1,400 @@
+"""The cache store: where entries live, how they are read, written, checked and healed.
+
+Contract (docs/cache.md): any failure to read an entry is a miss plus one warning, and the entry is
+removed so the next write heals it; every write is atomic and durable; a failed write degrades the
+run to a scratch cache with one warning; a read-only cache is read, with new entries going to the
+scratch cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TypeVar
+
+from satchel.cache import atomic, buckets, record
+from satchel.cache.buckets import Bucket
+from satchel.cache.locks import flock
+from satchel.cache.manifest import Manifest, ManifestFile, check_tree, hash_tree
+from satchel.cache.record import CorruptEntry, Record
+
+log = logging.getLogger("satchel.cache")
+
+R = TypeVar("R", bound=Record)
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by satchel.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+USE_LOCK = ".lock"
+ENTRY_LOCK_TIMEOUT = float(os.environ.get("SATCHEL_LOCK_TIMEOUT", "600"))
+
+
+class DigestMismatch(Exception):
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"expected sha256 {expected}, got {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class CacheWriteFailed(Exception):
+    """A write to the cache failed; the cache has switched to its scratch root. Retry once."""
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("SATCHEL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("satchel", appauthor=False))
+
+
+def safe_key(text: str, length: int = 16) -> str:
+    """A short filesystem-safe digest of arbitrary text (URLs, paths)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """An unpacked directory in the cache: ``path`` holds the files listed in ``manifest``."""
+
+    path: Path
+    manifest: Manifest
+
+
+class Cache:
+    def __init__(self, root: Path | None = None, *, no_cache: bool = False) -> None:
+        self._scratch: Path | None = None
+        self._warned: set[str] = set()
+        self.read_only = False
+        self.degraded = False
+        if no_cache:
+            self.root = self._scratch_root()
+        else:
+            self.root = (root or default_cache_dir()).absolute()
+            self._init_root()
+
+    # -- roots -------------------------------------------------------------------------------
+
+    def _init_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tag = self.root / "CACHEDIR.TAG"
+            if not tag.exists():
+                atomic.write_bytes(tag, CACHEDIR_TAG.encode())
+            # Probe writability: mkdir on an existing dir does not tell.
+            probe = atomic.temp_name(self.root / "probe")
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            self.read_only = True
+            log.warning(
+                "cache at %s is not writable (%s); reading it, new entries go to a temporary cache",
+                self.root,
+                exc.strerror or exc,
+            )
+
+    def _scratch_root(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="satchel-cache-"))
+        return self._scratch
+
+    @property
+    def write_root(self) -> Path:
+        if self.read_only or self.degraded:
+            return self._scratch_root()
+        return self.root
+
+    def read_roots(self) -> list[Path]:
+        roots = [self.root]
+        if self._scratch is not None and self._scratch != self.root:
+            roots.insert(0, self._scratch)
+        return roots
+
+    def bucket_dir(self, bucket: Bucket, root: Path | None = None) -> Path:
+        return (root or self.write_root) / bucket.dirname
+
+    def close(self) -> None:
+        """Remove the scratch cache of this run, if any."""
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    # -- warnings and write failures -----------------------------------------------------------
+
+    def warn_entry(self, path: Path, reason: str) -> None:
+        key = str(path)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("ignoring broken cache entry %s: %s; fetching it again", path, reason)
+
+    def _heal(self, path: Path, reason: str) -> None:
+        self.warn_entry(path, reason)
+        if not self.read_only or not path.is_relative_to(self.root):
+            with contextlib.suppress(OSError):
+                atomic.discard(path)
+
+    def write_failed(self, exc: OSError) -> None:
+        if not self.degraded:
+            self.degraded = True
+            log.warning(
+                "cannot write to the cache at %s (%s); continuing without caching",
+                self.root,
+                exc.strerror or exc,
+            )
+
+    # -- records -------------------------------------------------------------------------------
+
+    def _entry_paths(self, bucket: Bucket, key: str) -> list[Path]:
+        _check_key(key)
+        return [root / bucket.dirname / key for root in self.read_roots()]
+
+    def read(self, cls: type[R], key: str) -> R | None:
+        """The record stored under ``key`` in ``cls.bucket``, or None (missing or broken)."""
+        for path in self._entry_paths(cls.bucket, key):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._heal(path, exc.strerror or str(exc))
+                continue
+            try:
+                return record.loads(data, cls)
+            except CorruptEntry as exc:
+                self._heal(path, exc.reason)
+        return None
+
+    def write(self, key: str, rec: Record) -> None:
+        """Store ``rec`` under ``key``. A failure is a warning, never an error."""
+        _check_key(key)
+        data = record.dumps(rec)
+        path = self.bucket_dir(type(rec).bucket) / key
+        try:
+            atomic.write_bytes(path, data)
+        except OSError as exc:
+            self.write_failed(exc)
+            with contextlib.suppress(OSError):
+                atomic.write_bytes(self.bucket_dir(type(rec).bucket) / key, data)
+
+    def remove(self, bucket: Bucket, key: str) -> None:
+        for path in self._entry_paths(bucket, key):
+            with contextlib.suppress(OSError):
+                atomic.discard(path)
+
+    # -- content-addressed files ---------------------------------------------------------------
+
+    def file_key(self, sha256: str, filename: str) -> str:
+        _check_segment(filename)
+        return f"sha256/{sha256[:2]}/{sha256}/{filename}"
+
+    def get_file(self, sha256: str, filename: str, *, verify: bool = True) -> Path | None:
+        """The cached file with this digest and name, or None. With ``verify`` its bytes are
+        re-hashed; a mismatch is a broken entry (warned, removed, None)."""
+        key = self.file_key(sha256, filename)
+        for path in self._entry_paths(buckets.FILES, key):
+            try:
+                if not verify:
+                    if path.is_file():
+                        return path
+                    continue
+                actual = sha256_of(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._heal(path, exc.strerror or str(exc))
+                continue
+            if actual == sha256:
+                return path
+            self._heal(path, f"content sha256 is {actual}, expected {sha256}")
+        return None
+
+    @contextlib.contextmanager
+    def file_writer(self, filename: str, expected_sha256: str | None) -> Iterator[FileWriter]:
+        """Stream a download into the cache, hashing as it goes. On clean exit the file is checked
+        against ``expected_sha256`` (DigestMismatch, nothing kept) and renamed into place;
+        ``writer.path`` is then its final path. A failing disk raises CacheWriteFailed after
+        switching to the scratch root: the caller retries once."""
+        _check_segment(filename)
+        base = self.bucket_dir(buckets.FILES) / "sha256"
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            tmp = atomic.temp_name(base / filename)
+            fh = open(tmp, "xb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            self.write_failed(exc)
+            raise CacheWriteFailed(str(exc)) from exc
+        writer = FileWriter(fh, filename)
+        try:
+            try:
+                yield writer
+                fh.flush()
+                atomic.fsync_fd(fh.fileno())
+            finally:
+                fh.close()
+            actual = writer.hexdigest()
+            if expected_sha256 is not None and actual != expected_sha256.lower():
+                raise DigestMismatch(expected_sha256, actual)
+            final = self.bucket_dir(buckets.FILES) / self.file_key(actual, filename)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+            atomic.fsync_dir(final.parent)
+            writer.path = final
+            writer.sha256 = actual
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, (ConnectionError, TimeoutError)):
+                raise
+            self.write_failed(exc)
+            raise CacheWriteFailed(str(exc)) from exc
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    # -- unpacked trees ------------------------------------------------------------------------
+
+    def get_tree(self, bucket: Bucket, key: str) -> Tree | None:
+        """An unpacked tree, cheaply checked (every file exists with its size and mtime)."""
+        for entry in self._entry_paths(bucket, key):
+            manifest_path = entry / "manifest"
+            try:
+                manifest = record.loads(manifest_path.read_bytes(), Manifest)
+            except FileNotFoundError:
+                if entry.exists():
+                    self._heal(entry, "manifest missing")
+                continue
+            except OSError as exc:
+                self._heal(entry, exc.strerror or str(exc))
+                continue
+            except CorruptEntry as exc:
+                self._heal(entry, f"manifest: {exc.reason}")
+                continue
+            problem = check_tree(entry / "tree", manifest)
+            if problem is not None:
+                self._heal(entry, problem)
+                continue
+            return Tree(entry / "tree", manifest)
+        return None
+
+    def build_tree(
+        self,
+        bucket: Bucket,
+        key: str,
+        populate: Callable[[Path], dict[str, str] | None],
+        *,
+        source: str = "",
+    ) -> Tree:
+        """Return the tree under ``key``, building it with ``populate(dir)`` if needed.
+
+        ``populate`` writes the files into ``dir`` (and may return {relpath: sha256} for files it
+        already hashed). One process builds; others wait on the entry lock and reuse its result.
+        """
+        _check_key(key)
+        for attempt in range(2):
+            entry = self.bucket_dir(bucket) / key
+            try:
+                lock_path = entry.parent / f"{entry.name}.lock"
+                with flock(lock_path, timeout=ENTRY_LOCK_TIMEOUT):
+                    existing = self.get_tree(bucket, key)
+                    if existing is not None:
+                        return existing
+                    return self._build_tree(entry, populate, source)
+            except OSError as exc:
+                if attempt or _is_not_a_disk_error(exc):
+                    raise
+                self.write_failed(exc)
+        raise AssertionError("unreachable")
+
+    def _build_tree(
+        self, entry: Path, populate: Callable[[Path], dict[str, str] | None], source: str
+    ) -> Tree:
+        tmp = atomic.make_temp_dir(entry.parent, entry.name)
+        try:
+            tree = tmp / "tree"
+            tree.mkdir()
+            known = populate(tree) or {}
+            files = hash_tree(tree, known, read_only=True)
+            manifest = Manifest(files=files, source=source)
+            atomic.write_bytes(tmp / "manifest", record.dumps(manifest))
+            if entry.exists():
+                atomic.discard(entry)
+            if not atomic.install_dir(tmp, entry):
+                theirs = self._read_tree(entry)
+                if theirs is not None:
+                    return theirs
+                raise OSError(errno.EEXIST, f"could not install {entry}")
+        except BaseException:
+            atomic.remove_tree(tmp)
+            raise
+        return Tree(entry / "tree", manifest)
+
+    def _read_tree(self, entry: Path) -> Tree | None:
+        try:
+            manifest = record.loads((entry / "manifest").read_bytes(), Manifest)
+        except (OSError, CorruptEntry):
+            return None
+        if check_tree(entry / "tree", manifest) is not None:
+            return None
+        return Tree(entry / "tree", manifest)
+
+
+class FileWriter:
+    def __init__(self, fh: IO[bytes], filename: str) -> None:
+        self._fh = fh
+        self._hash = hashlib.sha256()
+        self.filename = filename
+        self.size = 0
+        self.path: Path | None = None
+        self.sha256: str | None = None
+
+    def write(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self._fh.write(chunk)
+        self.size += len(chunk)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_not_a_disk_error(exc: OSError) -> bool:
+    return exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO)
+
+
+def _check_segment(name: str) -> None:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"unsafe cache key segment: {name!r}")
+
+
+def _check_key(key: str) -> None:
+    for part in key.split("/"):
+        _check_segment(part)
+
+
+def is_temp(name: str) -> bool:
+    return name.startswith(atomic.TEMP_PREFIX)
+
+
+def mode_is_dir(mode: int) -> bool:
+    return stat.S_ISDIR(mode)
