@@ -19,6 +19,8 @@ class Bucket:
     description: str
     # Costly to rebuild: kept by `cache prune --ci`.
     costly: bool = False
+    # Entries live under "<bucket>/<normalized project name>/...".
+    per_package: bool = True
 
     @property
     def dirname(self) -> str:
@@ -30,7 +32,9 @@ METADATA = Bucket("metadata", 1, "core metadata of distribution files")
 FILES = Bucket("files", 1, "downloaded wheels and sdists, addressed by sha256")
 ARCHIVES = Bucket("archives", 1, "unpacked wheels, addressed by the wheel's sha256, with manifests")
 BUILT = Bucket("built", 1, "wheels built from sources, keyed by source and interpreter", costly=True)
-INTERPRETERS = Bucket("interpreters", 1, "introspected interpreters, keyed by path and file identity")
+INTERPRETERS = Bucket(
+    "interpreters", 1, "introspected interpreters, keyed by path and file identity", per_package=False
+)
 
 ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS)
 

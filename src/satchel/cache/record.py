@@ -88,6 +88,6 @@ def loads(data: bytes, cls: type[R]) -> R:
         raise CorruptEntry("checksum mismatch")
     try:
         obj = json.loads(payload)
-        return schema.decode(cls, obj)  # type: ignore[no-any-return]
+        return schema.decode(cls, obj)
     except (ValueError, schema.SchemaError, TypeError) as exc:
         raise CorruptEntry(f"undecodable payload ({exc})") from None

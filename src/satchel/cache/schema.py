@@ -160,7 +160,7 @@ def _fingerprint(tp: Any, seen: set[Any]) -> str:
     if origin is not None:
         inner = ",".join("..." if a is Ellipsis else _fingerprint(a, seen) for a in args)
         return f"{origin.__name__}[{inner}]"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if tp in seen:
             return tp.__name__
         seen = seen | {tp}

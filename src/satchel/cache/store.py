@@ -24,7 +24,7 @@ from typing import IO, TypeVar
 from satchel.cache import atomic, buckets, record
 from satchel.cache.buckets import Bucket
 from satchel.cache.locks import flock
-from satchel.cache.manifest import Manifest, ManifestFile, check_tree, hash_tree
+from satchel.cache.manifest import Manifest, check_tree, hash_tree
 from satchel.cache.record import CorruptEntry, Record
 
 log = logging.getLogger("satchel.cache")
@@ -195,14 +195,17 @@ class Cache:
 
     # -- content-addressed files ---------------------------------------------------------------
 
-    def file_key(self, sha256: str, filename: str) -> str:
+    def file_key(self, name: str, sha256: str, filename: str) -> str:
+        """``<project>/<sha256>/<filename>``: content-addressed, grouped by project name."""
         _check_segment(filename)
-        return f"sha256/{sha256[:2]}/{sha256}/{filename}"
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return f"{name}/{sha256}/{filename}"
 
-    def get_file(self, sha256: str, filename: str, *, verify: bool = True) -> Path | None:
+    def get_file(self, name: str, sha256: str, filename: str, *, verify: bool = True) -> Path | None:
         """The cached file with this digest and name, or None. With ``verify`` its bytes are
         re-hashed; a mismatch is a broken entry (warned, removed, None)."""
-        key = self.file_key(sha256, filename)
+        key = self.file_key(name, sha256.lower(), filename)
         for path in self._entry_paths(buckets.FILES, key):
             try:
                 if not verify:
@@ -216,18 +219,22 @@ class Cache:
                 self._heal(path, exc.strerror or str(exc))
                 continue
             if actual == sha256:
+                touch(path.parent)
                 return path
             self._heal(path, f"content sha256 is {actual}, expected {sha256}")
         return None
 
     @contextlib.contextmanager
-    def file_writer(self, filename: str, expected_sha256: str | None) -> Iterator[FileWriter]:
+    def file_writer(
+        self, name: str, filename: str, expected_sha256: str | None
+    ) -> Iterator[FileWriter]:
         """Stream a download into the cache, hashing as it goes. On clean exit the file is checked
         against ``expected_sha256`` (DigestMismatch, nothing kept) and renamed into place;
         ``writer.path`` is then its final path. A failing disk raises CacheWriteFailed after
         switching to the scratch root: the caller retries once."""
         _check_segment(filename)
-        base = self.bucket_dir(buckets.FILES) / "sha256"
+        _check_segment(name)
+        base = self.bucket_dir(buckets.FILES) / name
         try:
             base.mkdir(parents=True, exist_ok=True)
             tmp = atomic.temp_name(base / filename)
@@ -246,7 +253,7 @@ class Cache:
             actual = writer.hexdigest()
             if expected_sha256 is not None and actual != expected_sha256.lower():
                 raise DigestMismatch(expected_sha256, actual)
-            final = self.bucket_dir(buckets.FILES) / self.file_key(actual, filename)
+            final = self.bucket_dir(buckets.FILES) / self.file_key(name, actual, filename)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, 0o444)
             os.replace(tmp, final)
@@ -287,6 +294,7 @@ class Cache:
             if problem is not None:
                 self._heal(entry, problem)
                 continue
+            touch(entry)
             return Tree(entry / "tree", manifest)
         return None
 
@@ -368,6 +376,12 @@ class FileWriter:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def touch(path: Path) -> None:
+    """Mark an entry as used now (for `cache prune --max-size`); best effort."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def sha256_of(path: Path) -> str:

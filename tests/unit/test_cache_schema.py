@@ -1,0 +1,97 @@
+"""Version discipline: a record stored in a bucket may not change shape without a version bump.
+
+The committed table tests/data/cache_schema.json holds, per bucket, its version and the fingerprint
+(field names and types) of every record type stored in it. To accept an intended change: bump the
+bucket's version in src/satchel/cache/buckets.py, then run
+`SATCHEL_UPDATE_SCHEMA=1 .venv-test/bin/python -m pytest tests/unit/test_cache_schema.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import pkgutil
+from pathlib import Path
+
+import satchel
+from satchel.cache import buckets, schema
+from satchel.cache.record import Record
+
+TABLE = Path(__file__).parent.parent / "data" / "cache_schema.json"
+
+
+def current_table() -> dict[str, dict[str, object]]:
+    for mod in pkgutil.walk_packages(satchel.__path__, "satchel."):
+        if not mod.name.endswith("__main__"):
+            importlib.import_module(mod.name)
+    table: dict[str, dict[str, object]] = {
+        b.name: {"version": b.version, "records": {}} for b in buckets.ALL
+    }
+    for rtype, cls in sorted(Record.registry.items()):
+        if cls.__module__.startswith("satchel."):
+            records = table[cls.bucket.name]["records"]
+            assert isinstance(records, dict)
+            records[rtype] = schema.fingerprint(cls)
+    return table
+
+
+def compare(committed: dict[str, dict], table: dict[str, dict]) -> list[str]:
+    problems = []
+    for bucket, now in table.items():
+        before = committed.get(bucket)
+        if before is None:
+            problems.append(f"new bucket {bucket!r}: add it to the table (SATCHEL_UPDATE_SCHEMA=1)")
+            continue
+        if before["version"] != now["version"]:
+            problems.append(
+                f"bucket {bucket!r} is now version {now['version']} (table says "
+                f"{before['version']}): update the table with SATCHEL_UPDATE_SCHEMA=1"
+            )
+        elif before["records"] != now["records"]:
+            old, new = before["records"], now["records"]
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            problems.append(
+                f"records {changed} in bucket {bucket!r} changed shape but its version is still "
+                f"{now['version']}: bump {bucket!r} in src/satchel/cache/buckets.py, then update "
+                f"the table with SATCHEL_UPDATE_SCHEMA=1"
+            )
+    return problems
+
+
+def test_records_match_committed_schema_or_bucket_was_bumped() -> None:
+    table = current_table()
+    if os.environ.get("SATCHEL_UPDATE_SCHEMA") == "1":
+        TABLE.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    problems = compare(json.loads(TABLE.read_text()), table)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_stored_record_is_in_the_table() -> None:
+    committed = json.loads(TABLE.read_text())
+    for rtype, cls in Record.registry.items():
+        if cls.__module__.startswith("satchel."):
+            assert rtype in committed[cls.bucket.name]["records"], rtype
+
+
+def test_an_added_field_without_a_bump_fails_with_what_to_bump() -> None:
+    table = current_table()
+    committed = json.loads(json.dumps(table))
+    rtype, cls = next(
+        (t, c) for t, c in sorted(Record.registry.items()) if c.__module__.startswith("satchel.")
+    )
+    grown = dataclasses.make_dataclass(
+        cls.__name__,
+        [(f.name, f.type, f) for f in dataclasses.fields(cls)]
+        + [("added_field", int, dataclasses.field(default=0))],
+        frozen=True,
+    )
+    grown.__module__ = cls.__module__
+    table[cls.bucket.name]["records"][rtype] = schema.fingerprint(grown)
+    problems = compare(committed, table)
+    assert len(problems) == 1
+    assert f"bump {cls.bucket.name!r}" in problems[0] and rtype in problems[0]
+    # ...and bumping the version turns it into a request to update the table, not a silent pass.
+    table[cls.bucket.name]["version"] = cls.bucket.version + 1
+    assert "update the table" in compare(committed, table)[0]
