@@ -1,2 +1,180 @@
-def main() -> int:
-    return 0
+"""The `satchel` command line: parse arguments, set up output, run one command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from satchel import __version__
+
+COMMANDS = {
+    "install": "satchel.commands.install",
+    "uninstall": "satchel.commands.uninstall",
+    "list": "satchel.commands.listing",
+    "freeze": "satchel.commands.listing",
+    "show": "satchel.commands.show",
+    "check": "satchel.commands.check",
+    "venv": "satchel.commands.venv",
+    "cache": "satchel.commands.cache",
+}
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and cache")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
+    g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
+    g.add_argument("--cache-dir", type=Path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
+    g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
+
+
+def _add_env(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--python", help="target interpreter: a path, a venv, or a version like 3.12")
+    p.add_argument("--system", action="store_true", help="allow the system Python as the target")
+
+
+def _add_index(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("index")
+    g.add_argument("-i", "--index-url", help="base URL of the package index (simple API)")
+    g.add_argument("--extra-index-url", action="append", default=[], help="more indexes, searched after --index-url")
+    g.add_argument("--no-index", action="store_true", help="ignore indexes; use --find-links only")
+    g.add_argument("-f", "--find-links", action="append", default=[], help="a directory or HTML page of distribution files")
+    g.add_argument("--timeout", type=float, default=15.0, help="connect/read timeout in seconds (default 15)")
+    g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
+    g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
+    g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="satchel", description="A Python package installer.")
+    parser.add_argument("--version", action="version", version=f"satchel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("install", help="install packages", description="Resolve, download and install packages.")
+    p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
+    p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="install from a requirements file")
+    p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
+    p.add_argument("-e", "--editable", action="append", default=[], metavar="PATH", help="install a local project in editable mode")
+    p.add_argument("-U", "--upgrade", action="store_true", help="upgrade all packages to the newest allowed versions")
+    p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade this package")
+    p.add_argument("--reinstall", action="store_true", help="reinstall every resolved package")
+    p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
+    p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
+    p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
+    p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
+    p.add_argument("--link-mode", choices=["hardlink", "copy", "symlink", "clone"], default=None, help="how files get from the cache into the environment (default hardlink)")
+    p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    _add_env(p)
+    _add_index(p)
+    _add_common(p)
+
+    p = sub.add_parser("uninstall", help="uninstall packages")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
+    _add_env(p)
+    _add_common(p)
+
+    p = sub.add_parser("list", help="list installed packages")
+    p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
+    _add_env(p)
+    _add_common(p)
+
+    p = sub.add_parser("freeze", help="installed packages in requirements format")
+    _add_env(p)
+    _add_common(p)
+
+    p = sub.add_parser("show", help="show details of installed packages")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("-f", "--files", action="store_true", help="list installed files")
+    _add_env(p)
+    _add_common(p)
+
+    p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
+    _add_env(p)
+    _add_common(p)
+
+    p = sub.add_parser("venv", help="create a virtual environment (without pip)")
+    p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
+    p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
+    p.add_argument("--prompt", help="prompt shown when activated")
+    p.add_argument("--clear", action="store_true", help="replace an existing environment")
+    _add_common(p)
+
+    p = sub.add_parser("cache", help="inspect and manage the cache")
+    csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND")
+    for name, helptext in [
+        ("dir", "print the cache directory"),
+        ("info", "size and entries per bucket"),
+        ("list", "what is cached (for a package)"),
+        ("clean", "remove cached entries (of packages, or all)"),
+        ("prune", "remove old formats, litter, and (with options) more"),
+        ("purge", "remove everything"),
+        ("verify", "re-hash every entry and report corruption"),
+    ]:
+        cp = csub.add_parser(name, help=helptext, description=helptext)
+        _add_common(cp)
+        if name == "info":
+            cp.add_argument("--json", action="store_true")
+        if name in ("list", "clean"):
+            cp.add_argument("names", nargs="*", metavar="NAME")
+        if name in ("clean", "prune", "purge"):
+            cp.add_argument("--force", action="store_true", help="do not wait for running installs")
+        if name == "prune":
+            cp.add_argument("--ci", action="store_true", help="keep only what is costly to rebuild (built wheels)")
+            cp.add_argument("--max-size", metavar="SIZE", help="evict least recently used entries down to SIZE (e.g. 2G)")
+        if name == "verify":
+            cp.add_argument("--repair", action="store_true", help="remove what is broken")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:
+        sys.stdout.write(f"satchel {__version__}\n")
+        return 0
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help()
+        return 2
+    if args.command == "cache" and not args.cache_command:
+        parser.parse_args(["cache", "--help"])
+    from satchel.cli.output import print_error, setup_logging
+    from satchel.errors import SatchelError
+    from satchel.settings import Settings
+
+    setup_logging(args.verbose, args.quiet)
+    settings = Settings(
+        cache_dir=args.cache_dir,
+        no_cache=args.no_cache,
+        offline=getattr(args, "offline", False),
+        refresh=getattr(args, "refresh", False),
+        refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
+        timeout=getattr(args, "timeout", 15.0),
+        verbose=args.verbose,
+        quiet=args.quiet,
+        force=getattr(args, "force", False),
+    )
+    import importlib
+
+    module = importlib.import_module(COMMANDS[args.command])
+    try:
+        return int(module.run(args, settings))
+    except SatchelError as exc:
+        print_error(exc.message, exc.hint)
+        return 1
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 # Allowed-format words returned by ParsedRequirements.allowed_formats.
 BINARY = "binary"
@@ -25,6 +26,7 @@ class RequirementSpec:
     paths/URLs whose name was inferred it is ``name[extras] @ url ; marker``.
     ``url`` is set for ``name @ url``, bare URLs and local paths (absolute ``file://`` URL);
     it keeps any fragment (``#sha256=...``, ``#egg=...``, ``#subdirectory=...``) as written.
+    ``extras`` are canonical names; ``marker`` is not evaluated here.
     ``hashes`` are ``"algo:hexdigest"`` strings (lowercase) from per-line ``--hash`` options.
     ``source`` is ``"path/to/reqs.txt:12"`` or ``"command line"``; ``line`` the text as written
     (continuations joined, comment removed, ``${VAR}`` not expanded).
@@ -100,6 +102,7 @@ class ParsedRequirements:
 
     def allowed_formats(self, name: str) -> frozenset[str]:
         """``{"binary", "source"}`` minus what --only-binary / --no-binary forbid for ``name``."""
+        name = canonicalize_name(name)
         if name in self.only_binary:
             return frozenset({BINARY})
         if name in self.no_binary:

@@ -34,7 +34,9 @@ ARCHIVE_SUFFIXES = (
 PROJECT_MARKERS = ("pyproject.toml", "setup.py")
 
 # "<name>-<version>" for archive names parse_sdist_filename does not handle (.tar.bz2 etc.).
-_NAME_VERSION_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z_][A-Za-z0-9._]*)*)-\d")
+_NAME_VERSION_RE = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z_][A-Za-z0-9._]*)*)-\d"
+)
 
 
 def is_url(text: str) -> bool:

@@ -1,0 +1,99 @@
+"""`satchel cache dir|info|list|clean|prune|purge|verify`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from satchel.cache import manage
+from satchel.cli.output import human_size
+from satchel.commands.common import cache_exclusive, import_record_types, open_cache
+from satchel.errors import SatchelError
+from satchel.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    cache = open_cache(settings)
+    root = cache.root
+    out = sys.stdout
+    cmd = args.cache_command
+    try:
+        if cmd == "dir":
+            out.write(f"{root}\n")
+            return 0
+        if cmd == "info":
+            infos = manage.info(root)
+            if args.json:
+                data = {"root": str(root), "buckets": [vars(i) for i in infos]}
+                out.write(json.dumps(data, indent=2) + "\n")
+            else:
+                out.write(f"Cache: {root}\n")
+                for i in infos:
+                    out.write(f"  {i.bucket:<40} {i.entries:>7} entries  {human_size(i.size):>10}\n")
+                out.write(f"  {'total':<40} {sum(i.entries for i in infos):>7} entries  "
+                          f"{human_size(sum(i.size for i in infos)):>10}\n")
+            return 0
+        if cmd == "list":
+            return _list(root, args.names, out)
+        if cmd == "verify":
+            import_record_types()
+            report = manage.verify(root, repair=args.repair)
+            for path, problem in report.problems:
+                state = "removed" if path in report.repaired else "corrupt"
+                out.write(f"{state}: {path}: {problem}\n")
+            out.write(
+                f"Checked {report.checked} entries: {len(report.problems)} problems, "
+                f"{len(report.repaired)} repaired\n"
+            )
+            if report.remaining:
+                sys.stderr.write("hint: run `satchel cache verify --repair` to remove broken entries\n")
+                return 1
+            return 0
+        with cache_exclusive(cache, settings.force):
+            if cmd == "clean":
+                if args.names:
+                    from packaging.utils import canonicalize_name
+
+                    names = [str(canonicalize_name(n)) for n in args.names]
+                    removed = manage.clean(root, names)
+                    out.write(f"Removed {len(removed)} entries for {', '.join(names)}\n")
+                else:
+                    freed = manage.purge(root)
+                    out.write(f"Removed everything from {root} ({human_size(freed)})\n")
+                return 0
+            if cmd == "purge":
+                freed = manage.purge(root)
+                out.write(f"Removed everything from {root} ({human_size(freed)})\n")
+                return 0
+            if cmd == "prune":
+                try:
+                    max_size = manage.parse_size(args.max_size) if args.max_size else None
+                except ValueError as exc:
+                    raise SatchelError(str(exc)) from None
+                result = manage.prune(root, ci=args.ci, max_size=max_size)
+                out.write(f"Pruned {len(result.removed)} entries ({human_size(result.freed)})\n")
+                return 0
+    finally:
+        cache.close()
+    raise SatchelError(f"unknown cache command {cmd!r}")
+
+
+def _list(root: object, names: list[str], out: object) -> int:
+    from pathlib import Path
+
+    from packaging.utils import canonicalize_name
+
+    assert isinstance(root, Path)
+    write = out.write  # type: ignore[attr-defined]
+    if names:
+        entries = [e for n in names for e in manage.list_package(root, str(canonicalize_name(n)))]
+    else:
+        from satchel.cache import buckets
+
+        entries = [e for b in buckets.ALL for e in manage.iter_entries(root, b)]
+    for e in entries:
+        write(f"{e.bucket.dirname:<16} {e.package or '-':<30} {human_size(e.size()):>10}  {e.path.relative_to(root)}\n")
+    if not entries:
+        write("nothing cached" + (f" for {', '.join(names)}" if names else "") + "\n")
+    return 0
