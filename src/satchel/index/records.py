@@ -1,0 +1,47 @@
+"""What the index layer stores in the cache. Changing any of these needs a bucket version bump
+(tests/unit/test_cache_schema.py enforces it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from satchel.cache import buckets
+from satchel.cache.record import Record
+from satchel.index.models import IndexFile
+
+
+@dataclass(frozen=True)
+class CachedPage(Record, record_type="index-page", bucket=buckets.INDEX):
+    """A parsed project page with the HTTP freshness it was fetched with. ``found`` is False for a
+    404 (no such project on that index), cached like any page."""
+
+    url: str
+    fetched_at: float
+    expires_at: float
+    etag: str | None
+    last_modified: str | None
+    found: bool
+    files: list[IndexFile]
+
+
+@dataclass(frozen=True)
+class CachedMetadata(Record, record_type="core-metadata", bucket=buckets.METADATA):
+    """Core metadata of one distribution file, keyed by its filename and sha256."""
+
+    filename: str
+    sha256: str | None
+    name: str
+    version: str
+    requires_dist: list[str]
+    requires_python: str | None
+    provides_extra: list[str]
+
+
+@dataclass(frozen=True)
+class UrlDigest(Record, record_type="url-digest", bucket=buckets.METADATA):
+    """The sha256 a file downloaded from ``url`` turned out to have (for files whose source gave
+    no digest: find-links directories, direct URLs)."""
+
+    url: str
+    filename: str
+    sha256: str

@@ -1,0 +1,532 @@
+"""The resolvelib provider: candidates, dependencies and preferences for satchel's resolver."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING
+
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from resolvelib.providers import AbstractProvider
+from resolvelib.structs import RequirementInformation
+
+from satchel.errors import ResolutionImpossible
+from satchel.resolve.candidates import (
+    PYTHON_IDENTIFIER,
+    BaseCandidate,
+    Candidate,
+    DirectCandidate,
+    ExtrasCandidate,
+    FilePolicy,
+    IndexCandidate,
+    InstalledCandidate,
+    ProjectFiles,
+    PythonCandidate,
+    base_of,
+    select_files,
+    split_identifier,
+)
+from satchel.resolve.finder import CoreMetadata, Finder
+from satchel.resolve.requirements import (
+    Constraint,
+    ExplicitRequirement,
+    RequiresPythonRequirement,
+    ResolverRequirement,
+    RootRequirement,
+    SpecifierRequirement,
+    is_exact_pin,
+    normalize_extras,
+)
+
+if TYPE_CHECKING:
+    from satchel.python.interpreter import Interpreter
+    from satchel.resolve.resolver import ResolveOptions
+
+    Info = RequirementInformation[ResolverRequirement, Candidate]
+
+#: How many of the best candidates of a name get their metadata prefetched.
+PREFETCH_METADATA_COUNT = 2
+
+
+class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
+    """Answers resolvelib's questions from a :class:`Finder`, for one resolution.
+
+    Identifiers are normalized names, ``name[extra,...]`` for extras candidates, and
+    :data:`PYTHON_IDENTIFIER`. All lookups are cached for the provider's lifetime.
+    """
+
+    def __init__(
+        self,
+        *,
+        finder: Finder,
+        interpreter: Interpreter,
+        options: ResolveOptions,
+        constraints: Mapping[str, Constraint],
+        direct_urls: Mapping[str, str],
+        root_names: AbstractSet[str],
+        hashes: Mapping[str, frozenset[str]],
+    ) -> None:
+        self._finder = finder
+        self._interpreter = interpreter
+        self._options = options
+        self._constraints = constraints
+        self._direct_urls = direct_urls
+        self._root_names = root_names
+        self._hashes = hashes
+        self._env: dict[str, str] = dict(interpreter.markers)
+        self._tag_ranks: dict[str, int] = {}
+        for rank, tag in enumerate(interpreter.tags):
+            self._tag_ranks.setdefault(tag, rank)
+        self.python_version = Version(interpreter.version_str)
+        self._python = PythonCandidate(self.python_version)
+        self._installed_versions = {canonicalize_name(k): v for k, v in options.installed.items()}
+        self._upgrade_packages = {canonicalize_name(n) for n in options.upgrade_packages}
+        self._only_binary = {_format_name(n) for n in options.only_binary}
+        self._no_binary = {_format_name(n) for n in options.no_binary}
+
+        self._files: dict[str, ProjectFiles] = {}
+        self._metadata: dict[BaseCandidate, CoreMetadata] = {}
+        self._direct: dict[tuple[str, str], DirectCandidate] = {}
+        self._installed: dict[str, InstalledCandidate | None] = {}
+        self._index_cands: dict[tuple[str, str], IndexCandidate] = {}
+        self._extras_cands: dict[tuple[BaseCandidate, frozenset[str]], ExtrasCandidate] = {}
+        self._deps: dict[Candidate, tuple[ResolverRequirement, ...]] = {}
+        self._parsed: dict[str, Requirement] = {}
+        self._counts: dict[str, int] = {}
+        self._prefetched: set[str] = set()
+        self._prefetched_metadata: set[tuple[str, str]] = set()
+        self._requested_by: dict[str, list[Info]] = {}
+        self._warnings: dict[str, None] = {}
+
+    # -- information for the resolver front end and the error explainer ----------------------
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self._warnings)
+
+    @property
+    def pre(self) -> bool:
+        return self._options.pre
+
+    @property
+    def best_tag(self) -> str:
+        return self._interpreter.tags[0] if self._interpreter.tags else "none"
+
+    def warn(self, message: str) -> None:
+        self._warnings.setdefault(message, None)
+
+    def constraint(self, name: str) -> Constraint | None:
+        return self._constraints.get(name)
+
+    def direct_url(self, name: str) -> str | None:
+        return self._direct_urls.get(name)
+
+    def hashes_for(self, name: str) -> frozenset[str]:
+        return self._hashes.get(name, frozenset())
+
+    def is_installed(self, name: str) -> bool:
+        return self._installed_candidate(name) is not None
+
+    def requested_by(self, identifier: str) -> Sequence[Info]:
+        """Every (requirement, parent) ever produced for ``identifier`` (parent None: root)."""
+        return self._requested_by.get(identifier, ())
+
+    def project_files(self, name: str) -> ProjectFiles:
+        files = self._files.get(name)
+        if files is None:
+            files = select_files(name, self._finder.find_files(name), self._policy(name))
+            self._files[name] = files
+        return files
+
+    def prefetch_project(self, name: str) -> None:
+        """Ask the finder to start loading ``name``'s page unless it will not be needed."""
+        if name in self._prefetched:
+            return
+        self._prefetched.add(name)
+        if name in self._direct_urls or self._prefers_installed(name):
+            return
+        self._finder.prefetch(name)
+
+    def root_requirement(self, root: RootRequirement) -> ResolverRequirement:
+        """The resolver requirement for a (marker-applicable) root requirement."""
+        name = root.name
+        extras = normalize_extras(root.requirement.extras)
+        url = root.direct_url
+        req: ResolverRequirement
+        if url:
+            candidate = self._with_extras(self.direct_candidate(name, url), extras)
+            req = ExplicitRequirement(candidate, root.requirement, root)
+        else:
+            req = SpecifierRequirement(
+                name, extras, root.requirement.specifier, root.requirement, root
+            )
+        self._requested_by.setdefault(req.identifier, []).append(RequirementInformation(req, None))
+        return req
+
+    def index_versions(self, name: str, specifier: SpecifierSet) -> list[Version]:
+        """Versions the index offers for ``name`` under ``specifier`` (same rules as matching)."""
+        return [c.version for c in self._index_candidates(name, specifier)]
+
+    def has_matches(self, requirement: ResolverRequirement) -> bool:
+        """Whether ``requirement`` alone (with the constraints) has any candidate."""
+        identifier = requirement.identifier
+        matches = self.find_matches(identifier, {identifier: iter([requirement])}, {})
+        found = matches() if callable(matches) else matches
+        return next(iter(found), None) is not None
+
+    # -- resolvelib provider interface ------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: ResolverRequirement | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Info]],
+        backtrack_causes: Sequence[Info],
+    ) -> tuple[bool, bool, bool, int, str]:
+        """Smaller is resolved first: pins and direct URLs, root requirements, fewest
+        candidates, then by identifier. (Backtrack causes are preferred before this is even
+        consulted, by :meth:`narrow_requirement_selection`.)"""
+        infos = list(information[identifier])
+        name, _ = split_identifier(identifier)
+        direct = name in self._direct_urls
+        pinned = False
+        for info in infos:
+            req = info.requirement
+            if isinstance(req, ExplicitRequirement):
+                pinned = True
+                direct = direct or isinstance(base_of(req.candidate), DirectCandidate)
+            elif isinstance(req, SpecifierRequirement) and req.is_pinned:
+                pinned = True
+        from_root = any(info.parent is None for info in infos)
+        count = self._counts.get(identifier, sys.maxsize)
+        return (
+            identifier != PYTHON_IDENTIFIER,
+            not (pinned or direct),
+            not from_root,
+            count,
+            identifier,
+        )
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Info]],
+        backtrack_causes: Sequence[Info],
+    ) -> Iterable[str]:
+        """Requires-Python first (free to check); else only the names that made the
+        resolver backtrack most recently, if any is unresolved (as pip does)."""
+        causes: set[str] = set()
+        for info in backtrack_causes:
+            causes.add(info.requirement.identifier)
+            if info.parent is not None:
+                causes.add(info.parent.identifier)
+        identifiers = list(identifiers)
+        if PYTHON_IDENTIFIER in identifiers:
+            return [PYTHON_IDENTIFIER]
+        narrowed = [i for i in identifiers if i in causes]
+        return narrowed or identifiers
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[ResolverRequirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
+        reqs = list(requirements.get(identifier, ()))
+        if identifier == PYTHON_IDENTIFIER:
+            ok = all(self.is_satisfied_by(r, self._python) for r in reqs)
+            return [self._python] if ok else []
+        name, extras = split_identifier(identifier)
+        if extras:
+            # name[extra] must also satisfy what is asked of plain name.
+            reqs.extend(requirements.get(name, ()))
+        bad = list(incompatibilities.get(identifier, ()))
+        constraint = self._constraints.get(name)
+
+        def acceptable(candidate: Candidate) -> bool:
+            return (
+                candidate not in bad
+                and _constraint_allows(constraint, candidate)
+                and all(self.is_satisfied_by(r, candidate) for r in reqs)
+            )
+
+        explicit = [
+            self._with_extras(base_of(r.candidate), extras)
+            for r in reqs
+            if isinstance(r, ExplicitRequirement)
+        ]
+        if not explicit and name in self._direct_urls:
+            explicit = [
+                self._with_extras(self.direct_candidate(name, self._direct_urls[name]), extras)
+            ]
+        if explicit:
+            found = [c for c in dict.fromkeys(explicit) if acceptable(c)]
+            self._counts[identifier] = len(found)
+            return found
+
+        specifier = SpecifierSet()
+        for r in reqs:
+            if isinstance(r, SpecifierRequirement):
+                specifier &= r.specifier
+        if constraint is not None:
+            specifier &= constraint.specifier
+        installed = self._installed_candidate(name)
+        if installed is not None:
+            wrapped = self._with_extras(installed, extras)
+            if not acceptable(wrapped):
+                installed = None
+            elif self._prefers_installed(name):
+                # Keep what is installed; only look at the index if it gets rejected.
+                self._counts[identifier] = 1
+
+                def installed_first() -> Iterator[Candidate]:
+                    yield wrapped
+                    for c in self._index_candidates(name, specifier):
+                        if c.version != wrapped.version:
+                            candidate = self._with_extras(c, extras)
+                            if acceptable(candidate):
+                                yield candidate
+
+                return installed_first
+
+        bases: list[BaseCandidate] = list(self._index_candidates(name, specifier))
+        if installed is not None:
+            # Reuse the installed distribution where its version would be picked anyway.
+            bases = [c for c in bases if c.version != installed.version]
+            position = next(
+                (i for i, c in enumerate(bases) if c.version < installed.version), len(bases)
+            )
+            bases.insert(position, installed)
+        found = [c for c in (self._with_extras(b, extras) for b in bases) if acceptable(c)]
+        self._prefetch_metadata(found)
+        self._counts[identifier] = len(found)
+        return found
+
+    def is_satisfied_by(self, requirement: ResolverRequirement, candidate: Candidate) -> bool:
+        if isinstance(requirement, ExplicitRequirement):
+            return base_of(candidate) == base_of(requirement.candidate)
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> tuple[ResolverRequirement, ...]:
+        deps = self._deps.get(candidate)
+        if deps is None:
+            deps = tuple(self._compute_dependencies(candidate))
+            self._deps[candidate] = deps
+            for req in deps:
+                info: Info = RequirementInformation(req, candidate)
+                self._requested_by.setdefault(req.identifier, []).append(info)
+                if isinstance(req, SpecifierRequirement):
+                    self.prefetch_project(req.name)
+        return deps
+
+    # -- candidates --------------------------------------------------------------------------
+
+    def direct_candidate(self, name: str, url: str) -> DirectCandidate:
+        candidate = self._direct.get((name, url))
+        if candidate is None:
+            meta = self._finder.get_direct_metadata(name, url)
+            if canonicalize_name(meta.name) != name:
+                raise ResolutionImpossible(
+                    f"{url} contains {meta.name} {meta.version}, not {name}.",
+                    hint=f"Fix the name before '@' in the requirement, e.g. '{meta.name} @ {url}'.",
+                )
+            candidate = DirectCandidate(name, meta.version, url)
+            self._metadata[candidate] = meta
+            self._direct[(name, url)] = candidate
+        return candidate
+
+    def _index_candidates(self, name: str, specifier: SpecifierSet) -> list[IndexCandidate]:
+        """Index candidates matching ``specifier``, best first (PEP 440 / PEP 592 rules)."""
+        exact = is_exact_pin(specifier)
+        chosen: list[IndexCandidate] = []
+        for entry in self.project_files(name).entries:
+            if not specifier.contains(entry.version, prereleases=True):
+                continue
+            file = entry.file or (entry.yanked_file if exact else None)
+            if file is None:
+                continue
+            key = (name, file.url)
+            candidate = self._index_cands.get(key)
+            if candidate is None:
+                candidate = self._index_cands[key] = IndexCandidate(name, entry.version, file)
+            chosen.append(candidate)
+        if not (self._options.pre or specifier.prereleases):
+            finals = [c for c in chosen if not c.version.is_prerelease]
+            if finals:  # pre-releases only when nothing else matches (PEP 440)
+                chosen = finals
+        return chosen
+
+    def _installed_candidate(self, name: str) -> InstalledCandidate | None:
+        if name not in self._installed_versions:
+            return None
+        if name not in self._installed:
+            meta = self._finder.get_installed_metadata(name)
+            candidate = None
+            if meta is not None and canonicalize_name(meta.name) == name:
+                candidate = InstalledCandidate(name, meta.version)
+                self._metadata[candidate] = meta
+            self._installed[name] = candidate
+        return self._installed[name]
+
+    def _prefers_installed(self, name: str) -> bool:
+        """pip's "only if needed" upgrade strategy: keep what is installed unless asked."""
+        if name not in self._installed_versions or name in self._upgrade_packages:
+            return False
+        return not (self._options.upgrade and name in self._root_names)
+
+    def _with_extras(self, base: Candidate, extras: frozenset[str]) -> Candidate:
+        if not extras or isinstance(base, (ExtrasCandidate, PythonCandidate)):
+            return base
+        key = (base, extras)
+        candidate = self._extras_cands.get(key)
+        if candidate is None:
+            candidate = self._extras_cands[key] = ExtrasCandidate(base, extras)
+        return candidate
+
+    def _prefetch_metadata(self, found: Sequence[Candidate]) -> None:
+        """Start fetching metadata of the best candidate, and of the runner-up when it is a
+        wheel (cheap to read; an sdist may need a build, which is not worth a guess)."""
+        for position, candidate in enumerate(found[:PREFETCH_METADATA_COUNT]):
+            base = base_of(candidate)
+            if not isinstance(base, IndexCandidate) or base in self._metadata:
+                continue
+            if position > 0 and not base.file.is_wheel:
+                break
+            key = (base.name, base.file.url)
+            if key not in self._prefetched_metadata:
+                self._prefetched_metadata.add(key)
+                self._finder.prefetch_metadata(base.name, base.version, base.file)
+
+    def _policy(self, name: str) -> FilePolicy:
+        allow_wheels = allow_sdists = True
+        if name in self._no_binary:
+            allow_wheels = False
+        elif name in self._only_binary or ":all:" in self._only_binary:
+            allow_sdists = False
+        elif ":all:" in self._no_binary:
+            allow_wheels = False
+        return FilePolicy(
+            tag_ranks=self._tag_ranks,
+            python_version=self.python_version,
+            allow_wheels=allow_wheels,
+            allow_sdists=allow_sdists,
+            hashes=self._hashes.get(name, frozenset()),
+        )
+
+    # -- metadata and dependencies -----------------------------------------------------------
+
+    def metadata(self, candidate: BaseCandidate) -> CoreMetadata:
+        meta = self._metadata.get(candidate)
+        if meta is None:
+            assert isinstance(candidate, IndexCandidate)  # the others are stored on creation
+            meta = self._finder.get_metadata(candidate.name, candidate.version, candidate.file)
+            if canonicalize_name(meta.name) != candidate.name or meta.version != candidate.version:
+                raise ResolutionImpossible(
+                    f"The metadata of {candidate.file.filename} says it is {meta.name} "
+                    f"{meta.version}, not {candidate.name} {candidate.version}.",
+                    hint=f"The index serves an inconsistent file; exclude that release "
+                    f"(e.g. with the constraint '{candidate.name}!={candidate.version}').",
+                )
+            self._metadata[candidate] = meta
+        return meta
+
+    def _compute_dependencies(self, candidate: Candidate) -> list[ResolverRequirement]:
+        if isinstance(candidate, PythonCandidate):
+            return []
+        if isinstance(candidate, ExtrasCandidate):
+            return self._extras_dependencies(candidate)
+        if self._options.no_deps:
+            return []
+        meta = self.metadata(candidate)
+        deps: list[ResolverRequirement] = []
+        if meta.requires_python:
+            try:
+                spec = SpecifierSet(meta.requires_python)
+            except InvalidSpecifier:
+                spec = SpecifierSet()
+            if not spec.contains(self.python_version, prereleases=True):
+                deps.append(RequiresPythonRequirement(spec))
+        for req in self._requires(candidate, meta):
+            if req.marker is None or self._marker(candidate, req, ""):
+                deps.append(self._dependency(req))
+        return deps
+
+    def _extras_dependencies(self, candidate: ExtrasCandidate) -> list[ResolverRequirement]:
+        base = candidate.base
+        deps: list[ResolverRequirement] = [ExplicitRequirement(base)]
+        if self._options.no_deps:
+            return deps
+        meta = self.metadata(base)
+        provided = normalize_extras(meta.provides_extra)
+        used: set[str] = set()
+        for req in self._requires(base, meta):
+            if req.marker is None or self._marker(base, req, ""):
+                continue  # a dependency of the base candidate itself
+            matching = {e for e in candidate.extras if self._marker(base, req, e)}
+            if matching:
+                used |= matching
+                deps.append(self._dependency(req))
+        for extra in sorted(candidate.extras - provided - used):
+            self.warn(f"{base} does not provide the extra '{extra}'")
+        return deps
+
+    def _requires(self, candidate: BaseCandidate, meta: CoreMetadata) -> list[Requirement]:
+        parsed = []
+        for text in meta.requires_dist:
+            req = self._parsed.get(text)
+            if req is None:
+                try:
+                    req = self._parsed[text] = Requirement(text)
+                except InvalidRequirement as e:
+                    raise ResolutionImpossible(
+                        f"{candidate} declares an invalid dependency {text!r}: {e}",
+                        hint=f"Require another version of {candidate.name}.",
+                    )
+            parsed.append(req)
+        return parsed
+
+    def _marker(self, candidate: BaseCandidate, req: Requirement, extra: str) -> bool:
+        assert req.marker is not None
+        env = dict(self._env)
+        env["extra"] = extra
+        try:
+            return req.marker.evaluate(env)
+        except (UndefinedComparison, UndefinedEnvironmentName) as e:
+            self.warn(
+                f"Ignoring dependency '{req}' of {candidate}: cannot evaluate its marker ({e})"
+            )
+            return False
+
+    def _dependency(self, req: Requirement) -> ResolverRequirement:
+        name = canonicalize_name(req.name)
+        extras = normalize_extras(req.extras)
+        if req.url:
+            return ExplicitRequirement(
+                self._with_extras(self.direct_candidate(name, req.url), extras), req
+            )
+        return SpecifierRequirement(name, extras, req.specifier, req)
+
+
+def _constraint_allows(constraint: Constraint | None, candidate: Candidate) -> bool:
+    if constraint is None:
+        return True
+    if constraint.url is not None:
+        base = base_of(candidate)
+        if not (isinstance(base, DirectCandidate) and base.url == constraint.url):
+            return False
+    return constraint.specifier.contains(candidate.version, prereleases=True)
+
+
+def _format_name(name: str) -> str:
+    return name if name.startswith(":") else canonicalize_name(name)

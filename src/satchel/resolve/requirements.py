@@ -1,0 +1,153 @@
+"""Requirements as the resolver sees them, plus the records callers hand it (roots, constraints)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from satchel.resolve.candidates import (
+    PYTHON_IDENTIFIER,
+    Candidate,
+    DirectCandidate,
+    ExtrasCandidate,
+    base_of,
+    make_identifier,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RootRequirement:
+    """Something the user asked for (or constrained), with where it came from.
+
+    ``url`` is the direct reference when there is one; it defaults to ``requirement.url``
+    (``name @ url``). ``source`` says where the requirement was written, for messages
+    ("requirements.txt:3", "command line"). ``hashes`` are ``"algo:hexdigest"`` strings
+    (``--hash``); when given, only files matching one of them may be chosen.
+    """
+
+    requirement: Requirement
+    url: str | None = None
+    source: str = ""
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return canonicalize_name(self.requirement.name)
+
+    @property
+    def direct_url(self) -> str | None:
+        return self.url or self.requirement.url
+
+    def __str__(self) -> str:
+        return str(self.requirement)
+
+
+def normalize_extras(extras: Iterable[str]) -> frozenset[str]:
+    """PEP 685: extras compare normalized like project names."""
+    return frozenset(canonicalize_name(e) for e in extras)
+
+
+@dataclass(frozen=True, eq=False)
+class SpecifierRequirement:
+    """``name[extras] <specifier>``: any candidate of the name whose version matches.
+
+    ``requirement`` is the PEP 508 requirement as written (for messages); ``root`` is set when
+    the user asked for it directly. Compared by identity (two equal lines are two reasons).
+    """
+
+    name: str
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    requirement: Requirement
+    root: RootRequirement | None = None
+
+    @property
+    def identifier(self) -> str:
+        return make_identifier(self.name, self.extras)
+
+    @property
+    def is_pinned(self) -> bool:
+        """``==X`` (not a wildcard) or ``===X``: the PEP 592 "exact pin" that may pick yanked."""
+        return is_exact_pin(self.specifier)
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.requirement.name}{extras}{self.specifier}"
+
+
+@dataclass(frozen=True, eq=False)
+class ExplicitRequirement:
+    """Exactly this candidate: a direct URL, or the base of an extras candidate."""
+
+    candidate: Candidate
+    requirement: Requirement | None = None
+    root: RootRequirement | None = None
+
+    @property
+    def identifier(self) -> str:
+        return self.candidate.identifier
+
+    @property
+    def name(self) -> str:
+        return self.candidate.name
+
+    def __str__(self) -> str:
+        base = base_of(self.candidate)
+        extras = ""
+        if isinstance(self.candidate, ExtrasCandidate):
+            extras = f"[{','.join(sorted(self.candidate.extras))}]"
+        if isinstance(base, DirectCandidate):
+            return f"{base.name}{extras} @ {base.url}"
+        return f"{base.name}{extras}=={base.version}"
+
+
+@dataclass(frozen=True, eq=False)
+class RequiresPythonRequirement:
+    """A release's metadata Requires-Python, as a requirement on the virtual Python candidate.
+
+    Only emitted when it excludes the target interpreter, so that the release is rejected
+    through the resolver's normal conflict handling (and explained).
+    """
+
+    specifier: SpecifierSet
+
+    @property
+    def identifier(self) -> str:
+        return PYTHON_IDENTIFIER
+
+    @property
+    def name(self) -> str:
+        return PYTHON_IDENTIFIER
+
+    def __str__(self) -> str:
+        return f"Python{self.specifier}"
+
+
+ResolverRequirement = SpecifierRequirement | ExplicitRequirement | RequiresPythonRequirement
+
+
+def is_exact_pin(specifier: SpecifierSet) -> bool:
+    return any(
+        s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*"))
+        for s in specifier
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """All constraints on one name, merged: versions must match ``specifier``; when ``url``
+    is set the name may only come from that URL. ``sources`` are for messages."""
+
+    name: str
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    url: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.url:
+            return f"{self.name} @ {self.url}"
+        return f"{self.name}{self.specifier}"
