@@ -12,7 +12,10 @@ class Interpreter:
     ``executable`` is the path as the user named it (a venv's bin/python, not resolved).
     ``tags`` are the supported wheel tags, most preferred first, as strings
     ("cp311-cp311-manylinux_2_28_x86_64"). ``markers`` is the full PEP 508 marker environment.
-    ``paths`` is the install scheme: purelib, platlib, scripts, data, headers (include).
+    ``paths`` is the install scheme: purelib, platlib, scripts, data, headers (include; in a venv
+    ``<venv>/include/site/pythonX.Y``, like pip: installers append the distribution name).
+    ``base_executable`` is the resolved executable of the base interpreter (for a venv, the Python
+    it was created from; otherwise the real path of ``executable``), "" if unknown.
     """
 
     executable: str
@@ -24,6 +27,7 @@ class Interpreter:
     prefix: str
     base_prefix: str
     is_venv: bool
+    base_executable: str = ""
 
     @property
     def version_str(self) -> str:

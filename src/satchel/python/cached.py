@@ -1,0 +1,106 @@
+"""Probing an interpreter once: probe facts cached per executable path and file identity.
+
+The key is a digest of the executable's absolute path as given (not resolved: a venv's
+``bin/python`` and its base interpreter are different targets). A record is used only while the
+*identity* it was taken for still holds: the resolved real executable's path, size and mtime, plus
+the mtime of the environment's ``pyvenv.cfg`` (a venv recreated in place gets a new one). An
+upgraded interpreter or a recreated venv is probed again; a corrupt record is a miss (the cache
+reports it and returns None).
+
+The record holds the raw probe facts; the ``Interpreter`` (with its wheel tags) is derived from
+them on every load, so a change in satchel's tag logic never needs a cache bump.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from satchel.cache.buckets import INTERPRETERS
+from satchel.cache.record import Record
+from satchel.cache.store import Cache, safe_key
+from satchel.errors import InterpreterError
+from satchel.python import probe
+from satchel.python.interpreter import Interpreter
+from satchel.python.probe import ProbeFacts
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What must be unchanged for a cached probe of an executable to still be true."""
+
+    real_executable: str
+    size: int
+    mtime_ns: int
+    pyvenv_cfg_mtime_ns: int | None
+
+
+@dataclass(frozen=True)
+class InterpreterRecord(Record, record_type="interpreter", bucket=INTERPRETERS):
+    executable: str  # absolute, as given (the key is its digest)
+    identity: Identity
+    facts: ProbeFacts
+
+
+def cache_key(executable: Path | str) -> str:
+    return safe_key(os.path.abspath(executable))
+
+
+def identity_of(executable: Path | str) -> Identity:
+    """The identity of ``executable`` now. Raises InterpreterError if it does not exist."""
+    exe = os.path.abspath(executable)
+    real = os.path.realpath(exe)
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        raise InterpreterError(f"cannot use {exe}: {exc.strerror or exc}") from None
+    if not os.path.isfile(real):
+        raise InterpreterError(f"cannot use {exe}: not a file")
+    return Identity(real, st.st_size, st.st_mtime_ns, _pyvenv_cfg_mtime_ns(exe))
+
+
+def get_facts(executable: Path, cache: Cache | None) -> ProbeFacts:
+    """The probe facts of ``executable``: from the cache when its identity still matches (no
+    subprocess), else probed (one subprocess) and stored. ``cache=None`` always probes."""
+    exe = os.path.abspath(executable)
+    identity = identity_of(exe)
+    if cache is None:
+        return probe.probe_facts(Path(exe))
+    # A script wrapper (a pyenv shim, say) can start another Python without changing itself.
+    cacheable = not _is_script(identity.real_executable)
+    key = cache_key(exe)
+    if cacheable:
+        rec = cache.read(InterpreterRecord, key)
+        if rec is not None and rec.executable == exe and rec.identity == identity:
+            return rec.facts
+    facts = probe.probe_facts(Path(exe))
+    if cacheable:
+        cache.write(key, InterpreterRecord(exe, identity, facts))
+    return facts
+
+
+def get_interpreter(executable: Path, cache: Cache | None) -> Interpreter:
+    """The target ``Interpreter`` for ``executable``, probing it only if the cache cannot say."""
+    return probe.to_interpreter(executable, get_facts(executable, cache))
+
+
+def _pyvenv_cfg_mtime_ns(exe: str) -> int | None:
+    bin_dir = os.path.dirname(exe)
+    for cfg in (
+        os.path.join(bin_dir, "pyvenv.cfg"),
+        os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg"),
+    ):
+        try:
+            return os.stat(cfg).st_mtime_ns
+        except OSError:
+            continue
+    return None
+
+
+def _is_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"#!"
+    except OSError:
+        return False

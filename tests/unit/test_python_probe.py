@@ -1,0 +1,161 @@
+"""The probe: runs inside real interpreters (the running one, python3, each pyenv 3.8-3.13)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+
+from satchel.errors import InterpreterError
+from satchel.python.probe import PROBE_SCRIPT, probe_facts, run_probe
+
+SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+
+
+def pyenv_python(minor: str) -> Path | None:
+    """The newest ~/.pyenv (or $PYENV_ROOT) interpreter of a minor version, if installed."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found = []
+    for d in root.glob(f"{minor}.*"):
+        parts = d.name.split(".")
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and (d / "bin" / "python").exists():
+            found.append((tuple(map(int, parts)), d / "bin" / "python"))
+    return max(found)[1] if found else None
+
+
+def script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_probe_running_interpreter() -> None:
+    interp = run_probe(Path(sys.executable))
+    assert interp.version == tuple(sys.version_info[:3])
+    assert interp.implementation == sys.implementation.name
+    assert interp.markers == default_environment()
+    assert interp.prefix == sys.prefix
+    assert interp.base_prefix == sys.base_prefix
+    assert interp.is_venv == (sys.prefix != sys.base_prefix)
+    scheme = sysconfig.get_preferred_scheme("prefix")
+    expected = sysconfig.get_paths(scheme)
+    for key in ("purelib", "platlib", "scripts", "data"):
+        assert interp.paths[key] == expected[key]
+    assert interp.executable == os.path.abspath(sys.executable)
+    base = getattr(sys, "_base_executable", sys.executable)
+    assert interp.base_executable == os.path.realpath(base)
+
+
+def test_probe_facts_for_tags() -> None:
+    facts = probe_facts(Path(sys.executable))
+    assert facts.soabi == sysconfig.get_config_var("SOABI")
+    assert facts.ext_suffix == sysconfig.get_config_var("EXT_SUFFIX")
+    assert facts.platform == sysconfig.get_platform()
+    assert facts.maxsize == sys.maxsize
+    if sys.platform.startswith("linux"):
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+        if libc and libc.startswith("glibc"):
+            assert facts.glibc_version == libc.split()[1]
+            assert facts.musl_version is None
+        assert facts.elf is not None
+
+
+def test_probe_python3_on_path() -> None:
+    exe = shutil.which("python3")
+    if exe is None:
+        pytest.skip("no python3 on PATH")
+    interp = run_probe(Path(exe))
+    assert interp.version >= (3, 8, 0)
+    assert interp.tags
+    assert interp.markers["python_version"] == "{}.{}".format(*interp.version[:2])
+
+
+@pytest.mark.parametrize("minor", SUPPORTED)
+def test_probe_pyenv_interpreters(minor: str) -> None:
+    exe = pyenv_python(minor)
+    if exe is None:
+        pytest.skip(f"no pyenv Python {minor} installed")
+    interp = run_probe(exe)
+    assert interp.version_str.startswith(minor + ".")
+    assert interp.markers["python_version"] == minor
+    assert interp.implementation == "cpython"
+    assert not interp.is_venv
+    assert Path(interp.paths["purelib"]).is_relative_to(interp.prefix)
+    assert Path(interp.paths["purelib"]).name == "site-packages"
+    assert os.path.samefile(interp.base_executable, exe)
+    nodot = minor.replace(".", "")
+    assert interp.tags[0].startswith(f"cp{nodot}-cp{nodot}-")
+    assert interp.tags[-1] == "py30-none-any"
+
+
+@pytest.mark.parametrize("minor", ["2.7", "3.6", "3.7"])
+def test_too_old_interpreter_is_a_clear_error(minor: str) -> None:
+    exe = pyenv_python(minor)
+    if exe is None:
+        pytest.skip(f"no pyenv Python {minor} installed")
+    with pytest.raises(
+        InterpreterError, match=r"is Python \d+\.\d+\.\d+; satchel supports Python 3\.8"
+    ):
+        run_probe(exe)
+
+
+def test_missing_executable_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "python"
+    with pytest.raises(InterpreterError, match="nope/python"):
+        run_probe(missing)
+
+
+def test_failing_executable_reports_last_stderr_line(tmp_path: Path) -> None:
+    exe = script(tmp_path / "python", 'echo "first line" >&2\necho "the real reason" >&2\nexit 3\n')
+    with pytest.raises(InterpreterError) as info:
+        run_probe(exe)
+    message = str(info.value)
+    assert str(exe) in message
+    assert message.endswith("the real reason")
+    assert "\n" not in message
+
+
+def test_not_a_python(tmp_path: Path) -> None:
+    exe = script(tmp_path / "python", "echo hello\n")
+    with pytest.raises(InterpreterError, match="cannot introspect"):
+        run_probe(exe)
+
+
+def test_non_executable_file(tmp_path: Path) -> None:
+    exe = tmp_path / "python"
+    exe.write_text("data")
+    with pytest.raises(InterpreterError, match=str(exe)):
+        run_probe(exe)
+
+
+def test_timeout(tmp_path: Path) -> None:
+    exe = script(tmp_path / "python", "exec sleep 10\n")
+    with pytest.raises(InterpreterError, match=r"did not answer within 0\.5 seconds"):
+        probe_facts(exe, timeout=0.5)
+
+
+def test_noise_on_stdout_does_not_break_the_probe(tmp_path: Path) -> None:
+    # A .pth file or a wrapper printing to stdout must not corrupt the answer.
+    exe = script(tmp_path / "python", f'echo "noise {{not json"\nexec "{sys.executable}" "$@"\n')
+    interp = run_probe(exe)
+    assert interp.version == tuple(sys.version_info[:3])
+
+
+def test_probe_ignores_modules_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "json.py").write_text("raise SystemExit('shadowed')\n")
+    monkeypatch.chdir(tmp_path)
+    interp = run_probe(Path(sys.executable))
+    assert interp.version == tuple(sys.version_info[:3])
+
+
+def test_probe_script_compiles_as_python_3_8() -> None:
+    import ast
+
+    ast.parse(PROBE_SCRIPT, feature_version=(3, 8))
