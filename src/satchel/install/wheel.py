@@ -1,0 +1,317 @@
+"""Install an unpacked wheel (a cache tree) into an environment.
+
+Files go where the wheel spec says: the root into purelib or platlib (WHEEL ``Root-Is-Purelib``),
+``<name>-<version>.data/<scheme>/`` into that scheme's directory. Library files are linked from the
+cache; scripts, launchers and the install metadata (INSTALLER, REQUESTED, direct_url.json, RECORD)
+are fresh files. RECORD is written last, so a dist-info directory with a RECORD is a complete
+install. On failure the files this install created are removed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.parser
+import email.policy
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from satchel.cache.manifest import ManifestFile
+from satchel.cache.store import Tree
+from satchel.errors import InstallError
+from satchel.install import scripts
+from satchel.install.installed import InstalledDist
+from satchel.install.link import Linker, write_file
+from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
+from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
+
+log = logging.getLogger("satchel.install")
+
+# Files of the wheel's .dist-info that are not installed: RECORD is rewritten, the signatures would
+# no longer match it, and the rest describe an install, not the wheel.
+_NOT_INSTALLED = frozenset(
+    {"RECORD", *SIGNATURE_FILES, "INSTALLER", "REQUESTED", "direct_url.json"}
+)
+
+# Runs inside the target interpreter: compile the NUL-separated files on stdin, print each .pyc.
+_COMPILE = r"""
+import compileall, importlib.util, os, sys
+out = sys.stdout.buffer
+out.write(b"%d.%d\0" % sys.version_info[:2])
+for raw in sys.stdin.buffer.read().split(b"\0"):
+    if raw:
+        path = os.fsdecode(raw)
+        if compileall.compile_file(path, quiet=2, force=True):
+            out.write(os.fsencode(importlib.util.cache_from_source(path)) + b"\0")
+"""
+
+
+def read_headers(path: Path) -> Message:
+    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        path.read_bytes()
+    )
+
+
+@dataclass
+class _Plan:
+    """Where each file goes."""
+
+    links: list[tuple[ManifestFile, Path]] = field(default_factory=list)  # linked from the cache
+    scripts: list[tuple[ManifestFile, Path]] = field(default_factory=list)  # .data/scripts
+    sources: list[Path] = field(default_factory=list)  # .py files in purelib/platlib
+
+
+class _Transaction:
+    """Tracks what an install created, to remove it again if the install fails."""
+
+    def __init__(self) -> None:
+        self.dirs: set[str] = set()  # known to exist
+        self.created_dirs: list[str] = []
+        self.created_files: list[str] = []
+        self.record: dict[str, tuple[str, int]] = {}  # dst -> (sha256 hex, size)
+        self.current: Path | None = None  # the file being written, for error messages
+
+    def ensure_dir(self, directory: str) -> None:
+        if directory in self.dirs:
+            return
+        missing = []
+        d = directory
+        while not os.path.isdir(d):
+            missing.append(d)
+            parent = os.path.dirname(d)
+            if parent == d:
+                break
+            d = parent
+        os.makedirs(directory, exist_ok=True)
+        self.created_dirs.extend(reversed(missing))
+        self.dirs.add(directory)
+
+    def about_to_write(self, dst: Path) -> None:
+        self.current = dst
+        self.ensure_dir(str(dst.parent))
+        if not os.path.lexists(dst):
+            self.created_files.append(str(dst))
+
+    def rollback(self) -> None:
+        for f in reversed(self.created_files):
+            with contextlib.suppress(OSError):
+                os.unlink(f)
+        for d in reversed(self.created_dirs):
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+
+
+def install_tree(
+    tree: Tree,
+    *,
+    paths: Mapping[str, str],
+    interpreter_executable: str,
+    linker: Linker,
+    requested: bool,
+    direct_url: dict[str, Any] | None = None,
+    installer: str = "satchel",
+    compile_bytecode: bool = False,
+    python_version: tuple[int, ...] | None = None,
+) -> InstalledDist:
+    """Install the unpacked wheel ``tree`` into the scheme ``paths`` (purelib, platlib, scripts,
+    data, headers) of the interpreter ``interpreter_executable``.
+
+    ``paths["headers"]`` is the environment's include directory for packages (pip's
+    ``include/site/pythonX.Y`` in a venv); headers go to ``<headers>/<project name>/``.
+    ``python_version`` (the target's, if known) is checked when compiling bytecode.
+
+    Raises InstallError naming the distribution when a destination cannot be written, and
+    FileNotFoundError when a file of ``tree`` is missing (the cache entry went away; unpack it
+    again and retry). Either way, the files this call created are removed again.
+    """
+    files = {f.path: f for f in tree.manifest.files}
+    dist_info = _find_dist_info(tree, files)
+    meta = read_headers(tree.path / dist_info / "METADATA")
+    name, version = str(meta.get("Name") or ""), str(meta.get("Version") or "")
+    label = f"{name} {version}"
+    if not name or not version:
+        raise InstallError(f"cannot install {dist_info}: METADATA has no Name or Version")
+    wheel_meta = read_headers(tree.path / dist_info / "WHEEL")
+    purelib = str(wheel_meta.get("Root-Is-Purelib", "true")).strip().lower() == "true"
+    root = Path(paths["purelib" if purelib else "platlib"])
+    headers = paths.get("headers") or paths.get("include")
+    scheme_dirs = {
+        "purelib": Path(paths["purelib"]),
+        "platlib": Path(paths["platlib"]),
+        "scripts": Path(paths["scripts"]),
+        "data": Path(paths["data"]),
+        "headers": Path(headers) / name if headers else None,
+    }
+    plan = _plan(files, dist_info, root, scheme_dirs, label)
+    entry_points: list[scripts.EntryPoint] = []
+    if f"{dist_info}/entry_points.txt" in files:
+        text = (tree.path / dist_info / "entry_points.txt").read_text(
+            encoding="utf-8", errors="replace"
+        )
+        entry_points = scripts.parse_entry_points(text, label=label)
+    if "\n" in installer or "\r" in installer:
+        raise ValueError("installer name must be one line")
+
+    txn = _Transaction()
+    target = root / dist_info
+    try:
+        for mf, dst in plan.links:
+            txn.about_to_write(dst)
+            linker.link_file(tree.path / mf.path, dst)
+            txn.record[str(dst)] = (mf.sha256, mf.size)
+        for mf, dst in plan.scripts:
+            content = (tree.path / mf.path).read_bytes()
+            _write(
+                txn, dst, scripts.rewrite_shebang(content, interpreter_executable) or content, 0o755
+            )
+        for ep in entry_points:
+            dst = Path(paths["scripts"]) / ep.name
+            _write(txn, dst, scripts.launcher(ep, interpreter_executable), 0o755)
+        if compile_bytecode and plan.sources:
+            for pyc in _compile(plan.sources, interpreter_executable, python_version, label):
+                txn.record[str(pyc)] = hash_file(pyc)
+                txn.created_files.append(str(pyc))
+
+        _write(txn, target / "INSTALLER", f"{installer}\n".encode(), 0o644)
+        _write_or_remove(txn, target / "REQUESTED", b"" if requested else None)
+        url_data = None if direct_url is None else json.dumps(direct_url, sort_keys=True).encode()
+        _write_or_remove(txn, target / "direct_url.json", url_data)
+
+        entries = [
+            RecordEntry.for_sha256(_relative(dst, root), sha, size)
+            for dst, (sha, size) in txn.record.items()
+        ]
+        record_path = target / "RECORD"
+        entries.append(RecordEntry(_relative(str(record_path), root)))
+        txn.about_to_write(record_path)
+        write_file(record_path, format_record(entries).encode("utf-8"), mode=0o644)
+    except OSError as exc:
+        txn.rollback()
+        if isinstance(exc, FileNotFoundError) and _is_within(exc.filename, tree.path):
+            raise  # the cache entry vanished (e.g. `cache clean`): the caller unpacks it again
+        where = str(exc.filename or txn.current or "")
+        if os.path.basename(where).startswith(".satchel-") and txn.current is not None:
+            where = str(txn.current)  # name the file, not the temporary name it was built under
+        raise InstallError(
+            f"cannot install {label}: {exc.strerror or exc}{f': {where}' if where else ''}",
+            hint="check that the environment is writable and not in use by another installer",
+        )
+    except BaseException:
+        txn.rollback()
+        raise
+    return InstalledDist(canonicalize_name(name), version, target)
+
+
+def _find_dist_info(tree: Tree, files: Mapping[str, ManifestFile]) -> str:
+    tops = {p.split("/", 1)[0] for p in files if "/" in p}
+    found = sorted(t for t in tops if t.endswith(".dist-info"))
+    if len(found) != 1:
+        raise InstallError(
+            f"cannot install {tree.path}: expected one .dist-info directory, found {len(found)}"
+        )
+    for required in ("METADATA", "WHEEL"):
+        if f"{found[0]}/{required}" not in files:
+            raise InstallError(f"cannot install {found[0]}: no {required} file")
+    return found[0]
+
+
+def _plan(
+    files: Mapping[str, ManifestFile],
+    dist_info: str,
+    root: Path,
+    scheme_dirs: Mapping[str, Path | None],
+    label: str,
+) -> _Plan:
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    plan = _Plan()
+    for rel, mf in files.items():
+        parts = rel.split("/")
+        if any(p in ("", ".", "..") for p in parts) or "\\" in rel:
+            raise InstallError(f"cannot install {label}: unsafe path {rel!r} in the unpacked wheel")
+        if parts[0] == data_dir:
+            scheme = parts[1] if len(parts) > 2 else ""
+            base = scheme_dirs.get(scheme) if scheme in SCHEMES else None
+            if base is None:
+                raise InstallError(f"cannot install {label}: no install location for {rel!r}")
+            dst = base.joinpath(*parts[2:])
+            if scheme == "scripts":
+                plan.scripts.append((mf, dst))
+                continue
+            in_lib = scheme in ("purelib", "platlib")
+        else:
+            if parts[0] == dist_info and len(parts) == 2 and parts[1] in _NOT_INSTALLED:
+                continue
+            dst = root.joinpath(*parts)
+            in_lib = True
+        plan.links.append((mf, dst))
+        if in_lib and rel.endswith(".py"):
+            plan.sources.append(dst)
+    return plan
+
+
+def _write(txn: _Transaction, dst: Path, data: bytes, mode: int) -> None:
+    txn.about_to_write(dst)
+    write_file(dst, data, mode=mode)
+    txn.record[str(dst)] = hash_bytes(data)
+
+
+def _write_or_remove(txn: _Transaction, dst: Path, data: bytes | None) -> None:
+    if data is not None:
+        _write(txn, dst, data, 0o644)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dst)
+
+
+def _is_within(filename: object, directory: Path) -> bool:
+    if not isinstance(filename, (str, os.PathLike)):
+        return False
+    path = os.path.abspath(os.fspath(filename))
+    return path.startswith(os.path.abspath(directory) + os.sep)
+
+
+def _relative(path: str | Path, root: Path) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _compile(
+    sources: list[Path], executable: str, python_version: tuple[int, ...] | None, label: str
+) -> list[Path]:
+    """Byte-compile ``sources`` with the target interpreter; return the .pyc files written."""
+    payload = b"\0".join(os.fsencode(s) for s in sources)
+    try:
+        proc = subprocess.run(
+            [executable, "-I", "-c", _COMPILE], input=payload, capture_output=True, check=False
+        )
+    except OSError as exc:
+        log.warning(
+            "cannot compile bytecode for %s: cannot run %s (%s)", label, executable, exc.strerror
+        )
+        return []
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        log.warning(
+            "compiling bytecode for %s failed: %s",
+            label,
+            err[-1] if err else f"exit {proc.returncode}",
+        )
+        return []
+    reported = [p for p in proc.stdout.split(b"\0") if p]
+    if not reported:
+        log.warning("compiling bytecode for %s failed: no output from %s", label, executable)
+        return []
+    version, pycs = reported[0].decode(), reported[1:]
+    wanted = ".".join(map(str, python_version[:2])) if python_version else version
+    if version != wanted:
+        raise InstallError(
+            f"cannot compile bytecode for {label}: {executable} is Python {version}, expected {wanted}"
+        )
+    return [Path(os.fsdecode(p)) for p in pycs]
