@@ -116,7 +116,7 @@ def test_core_metadata_from_email() -> None:
     )
     meta = CoreMetadata.from_email(text)
     assert meta == CoreMetadata(
-        name="Demo.Pkg",
+        name="demo-pkg",  # canonical: the index layer normalizes names
         version=Version("1.0rc1"),
         requires_dist=("idna>=2", "pysocks; extra == 'socks'"),
         requires_python=">=3.8",

@@ -18,55 +18,13 @@ Contract for implementers:
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
-
-
-@dataclass(frozen=True, slots=True)
-class CoreMetadata:
-    """The parts of a distribution's core metadata (METADATA / PKG-INFO) the resolver uses.
-
-    ``name`` is the name as the metadata spells it (not normalized); ``requires_dist`` holds
-    the raw ``Requires-Dist`` strings (PEP 508, markers included), ``provides_extra`` the raw
-    ``Provides-Extra`` values. Build one with :meth:`from_email` from the bytes of a METADATA
-    file (PEP 658 ``.metadata`` file, wheel ``*.dist-info/METADATA``, sdist ``PKG-INFO`` of a
-    built project, installed ``*.dist-info/METADATA``).
-    """
-
-    name: str
-    version: Version
-    requires_dist: tuple[str, ...] = ()
-    requires_python: str | None = None
-    provides_extra: tuple[str, ...] = ()
-
-    @classmethod
-    def from_email(cls, data: bytes | str) -> CoreMetadata:
-        """Parse a METADATA file. Raises ``ValueError`` when Name or Version is missing/invalid."""
-        text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
-        msg = email.parser.Parser(policy=email.policy.compat32).parsestr(text, headersonly=True)
-        name = (msg.get("Name") or "").strip()
-        raw_version = (msg.get("Version") or "").strip()
-        if not name:
-            raise ValueError("metadata has no Name field")
-        try:
-            version = Version(raw_version)
-        except InvalidVersion:
-            raise ValueError(f"metadata of {name} has an invalid Version {raw_version!r}")
-        requires_python = msg.get("Requires-Python")
-        return cls(
-            name=name,
-            version=version,
-            requires_dist=tuple(str(v).strip() for v in msg.get_all("Requires-Dist") or ()),
-            requires_python=str(requires_python).strip() if requires_python else None,
-            provides_extra=tuple(str(v).strip() for v in msg.get_all("Provides-Extra") or ()),
-        )
 
 
 class Finder(Protocol):

@@ -1,0 +1,36 @@
+"""`satchel uninstall NAME...`"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from packaging.utils import canonicalize_name
+
+from satchel.commands.common import open_cache
+from satchel.commands.environment import target_interpreter
+from satchel.errors import SatchelError
+from satchel.install.installed import list_installed
+from satchel.install.uninstall import uninstall
+from satchel.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    cache = open_cache(settings)
+    try:
+        interp = target_interpreter(args, cache)
+    finally:
+        cache.close()
+    installed = {d.name: d for d in list_installed(interp.paths)}
+    wanted = [str(canonicalize_name(n)) for n in args.names]
+    missing = [n for n in wanted if n not in installed]
+    for name in missing:
+        sys.stderr.write(f"warning: {name} is not installed in {interp.prefix}\n")
+    todo = [installed[n] for n in wanted if n in installed]
+    if not todo:
+        raise SatchelError(f"none of {', '.join(args.names)} is installed in {interp.prefix}")
+    for dist in todo:
+        uninstall(dist, interp.paths, prefix=interp.prefix)
+        sys.stderr.write(f" - {dist.name}=={dist.version}\n")
+    sys.stderr.write(f"Uninstalled {len(todo)} package{'s' if len(todo) != 1 else ''}\n")
+    return 0

@@ -1,0 +1,198 @@
+"""Which index to use: explicit options, then SATCHEL_INDEX_URL, then pip's configuration, then
+pip's own built-in default (read from the installed pip, never hard-coded here).
+
+pip's configuration is read the way pip reads it: files from lowest to highest priority are the
+global ones ($XDG_CONFIG_DIRS/pip/pip.conf, /etc/pip.conf), the user ones (~/.pip/pip.conf,
+$XDG_CONFIG_HOME/pip/pip.conf; skipped when PIP_CONFIG_FILE names an existing file), the site one
+($VIRTUAL_ENV/pip.conf) and PIP_CONFIG_FILE; PIP_CONFIG_FILE=/dev/null disables all files. The
+[install] section beats [global] whatever file each comes from, and PIP_* environment variables
+beat both. Each setting (index-url, extra-index-url, find-links) is looked up independently.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from satchel.errors import SatchelError
+
+log = logging.getLogger("satchel.index")
+
+_PYPI_RE = re.compile(r"""^PyPI\s*=\s*PackageIndex\(\s*["']([^"']+)["']""", re.MULTILINE)
+_SECTIONS = ("global", "install")  # lowest to highest priority
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    index_url: str
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    source: str = ""  # where index_url came from, e.g. "SATCHEL_INDEX_URL" or "/etc/pip.conf [global]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    value: str
+    source: str
+
+
+def load_index_config(
+    index_url: str | None = None,
+    *,
+    extra_index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_files: Sequence[Path] | None = None,
+) -> IndexConfig:
+    """Work out the index URLs and find-links for this run.
+
+    ``extra_index_urls`` / ``find_links`` of None mean "not given": they are then taken from pip's
+    configuration (an empty sequence means "none"). ``config_files`` replaces pip's file discovery
+    (lowest priority first); ``environ`` defaults to ``os.environ``.
+    """
+    env = os.environ if environ is None else environ
+    pip: dict[str, _Setting] | None = None
+
+    def pip_setting(key: str) -> _Setting | None:
+        nonlocal pip
+        if pip is None:
+            files = pip_config_files(env) if config_files is None else list(config_files)
+            pip = read_pip_config(files, env)
+        return pip.get(key)
+
+    if index_url:
+        url, source = index_url, "--index-url"
+    elif env.get("SATCHEL_INDEX_URL", "").strip():
+        url, source = env["SATCHEL_INDEX_URL"].strip(), "SATCHEL_INDEX_URL"
+    else:
+        setting = pip_setting("index-url")
+        if setting is not None and setting.value.strip():
+            url, source = setting.value.strip(), setting.source
+        else:
+            url, source = pip_default_index_url()
+
+    if extra_index_urls is None:
+        s = pip_setting("extra-index-url")
+        extra = tuple(s.value.split()) if s else ()
+    else:
+        extra = tuple(extra_index_urls)
+    if find_links is None:
+        s = pip_setting("find-links")
+        links = tuple(s.value.split()) if s else ()
+    else:
+        links = tuple(find_links)
+    return IndexConfig(index_url=url, extra_index_urls=extra, find_links=links, source=source)
+
+
+def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
+    """pip's configuration files on this system, lowest priority first (existing or not)."""
+    env_file = environ.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []
+    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    files = [Path(d).expanduser() / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
+    files.append(Path("/etc/pip.conf"))
+    if not (env_file and os.path.exists(env_file)):
+        xdg_home = environ.get("XDG_CONFIG_HOME") or str(home / ".config")
+        files += [home / ".pip" / "pip.conf", Path(xdg_home) / "pip" / "pip.conf"]
+    venv = environ.get("VIRTUAL_ENV")
+    if venv:
+        files.append(Path(venv) / "pip.conf")
+    if env_file:
+        files.append(Path(env_file))
+    return files
+
+
+def read_pip_config(files: Sequence[Path], environ: Mapping[str, str]) -> dict[str, _Setting]:
+    """Merge pip settings (keys normalized to ``index-url`` style) from files and PIP_* vars."""
+    per_section: dict[str, dict[str, _Setting]] = {s: {} for s in _SECTIONS}
+    for path in files:
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            with path.open(encoding="utf-8") as f:
+                parser.read_file(f)
+        except (OSError, UnicodeDecodeError, configparser.Error) as e:
+            log.warning("ignoring pip configuration %s: %s", path, e)
+            continue
+        for section in _SECTIONS:
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    per_section[section][_normalize(key)] = _Setting(value, f"{path} [{section}]")
+    merged: dict[str, _Setting] = {}
+    for section in _SECTIONS:
+        merged.update(per_section[section])
+    for key in ("index-url", "extra-index-url", "find-links"):
+        var = "PIP_" + key.upper().replace("-", "_")
+        if environ.get(var, "").strip():
+            merged[key] = _Setting(environ[var], var)
+    return merged
+
+
+def _normalize(key: str) -> str:
+    key = key.strip().lower().replace("_", "-")
+    return key[2:] if key.startswith("--") else key
+
+
+def pip_default_index_url() -> tuple[str, str]:
+    """(pip's built-in index URL, a description of where it was found).
+
+    Cheapest first: read the constant from pip's source file; else import pip; else ask
+    ``python3`` in a subprocess. Raises ``SatchelError`` when there is no pip to ask.
+    """
+    spec = None
+    try:
+        spec = importlib.util.find_spec("pip")
+    except (ImportError, ValueError):
+        pass
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            source = Path(location) / "_internal" / "models" / "index.py"
+            try:
+                m = _PYPI_RE.search(source.read_text(encoding="utf-8"))
+            except OSError:
+                continue
+            if m:
+                return _simple_url(m.group(1)), f"pip's default ({source})"
+        try:
+            from pip._internal.models.index import PyPI
+
+            return str(PyPI.simple_url), "pip's default (imported)"
+        except Exception:  # a broken or very different pip: try the next way
+            pass
+    python = shutil.which("python3")
+    if python:
+        try:
+            out = subprocess.run(
+                [python, "-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            url = out.stdout.strip()
+            if out.returncode == 0 and url:
+                return url, f"pip's default ({python})"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    raise SatchelError(
+        "no package index configured",
+        hint="pass --index-url URL or set SATCHEL_INDEX_URL",
+    )
+
+
+def _simple_url(base: str) -> str:
+    """What pip's ``PackageIndex(url).simple_url`` computes: urljoin(url, "simple")."""
+    from urllib.parse import urljoin
+
+    return urljoin(base, "simple")
