@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from satchel.index.http import HttpClient
+from tests.support.cli import Satchel
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec, build_sdist, build_wheel
 
@@ -54,3 +55,9 @@ def publish(server: IndexServer, *items: WheelSpec | Path) -> list[Path]:
 def publish_sdist(server: IndexServer, name: str, version: str, **kwargs: object) -> Path:
     """Build an sdist with tests.support.wheels.build_sdist into ``server``'s directory."""
     return build_sdist(name, version, server.directory, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def satchel(tmp_path: Path, index_server: IndexServer) -> Satchel:
+    """The satchel CLI (subprocess) with its own cache, pointed at the local ``index_server``."""
+    return Satchel(tmp_path, tmp_path / "cache", index_url=index_server.index_url)
