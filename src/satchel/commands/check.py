@@ -9,18 +9,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from satchel.commands.common import open_cache
 from satchel.commands.environment import target_interpreter
 from satchel.install.installed import list_installed
 from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    cache = open_cache(settings)
-    try:
-        interp = target_interpreter(args, cache)
-    finally:
-        cache.close()
+    interp = target_interpreter(args, settings)
     dists = list_installed(interp.paths)
     by_name = {d.name: d for d in dists}
     problems = []

@@ -6,18 +6,13 @@ import argparse
 import json
 import sys
 
-from satchel.commands.common import open_cache
 from satchel.commands.environment import target_interpreter
 from satchel.install.installed import InstalledDist, list_installed
 from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    cache = open_cache(settings)
-    try:
-        interp = target_interpreter(args, cache)
-    finally:
-        cache.close()
+    interp = target_interpreter(args, settings)
     dists = list_installed(interp.paths)
     fmt = "freeze" if args.command == "freeze" else args.format
     out = sys.stdout

@@ -8,7 +8,6 @@ import sys
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from satchel.commands.common import open_cache
 from satchel.commands.environment import target_interpreter
 from satchel.errors import SatchelError
 from satchel.install.installed import list_installed
@@ -17,11 +16,7 @@ from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    cache = open_cache(settings)
-    try:
-        interp = target_interpreter(args, cache)
-    finally:
-        cache.close()
+    interp = target_interpreter(args, settings)
     dists = list_installed(interp.paths)
     by_name = {d.name: d for d in dists}
     out = sys.stdout

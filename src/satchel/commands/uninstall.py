@@ -7,7 +7,6 @@ import sys
 
 from packaging.utils import canonicalize_name
 
-from satchel.commands.common import open_cache
 from satchel.commands.environment import target_interpreter
 from satchel.errors import SatchelError
 from satchel.install.installed import list_installed
@@ -16,11 +15,7 @@ from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    cache = open_cache(settings)
-    try:
-        interp = target_interpreter(args, cache)
-    finally:
-        cache.close()
+    interp = target_interpreter(args, settings)
     installed = {d.name: d for d in list_installed(interp.paths)}
     wanted = [str(canonicalize_name(n)) for n in args.names]
     missing = [n for n in wanted if n not in installed]
