@@ -1,0 +1,46 @@
+"""The CLI's own behaviour: fast --version, error formatting, closed pipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from satchel.cli import main as cli
+from satchel.errors import SatchelError
+
+
+def _fake_command(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    module = types.ModuleType("fake_cmd")
+
+    def run(args: object, settings: object) -> int:
+        raise exc
+
+    module.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_cmd", module)
+    monkeypatch.setitem(cli.COMMANDS, "check", "fake_cmd")
+
+
+def test_closed_stdout_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_command(monkeypatch, BrokenPipeError(32, "Broken pipe"))
+    monkeypatch.setattr(sys, "stdout", open("/dev/null", "w"))  # noqa: SIM115
+    assert cli.main(["check"]) == 141
+
+
+def test_user_error_is_one_line_and_a_hint(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _fake_command(monkeypatch, SatchelError("reqs.txt:3: invalid requirement 'x>=>2'", hint="fix it"))
+    assert cli.main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: reqs.txt:3: invalid requirement 'x>=>2'\nhint: fix it\n"
+
+
+def test_version_imports_nothing_heavy() -> None:
+    code = (
+        "import sys; from satchel.cli.main import main; main(['--version']); "
+        "heavy = [m for m in ('urllib3', 'resolvelib', 'rich', 'packaging.specifiers') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["satchel 0.1.0", "[]"]
