@@ -114,12 +114,20 @@ def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedR
         if not find_links and not args.index_url:
             find_links = list(config.find_links)
         indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
+    upgrade_all = bool(args.upgrade)
+    upgrade_names = frozenset(str(canonicalize_name(n)) for n in args.upgrade_package)
+
+    def refresh(name: str) -> bool:
+        # Like uv: asking for the newest version (-U, -P NAME) revalidates those index pages,
+        # rather than trusting a page cached up to --ttl ago.
+        return settings.must_refresh(name) or upgrade_all or name in upgrade_names
+
     return IndexOptions(
         index_urls=indexes,
         find_links=find_links,
         offline=settings.offline,
         ttl=settings.index_ttl,
-        refresh=settings.must_refresh,
+        refresh=refresh,
         timeout=settings.timeout,
     )
 
@@ -171,7 +179,10 @@ def _install(
 ) -> int:
     target = _target(args, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
-    require_hashes = args.require_hashes or parsed.require_hashes
+    # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
+    require_hashes = (
+        args.require_hashes or parsed.require_hashes or any(s.hashes for s in parsed.requirements)
+    )
     if require_hashes:
         _check_hashes_given(parsed.requirements)
     client = IndexClient(
@@ -202,12 +213,17 @@ def _install(
         _say(f"Resolved {len(resolution)} packages in {human_time(resolved_at - started)}")
         if require_hashes:
             _check_all_hashed(resolution.values())
+        # direct_url.json records URLs without their #sha256=... fragment: compare them so.
         wanted = [
-            Wanted(pkg.name, str(pkg.version), pkg, pkg.url)
+            Wanted(pkg.name, str(pkg.version), pkg, pkg.url.split("#", 1)[0] if pkg.url else None)
             for pkg in resolution.values()
         ]
         installed_urls = {n: (d.direct_url or {}).get("url") for n, d in installed.items()}
         plan = make_plan(wanted, installed, reinstall=args.reinstall, installed_urls=installed_urls)
+        for w in plan.keep:
+            log.debug("%s==%s is already installed; keeping it", w.name, w.version)
+        for dist in plan.remove:
+            log.debug("%s==%s is installed; replacing it", dist.name, dist.version)
         if plan.empty:
             _say(f"Nothing to do: {len(plan.keep)} packages already installed in {target.label}")
             return 0
@@ -256,7 +272,8 @@ def _check_hashes_given(specs: Sequence[RequirementSpec]) -> None:
         if not spec.hashes:
             raise HashMismatchError(
                 f"{spec.source}: {spec.line!r} has no --hash (hashes are required)",
-                hint="add --hash=sha256:... for every requirement, or drop --require-hashes",
+                hint="add --hash=sha256:... for every requirement (a --hash on any line, or "
+                "--require-hashes, turns on hash checking for all of them)",
             )
         pinned = spec.url is not None or any(s.operator in ("==", "===") for s in spec.specifier)
         if not pinned:
@@ -350,10 +367,15 @@ def _link(
     from satchel.install.wheel import install_tree
 
     linker = Linker(args.link_mode or os.environ.get("SATCHEL_LINK_MODE", "hardlink"))
+    if cache.read_only and not args.link_mode:
+        # Files of a cache we may not write often cannot be hardlinked either (owned by another
+        # user: fs.protected_hardlinks; immutable; another mount). The read-only notice already
+        # said why the cache is used differently: fall back to copies without a second warning.
+        linker.fallback_reason = "the cache is read-only"
     for dist in remove:
         uninstall(dist, target.paths, prefix=target.label if args.target is None else None)
     for pkg in packages:
-        direct_url = _direct_url(pkg)
+        direct_url = _direct_url(pkg, trees[pkg.name])
         for attempt in range(2):
             try:
                 install_tree(
@@ -375,12 +397,19 @@ def _link(
                 trees[pkg.name] = _tree_for(cache, client, pkg, fresh=True)
 
 
-def _direct_url(pkg: ResolvedPackage) -> dict[str, Any] | None:
+def _direct_url(pkg: ResolvedPackage, tree: Tree | None = None) -> dict[str, Any] | None:
+    """PEP 610 ``direct_url.json`` for a URL or path install, with the archive's sha256: from
+    the URL's fragment or index, else from the cache key the unpacked tree is stored under
+    (``<name>/<sha256>``, see ``_tree_for``)."""
     if pkg.url is None:
         return None
     url = pkg.url.split("#", 1)[0]
     info: dict[str, Any] = {}
-    file = pkg.file
-    if file is not None and file.sha256:
-        info = {"hash": f"sha256={file.sha256}", "hashes": {"sha256": file.sha256}}
+    sha = _file_of(pkg).sha256
+    if not sha and tree is not None:
+        key = tree.path.parent.name
+        if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+            sha = key
+    if sha:
+        info = {"hash": f"sha256={sha}", "hashes": {"sha256": sha}}
     return {"url": url, "archive_info": info}

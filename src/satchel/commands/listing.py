@@ -32,9 +32,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _freeze_line(d: InstalledDist) -> str:
+    """Like pip freeze: ``name==version``, or the PEP 610 direct reference (with the archive's
+    hash and subdirectory as URL fragments, and ``vcs+url@commit`` for VCS checkouts)."""
     direct = d.direct_url
-    if direct and isinstance(direct.get("url"), str) and not direct.get("dir_info", {}).get("editable"):
-        return f"{d.display_name} @ {direct['url']}"
-    if direct and direct.get("dir_info", {}).get("editable"):
-        return f"-e {direct['url']}"
-    return f"{d.display_name}=={d.version}"
+    if not direct or not isinstance(direct.get("url"), str):
+        return f"{d.display_name}=={d.version}"
+    url: str = direct["url"]
+    dir_info = direct.get("dir_info")
+    if isinstance(dir_info, dict) and dir_info.get("editable"):
+        return f"-e {url}"
+    fragments = []
+    vcs_info = direct.get("vcs_info")
+    archive_info = direct.get("archive_info")
+    if isinstance(vcs_info, dict) and vcs_info.get("vcs") and vcs_info.get("commit_id"):
+        url = f"{vcs_info['vcs']}+{url}@{vcs_info['commit_id']}"
+    elif isinstance(archive_info, dict):
+        digest = archive_info.get("hash")
+        hashes = archive_info.get("hashes")
+        if not isinstance(digest, str) and isinstance(hashes, dict) and hashes.get("sha256"):
+            digest = f"sha256={hashes['sha256']}"
+        if isinstance(digest, str) and "=" in digest:
+            fragments.append(digest)
+    if isinstance(direct.get("subdirectory"), str):
+        fragments.append(f"subdirectory={direct['subdirectory']}")
+    if fragments:
+        url += "#" + "&".join(fragments)
+    return f"{d.display_name} @ {url}"

@@ -308,5 +308,14 @@ def _exclusion(file: IndexFile, parsed: _ParsedFile, policy: FilePolicy) -> Excl
     elif not policy.allow_sdists:
         return Exclusion(EXCLUDED_BINARY_ONLY, "only a source distribution (--only-binary)")
     if policy.hashes and not _hash_matches(file, policy.hashes):
-        return Exclusion(EXCLUDED_HASH, "no file matching the required --hash")
+        algorithms = {h.partition(":")[0] for h in policy.hashes}
+        actual = ", ".join(
+            f"{alg}:{digest.lower()}" for alg, digest in sorted(file.hashes.items()) if alg in algorithms
+        )
+        wanted = ", ".join(sorted(policy.hashes))
+        return Exclusion(
+            EXCLUDED_HASH,
+            f"no file matching the required --hash ({file.filename} has {actual}; "
+            f"--hash allows {wanted})",
+        )
     return None

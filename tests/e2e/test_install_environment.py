@@ -1,0 +1,159 @@
+"""The environment commands end to end: uninstall, list, freeze, show, check, venv; and how the
+target environment is chosen ($VIRTUAL_ENV, ./.venv, else an error)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.support.cli import Result, Satchel, run_python, site_packages, venv_python
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def assert_error(result: Result, *needles: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    assert sum(line.startswith("error:") for line in result.stderr.splitlines()) == 1, result
+    for needle in needles:
+        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
+
+
+def test_list_freeze_show_check_uninstall(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(
+        index_server,
+        WheelSpec("Alpha_Pkg", "1.0", requires=["beta>=1", 'gamma; extra == "x"'],
+                  console_scripts={"alpha": "alpha_pkg:main"}),
+        WheelSpec("beta", "1.5"),
+    )  # fmt: skip
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "alpha-pkg")
+    sp = site_packages(venv)
+
+    cols = satchel.run("list", "-p", venv).stdout.splitlines()
+    assert cols[0].split() == ["Package", "Version"]
+    assert set(cols[1]) <= {"-", " "}
+    assert [line.split() for line in cols[2:]] == [["Alpha_Pkg", "1.0"], ["beta", "1.5"]]
+
+    as_json = json.loads(satchel.run("list", "-p", venv, "--format", "json").stdout)
+    assert as_json == [{"name": "Alpha_Pkg", "version": "1.0"}, {"name": "beta", "version": "1.5"}]
+    frozen = satchel.run("list", "-p", venv, "--format", "freeze").stdout
+    assert frozen == "Alpha_Pkg==1.0\nbeta==1.5\n"
+    assert satchel.run("freeze", "-p", venv).stdout == frozen
+
+    show = satchel.run("show", "-p", venv, "beta", "ALPHA-PKG", "--files").stdout
+    beta_part, alpha_part = show.split("---\n")
+    assert "Name: beta\nVersion: 1.5\n" in beta_part
+    assert "Required-by: Alpha_Pkg" in beta_part
+    assert "Installer: satchel" in beta_part
+    assert f"Location: {sp}" in beta_part
+    assert "Requires: beta\n" in alpha_part  # the extra's gamma is not a plain requirement
+    assert "alpha_pkg/__init__.py" in alpha_part and "Files:" in alpha_part
+    assert_error(satchel.run("show", "-p", venv, "nope", check=False), "nope")
+
+    assert satchel.run("check", "-p", venv).stdout.strip() == "No broken requirements found."
+
+    result = satchel.run("uninstall", "-p", venv, "beta")
+    assert " - beta==1.5" in result.stderr and "Uninstalled 1 package" in result.stderr
+    assert not (sp / "beta").exists() and not list(sp.glob("beta-*.dist-info"))
+    broken = satchel.run("check", "-p", venv, check=False)
+    assert broken.returncode == 1, broken
+    assert "Alpha_Pkg 1.0 requires beta, which is not installed." in broken.stdout
+    assert "Traceback" not in broken.stderr
+
+    # An incompatible version is reported too.
+    publish(index_server, WheelSpec("beta", "0.5"))
+    satchel.run("install", "-p", venv, "--refresh", "--no-deps", "beta==0.5")
+    broken = satchel.run("check", "-p", venv, check=False)
+    assert broken.returncode == 1
+    assert "Alpha_Pkg 1.0 has requirement beta>=1, but you have beta 0.5." in broken.stdout
+
+    result = satchel.run("uninstall", "-p", venv, "alpha_pkg", "beta", "-y")
+    assert "Uninstalled 2 packages" in result.stderr
+    assert not (venv / "bin" / "alpha").exists()
+    assert [p.name for p in sp.iterdir() if not p.name.startswith("_")] == [], list(sp.iterdir())
+    assert_error(satchel.run("uninstall", "-p", venv, "alpha_pkg", check=False), "alpha_pkg")
+    assert satchel.run("list", "-p", venv, "--format", "json").stdout.strip() == "[]"
+
+
+def test_uninstall_without_record_is_refused(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(index_server, WheelSpec("alpha", "1.0"))
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "alpha")
+    (site_packages(venv) / "alpha-1.0.dist-info" / "RECORD").unlink()
+    result = satchel.run("uninstall", "-p", venv, "alpha", check=False)
+    assert_error(result, "alpha", "RECORD")
+    assert "hint:" in result.stderr
+    assert (site_packages(venv) / "alpha" / "__init__.py").exists()
+
+
+def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(index_server, WheelSpec("alpha", "1.0"))
+    venv = satchel.venv("env")
+    cfg = (venv / "pyvenv.cfg").read_text()
+    assert "home = " in cfg
+    out = run_python(venv, "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix]))")
+    prefix, base = json.loads(out)
+    assert Path(prefix) == venv and prefix != base
+    assert not list(site_packages(venv).glob("pip*")), "satchel venv installs no pip"
+    assert (venv / "bin" / "activate").exists()
+    # Activating it works in a real shell.
+    shell = subprocess.run(
+        ["bash", "-c", f"source {venv}/bin/activate && echo $VIRTUAL_ENV && command -v python"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert shell.stdout.split() == [str(venv), str(venv / "bin" / "python")]
+
+    # An existing venv is replaced (like uv), so its packages are gone.
+    satchel.run("install", "-p", venv, "alpha")
+    assert (site_packages(venv) / "alpha").exists()
+    satchel.run("venv", venv)
+    assert not (site_packages(venv) / "alpha").exists()
+    assert run_python(venv, "import sys; print(sys.prefix != sys.base_prefix)") == "True"
+
+    # A directory with other things in it is only emptied with --clear.
+    other = satchel.tmp / "notavenv"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep me")
+    result = satchel.run("venv", other, check=False)
+    assert_error(result, str(other), "not a virtual environment")
+    assert "--clear" in result.stderr
+    assert (other / "precious.txt").exists()
+    satchel.run("venv", other, "--clear")
+    assert not (other / "precious.txt").exists()
+    assert run_python(other, "import sys; print(sys.prefix != sys.base_prefix)") == "True"
+
+
+def test_target_selection(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    publish(index_server, WheelSpec("alpha", "1.0"), WheelSpec("beta", "1.0"))
+    project = tmp_path / "project"
+    project.mkdir()
+    dotvenv = satchel.venv("project/.venv")
+    other = satchel.venv("other")
+
+    # ./.venv in the working directory (and its parents).
+    (project / "sub").mkdir()
+    result = satchel.run("install", "alpha", cwd=project / "sub")
+    assert " + alpha==1.0" in result.stderr
+    assert (site_packages(dotvenv) / "alpha").exists()
+
+    # $VIRTUAL_ENV wins over ./.venv.
+    result = satchel.run("install", "beta", cwd=project, env={"VIRTUAL_ENV": str(other)})
+    assert (site_packages(other) / "beta").exists()
+    assert not (site_packages(dotvenv) / "beta").exists()
+    listed = satchel.run("list", "--format", "freeze", env={"VIRTUAL_ENV": str(other)}).stdout
+    assert listed == "beta==1.0\n"
+
+    # -p wins over both; a venv directory is accepted as well as its python.
+    satchel.run("install", "-p", venv_python(other), "alpha", cwd=project)
+    assert (site_packages(other) / "alpha").exists()
+
+    # No venv anywhere: a clear error with a hint, and nothing installed into any Python.
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    for args in (["install", "alpha"], ["list"], ["uninstall", "alpha"]):
+        result = satchel.run(*args, cwd=nowhere, check=False)
+        assert_error(result, "no virtual environment")
+        assert "hint:" in result.stderr and "satchel venv" in result.stderr

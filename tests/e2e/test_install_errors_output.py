@@ -1,0 +1,133 @@
+"""What the user sees: conflicts explained with their chains, clear errors for missing packages
+and unreachable indexes (exit 1, one `error:` line, no traceback), and plain summaries when the
+output is not a terminal (-q keeps the summary, -v logs requests)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.cli import Result, Satchel, site_packages
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+ESCAPE = re.compile(r"\x1b\[|\r")
+
+
+def assert_error(result: Result, *needles: str) -> str:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result
+    for needle in needles:
+        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
+    assert not ESCAPE.search(result.output), repr(result.output)
+    return errors[0]
+
+
+def test_conflicts_are_explained(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0"),
+        WheelSpec("alpha", "3.0"),
+        WheelSpec("root", "1.0", requires=["middle", "leaf>=2"]),
+        WheelSpec("middle", "1.0", requires=["leaf<2"]),
+        WheelSpec("leaf", "1.0"),
+        WheelSpec("leaf", "2.0"),
+    )
+    venv = satchel.venv()
+    result = satchel.run("install", "-p", venv, "alpha<2", "alpha>=3", check=False)
+    assert_error(result, "alpha<2", "alpha>=3", "conflict", "1.0", "3.0")
+
+    result = satchel.run("install", "-p", venv, "root", check=False)
+    assert_error(result, "leaf>=2", "leaf<2", "conflict")
+    # The chain through which each requirement came in.
+    assert re.search(r"root .*-> .*middle 1\.0 -> leaf<2", result.stderr), result
+    assert re.search(r"root .*-> root 1\.0 -> leaf>=2", result.stderr), result
+
+    # From a requirements file: the conflicting lines are named by file:line.
+    (satchel.tmp / "reqs.txt").write_text("alpha<2\n\nalpha>=3\n")
+    result = satchel.run("install", "-p", venv, "-r", "reqs.txt", check=False)
+    assert_error(result, "reqs.txt:1", "reqs.txt:3")
+    assert not list(site_packages(venv).glob("*.dist-info"))
+
+
+def test_missing_package_and_unreachable_index(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(index_server, WheelSpec("alpha", "1.0", requires=["ghost"]))
+    venv = satchel.venv()
+    error = assert_error(satchel.run("install", "-p", venv, "nosuchpkg", check=False), "nosuchpkg")
+    assert "hint:" in satchel.run("install", "-p", venv, "nosuchpkg", check=False).stderr
+    assert "nosuchpkg" in error
+    # A missing dependency names who wanted it.
+    result = satchel.run("install", "-p", venv, "alpha", check=False)
+    assert_error(result, "ghost", "alpha")
+
+    result = satchel.run(
+        "install", "-p", venv, "-i", "http://127.0.0.1:1/simple", "alpha", "--timeout", "2", check=False
+    )
+    error = assert_error(result, "127.0.0.1:1", "hint:")
+    assert "connection refused" in error or "cannot reach" in error, error
+    assert not list(site_packages(venv).glob("*.dist-info"))
+
+
+def test_summary_quiet_and_verbose(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0", requires=["beta"]),
+        WheelSpec("beta", "1.0"),
+        WheelSpec("gamma", "1.0"),
+    )
+    venv = satchel.venv()
+    result = satchel.run("install", "-p", venv, "alpha")
+    assert not ESCAPE.search(result.output), repr(result.output)
+    lines = result.stderr.splitlines()
+    assert re.fullmatch(r"Resolved 2 packages in \d+(ms|\.\d+s)", lines[0]), lines
+    assert any(re.fullmatch(r"Installed 2 packages in \d+(ms|\.\d+s)", x) for x in lines), lines
+    assert lines[-2:] == [" + alpha==1.0", " + beta==1.0"]
+    assert result.stdout == ""
+
+    # -q: no chatter, but the same summary.
+    publish(index_server, WheelSpec("alpha", "2.0", requires=["beta"]))
+    result = satchel.run("install", "-p", venv, "-q", "-U", "alpha", "gamma")
+    assert not ESCAPE.search(result.output)
+    assert "Resolved 3 packages" in result.stderr
+    assert "Installed 2 packages" in result.stderr
+    assert " - alpha==1.0" in result.stderr and " + alpha==2.0" in result.stderr
+    assert " + gamma==1.0" in result.stderr
+    assert "beta" not in result.stderr
+    assert not any(line.startswith("debug:") for line in result.stderr.splitlines())
+
+    # Nothing to do says so, quickly.
+    result = satchel.run("install", "-p", venv, "alpha", "gamma")
+    assert "Nothing to do" in result.stderr
+    assert "Installed" not in result.stderr
+
+    # -v logs every request (with the index URL) and the decisions.
+    result = satchel.run("install", "-p", venv, "-v", "--refresh", "--reinstall", "beta")
+    debug = [line for line in result.stderr.splitlines() if line.startswith("debug:")]
+    assert any(index_server.url in line and "/simple/beta/" in line for line in debug), debug
+    # The wheel is not downloaded again: the cache hit is logged instead.
+    assert any("beta-1.0-py3-none-any.whl" in line and "cache" in line for line in debug), debug
+    assert not any("/files/beta" in line for line in debug), debug
+    assert any("beta==1.0 is installed; replacing it" in line for line in debug), debug
+    assert " - beta==1.0" in result.stderr and " + beta==1.0" in result.stderr
+    assert not ESCAPE.search(result.output)
+    result = satchel.run("install", "-p", venv, "-v", "alpha")
+    assert "debug: satchel: alpha==2.0 is already installed; keeping it" in result.stderr
+
+
+def test_no_requirements_and_bad_flags(satchel: Satchel) -> None:
+    venv = satchel.venv()
+    assert_error(satchel.run("install", "-p", venv, check=False), "no requirements")
+    result = satchel.run("install", "-p", venv, "-e", ".", check=False)
+    assert_error(result, "'.'", "not a Python project")
+    (satchel.tmp / "proj").mkdir()
+    (satchel.tmp / "proj" / "pyproject.toml").write_text("[project]\nname = 'proj'\nversion = '1'\n")
+    result = satchel.run("install", "-p", venv, "-e", "proj", check=False)
+    assert_error(result, "editable", "proj")
+    # argparse usage errors exit 2 with usage, like pip; never a traceback.
+    result = satchel.run("install", "--link-mode", "teleport", "x", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert satchel.run("--version").stdout.startswith("satchel ")
+    for command in ("install", "uninstall", "list", "freeze", "show", "check", "venv"):
+        assert satchel.run(command, "--help").stdout.startswith("usage: satchel " + command)
