@@ -111,6 +111,9 @@ def _walk(directory: Path, bucket_root: Path, bucket: Bucket) -> Iterator[Entry]
                 yield Entry(bucket, path, "tree", package)
             elif bucket is buckets.FILES and len(rel.parts) == 2:
                 yield Entry(bucket, path, "file", package)
+            elif child.name.endswith(".rec") or not bucket.per_package:
+                # A directory where a record file belongs: a broken record (verify says so).
+                yield Entry(bucket, path, "record", package)
             else:
                 yield from _walk(path, bucket_root, bucket)
         elif child.name.endswith(".rec") or not bucket.per_package:
@@ -217,6 +220,9 @@ def prune(root: Path, *, ci: bool = False, max_size: int | None = None) -> Prune
 
 
 def _temp_litter(root: Path) -> Iterator[Path]:
+    """Temp files and directories, and per-entry lock files whose entry is gone (left by
+    evictions and interrupted work). The caller removes only old ones: a young one may belong
+    to a running process."""
     for dirpath, dirs, files in os.walk(root):
         for name in list(dirs):
             if is_temp(name):
@@ -225,6 +231,10 @@ def _temp_litter(root: Path) -> Iterator[Path]:
         for name in files:
             if is_temp(name):
                 yield Path(dirpath, name)
+            elif name.endswith(".lock") and dirpath != str(root):
+                entry = Path(dirpath, name[: -len(".lock")])
+                if not entry.exists():
+                    yield Path(dirpath, name)
 
 
 def _remove_empty_dirs(root: Path) -> None:
@@ -287,8 +297,22 @@ def _check_record(entry: Entry) -> str | None:
         return _check_unknown_record(data, rtype)
     if cls.bucket != entry.bucket:
         return f"record type {rtype!r} does not belong in {entry.bucket.dirname}"
-    record.loads(data, cls)
+    bucket_root = _bucket_root(entry)
+    key = entry.path.relative_to(bucket_root).as_posix()
+    if cls.key_pattern is not None and not re.fullmatch(cls.key_pattern, key):
+        return f"a {rtype!r} record does not belong at this key"
+    rec = record.loads(data, cls)
+    for bucket, ref in rec.references(key):
+        if not (bucket_root.parent / bucket.dirname / ref).exists():
+            return f"dangling reference: {bucket.dirname}/{ref} is no longer cached"
     return None
+
+
+def _bucket_root(entry: Entry) -> Path:
+    for parent in entry.path.parents:
+        if parent.name == entry.bucket.dirname:
+            return parent
+    raise ValueError(f"{entry.path} is not in {entry.bucket.dirname}")
 
 
 def _check_unknown_record(data: bytes, rtype: str) -> str | None:

@@ -49,6 +49,10 @@ class Record:
     record_type: ClassVar[str]
     bucket: ClassVar[Bucket]
     registry: ClassVar[dict[str, type[Record]]] = {}
+    # Where in its bucket this record type is stored: a regex the key (the path under the bucket)
+    # must match in full. ``cache verify`` uses it to tell a valid record of the wrong type (one
+    # kept elsewhere in the same bucket) from the right one. None: any key in the bucket.
+    key_pattern: ClassVar[str | None] = None
 
     def __init_subclass__(cls, *, record_type: str, bucket: Bucket, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -57,6 +61,11 @@ class Record:
         cls.record_type = record_type
         cls.bucket = bucket
         Record.registry[record_type] = cls
+
+    def references(self, key: str) -> list[tuple[Bucket, str]]:
+        """Other cache entries (bucket, key) this record, stored under ``key``, points at. A record
+        whose reference is gone is dangling: a miss with a warning, and a problem for verify."""
+        return []
 
 
 def dumps(record: Record) -> bytes:

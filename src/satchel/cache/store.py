@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,9 @@ class Tree:
 class Cache:
     def __init__(self, root: Path | None = None, *, no_cache: bool = False) -> None:
         self._scratch: Path | None = None
+        # Worker threads degrade at the same moment: they must all get the one scratch root (two
+        # would split a download between them, and close() would remove only one).
+        self._scratch_lock = threading.Lock()
         self._warned: set[str] = set()
         self.read_only = False
         self.degraded = False
@@ -106,9 +110,10 @@ class Cache:
             )
 
     def _scratch_root(self) -> Path:
-        if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="satchel-cache-"))
-        return self._scratch
+        with self._scratch_lock:
+            if self._scratch is None:
+                self._scratch = Path(tempfile.mkdtemp(prefix="satchel-cache-"))
+            return self._scratch
 
     @property
     def write_root(self) -> Path:
@@ -171,9 +176,25 @@ class Cache:
                 self._heal(path, exc.strerror or str(exc))
                 continue
             try:
-                return record.loads(data, cls)
+                rec = record.loads(data, cls)
             except CorruptEntry as exc:
                 self._heal(path, exc.reason)
+                continue
+            problem = self._dangling(rec, key)
+            if problem is None:
+                return rec
+            self._heal(path, problem)
+        return None
+
+    def _dangling(self, rec: Record, key: str) -> str | None:
+        """Why ``rec`` (stored under ``key``) points at an entry that is not cached, or None."""
+        for bucket, ref in rec.references(key):
+            try:
+                paths = self._entry_paths(bucket, ref)
+            except ValueError:
+                return f"bad reference {ref!r}"
+            if not any(p.exists() for p in paths):
+                return f"dangling reference: {bucket.dirname}/{ref} is no longer cached"
         return None
 
     def write(self, key: str, rec: Record) -> None:
@@ -205,7 +226,8 @@ class Cache:
     def get_file(self, name: str, sha256: str, filename: str, *, verify: bool = True) -> Path | None:
         """The cached file with this digest and name, or None. With ``verify`` its bytes are
         re-hashed; a mismatch is a broken entry (warned, removed, None)."""
-        key = self.file_key(name, sha256.lower(), filename)
+        sha256 = sha256.lower()
+        key = self.file_key(name, sha256, filename)
         for path in self._entry_paths(buckets.FILES, key):
             try:
                 if not verify:
@@ -217,11 +239,13 @@ class Cache:
                 continue
             except OSError as exc:
                 self._heal(path, exc.strerror or str(exc))
+                _remove_empty_dir(path.parent)
                 continue
             if actual == sha256:
                 touch(path.parent)
                 return path
             self._heal(path, f"content sha256 is {actual}, expected {sha256}")
+            _remove_empty_dir(path.parent)
         return None
 
     @contextlib.contextmanager
@@ -234,7 +258,8 @@ class Cache:
         switching to the scratch root: the caller retries once."""
         _check_segment(filename)
         _check_segment(name)
-        base = self.bucket_dir(buckets.FILES) / name
+        files_dir = self.bucket_dir(buckets.FILES)  # one root for the temp and the final name
+        base = files_dir / name
         try:
             base.mkdir(parents=True, exist_ok=True)
             tmp = atomic.temp_name(base / filename)
@@ -243,6 +268,7 @@ class Cache:
             self.write_failed(exc)
             raise CacheWriteFailed(str(exc)) from exc
         writer = FileWriter(fh, filename)
+        final: Path | None = None
         try:
             try:
                 yield writer
@@ -253,16 +279,17 @@ class Cache:
             actual = writer.hexdigest()
             if expected_sha256 is not None and actual != expected_sha256.lower():
                 raise DigestMismatch(expected_sha256, actual)
-            final = self.bucket_dir(buckets.FILES) / self.file_key(name, actual, filename)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final = files_dir / self.file_key(name, actual, filename)
             os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
+            _replace_into_new_dir(tmp, final)
             atomic.fsync_dir(final.parent)
             writer.path = final
             writer.sha256 = actual
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if final is not None:
+                _remove_empty_dir(final.parent)
             if isinstance(exc, (ConnectionError, TimeoutError)):
                 raise
             self.write_failed(exc)
@@ -271,6 +298,16 @@ class Cache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+    @contextlib.contextmanager
+    def entry_lock(self, bucket: Bucket, key: str) -> Iterator[bool]:
+        """Hold the per-entry lock ``<bucket>/<key>.lock`` while doing work that must not be done
+        twice by processes sharing the cache (a download, an unpack). Yields False when running
+        unlocked (unsupported, unwritable, timed out); correctness never depends on it."""
+        _check_key(key)
+        path = self.bucket_dir(bucket) / f"{key}.lock"
+        with flock(path, timeout=ENTRY_LOCK_TIMEOUT) as held:
+            yield held
 
     # -- unpacked trees ------------------------------------------------------------------------
 
@@ -376,6 +413,27 @@ class FileWriter:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def _replace_into_new_dir(tmp: Path, final: Path) -> None:
+    """``os.replace(tmp, final)``, creating ``final``'s directory. Another process removing that
+    directory between our mkdir and rename (a healing reader, `cache clean --force`) only makes
+    us try again; a vanished ``tmp`` (renamed aside with its directory) is an error."""
+    for attempt in range(3):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, final)
+            return
+        except FileNotFoundError:
+            if attempt == 2 or not os.path.lexists(tmp):
+                raise
+
+
+def _remove_empty_dir(path: Path) -> None:
+    """Remove ``path`` if it is an empty directory (an entry directory whose file is gone), so no
+    empty entry is left behind; never raises."""
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def touch(path: Path) -> None:

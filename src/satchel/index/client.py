@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from satchel.cache import buckets
 from satchel.cache.freshness import Freshness
 from satchel.cache.store import Cache, CacheWriteFailed, DigestMismatch, safe_key
 from satchel.errors import HashMismatchError, IndexError_, OfflineError, SatchelError
@@ -270,19 +271,24 @@ class IndexClient:
                 f"{file.filename} is not in the cache (--offline)",
                 hint="run the same install once without --offline to fill the cache",
             )
-        if file.url.startswith("file:") and not file.sha256:
-            pass  # local files are hashed while copied into the cache, like downloads
-        for attempt in range(2):
-            try:
-                path, digest = self._download_once(name, file)
-                break
-            except CacheWriteFailed:
-                if attempt:
-                    raise
-        if not file.sha256:
-            self.cache.write(
-                f"{name}/by-url/{safe_key(file.url, 32)}.rec", UrlDigest(file.url, file.filename, digest)
-            )
+        # One download per file across every process sharing the cache: the others wait, then
+        # find it cached. (Local files are hashed while copied into the cache, like downloads.)
+        lock_key = f"{name}/{file.sha256 or 'url-' + safe_key(file.url, 32)}"
+        with self.cache.entry_lock(buckets.FILES, lock_key):
+            local = self._cached_file(name, file)
+            if local is not None:
+                return local
+            for attempt in range(2):
+                try:
+                    path, digest = self._download_once(name, file)
+                    break
+                except CacheWriteFailed:
+                    if attempt:
+                        raise
+            if not file.sha256:
+                self.cache.write(
+                    f"{name}/by-url/{safe_key(file.url, 32)}.rec", UrlDigest(file.url, file.filename, digest)
+                )
         self.stats["downloads"] += 1
         return path
 

@@ -28,6 +28,8 @@ class CachedPage(Record, record_type="index-page", bucket=buckets.INDEX):
 class CachedMetadata(Record, record_type="core-metadata", bucket=buckets.METADATA):
     """Core metadata of one distribution file, keyed by its filename and sha256."""
 
+    key_pattern = r"[^/]+/[^/]+\.rec"
+
     filename: str
     sha256: str | None
     name: str
@@ -42,6 +44,13 @@ class UrlDigest(Record, record_type="url-digest", bucket=buckets.METADATA):
     """The sha256 a file downloaded from ``url`` turned out to have (for files whose source gave
     no digest: find-links directories, direct URLs)."""
 
+    key_pattern = r"[^/]+/by-url/[^/]+\.rec"
+
     url: str
     filename: str
     sha256: str
+
+    def references(self, key: str) -> list[tuple[buckets.Bucket, str]]:
+        """The downloaded file it names: ``<project>/<sha256>/<filename>`` in files-v1."""
+        project = key.split("/", 1)[0]
+        return [(buckets.FILES, f"{project}/{self.sha256}/{self.filename}")]

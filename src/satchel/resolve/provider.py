@@ -251,7 +251,9 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         if extras:
             # name[extra] must also satisfy what is asked of plain name.
             reqs.extend(requirements.get(name, ()))
-        bad = list(incompatibilities.get(identifier, ()))
+        # A set: resolvelib hands back every candidate rejected so far, and a list made this
+        # check quadratic (boto3 + botocore's hundreds of versions took minutes).
+        bad = set(incompatibilities.get(identifier, ()))
         constraint = self._constraints.get(name)
 
         def acceptable(candidate: Candidate) -> bool:
