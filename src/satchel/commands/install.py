@@ -19,6 +19,7 @@ from packaging.version import Version
 from satchel.cache import buckets
 from satchel.cache.store import Cache, Tree
 from satchel.cli.output import human_time
+from satchel.cli.progress import Progress
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -231,9 +232,11 @@ def _install(
             _say(f"Would install {len(plan.install)} packages (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
-        trees = _fetch(cache, client, [w.item for w in plan.install])
-        fetched_at = time.perf_counter()
-        _link(args, cache, client, target, plan.remove, [w.item for w in plan.install], trees)
+        progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
+        with progress:
+            trees = _fetch(cache, client, [w.item for w in plan.install], progress)
+            fetched_at = time.perf_counter()
+            _link(args, cache, client, target, plan.remove, [w.item for w in plan.install], trees, progress)
         done = time.perf_counter()
         _say(f"Prepared {len(trees)} packages in {human_time(fetched_at - resolved_at)}")
         _say(f"Installed {len(plan.install)} packages in {human_time(done - fetched_at)}")
@@ -305,13 +308,23 @@ def _allowed(pkg: ResolvedPackage, sha256: str) -> None:
 # -- fetch and link ------------------------------------------------------------------------------
 
 
-def _fetch(cache: Cache, client: IndexClient, packages: list[ResolvedPackage]) -> dict[str, Tree]:
+def _fetch(
+    cache: Cache, client: IndexClient, packages: list[ResolvedPackage], progress: Progress
+) -> dict[str, Tree]:
     """Make sure every package's wheel is unpacked in the cache; in parallel."""
     if not packages:
         return {}
+    task = progress.task("Preparing", total=len(packages))
+
+    def prepare(pkg: ResolvedPackage) -> tuple[str, Tree]:
+        tree = _tree_for(cache, client, pkg)
+        task.advance()
+        return pkg.name, tree
+
     workers = min(8, len(packages))
     with ThreadPoolExecutor(workers, thread_name_prefix="satchel-fetch") as pool:
-        results = list(pool.map(lambda p: (p.name, _tree_for(cache, client, p)), packages))
+        results = list(pool.map(prepare, packages))
+    task.finish()
     return dict(results)
 
 
@@ -361,6 +374,7 @@ def _link(
     remove: Sequence[InstalledDist],
     packages: Sequence[ResolvedPackage],
     trees: dict[str, Tree],
+    progress: Progress,
 ) -> None:
     from satchel.install.link import Linker
     from satchel.install.uninstall import uninstall
@@ -374,7 +388,9 @@ def _link(
         linker.fallback_reason = "the cache is read-only"
     for dist in remove:
         uninstall(dist, target.paths, prefix=target.label if args.target is None else None)
+    task = progress.task("Installing", total=len(packages))
     for pkg in packages:
+        task.advance()
         direct_url = _direct_url(pkg, trees[pkg.name])
         for attempt in range(2):
             try:

@@ -1,0 +1,1093 @@
+#!/usr/bin/env python3
+"""Benchmark satchel against uv and pip, side by side.
+
+    python3 bench/run.py [--sets django-seed,trio,jupyter,boto3] [--tools satchel,uv,pip]
+                         [--runs N] [--scenarios cold,warm,warm-offline,noop,resolve,version]
+                         [--out bench/results]
+
+Installs the tools under test into their own venvs under bench/work/ (git-ignored), runs every
+scenario for every requirement set with the tools interleaved, and writes bench/results/latest.md,
+latest.json, latest.png and a dated copy of the Markdown and JSON. See bench/README.md.
+
+``--profile`` instead runs satchel under pyinstrument (warm and no-op installs by default) and
+writes text and HTML profiles to bench/work/profiles/.
+
+Standard library only; the chart is drawn by matplotlib in a separate venv (bench/work/bench-venv)
+so this script itself runs on any python3 >= 3.9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DEFAULT_REQ_DIR = REPO.parent / "shared" / "requirements"
+DEFAULT_WORK = BENCH / "work"
+DEFAULT_OUT = BENCH / "results"
+
+UV_VERSION = "0.13.8"
+PIP_VERSION = "26.3"
+
+ALL_TOOLS = ("satchel", "uv", "pip")
+ALL_SETS = ("django-seed", "trio", "jupyter", "boto3")
+INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "resolve")
+ALL_SCENARIOS = (*INSTALL_SCENARIOS, "version")
+DEFAULT_SCENARIOS = ALL_SCENARIOS
+SCENARIO_TITLES = {
+    "cold": "Cold install (empty cache, fresh venv)",
+    "warm": "Warm install (populated cache, fresh venv, default settings)",
+    "warm-offline": "Warm offline install (populated cache, fresh venv, --offline)",
+    "noop": "No-op install (everything already installed)",
+    "resolve": "Warm resolution only (--dry-run, fresh venv)",
+    "version": "Start-up (`--version`)",
+}
+VERSION_MIN_RUNS = 5  # start-up is cheap and noisy: at least this many samples
+STDERR_TAIL_LINES = 15
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+_URL_HOST = re.compile(r"(?i)\b(https?://)([^/\s:'\"<>]+)")
+_BARE_HOST = re.compile(r"(?i)\b(?:[a-z0-9-]+\.)+(?:org|com|net|io|dev|host)\b")
+
+
+def redact(text: str) -> str:
+    """Remove network host names from text that goes into results (tool output, errors)."""
+    text = _URL_HOST.sub(lambda m: m.group(1) + "<host>", text)
+    return _BARE_HOST.sub("<host>", text)
+
+
+def site_packages(venv: Path) -> Path:
+    found = sorted(venv.glob("lib/python*/site-packages"))
+    if not found:
+        raise RuntimeError(f"no site-packages under {venv}")
+    return found[0]
+
+
+def run_quiet(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+              check: bool = True, logfile: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a set-up command (untimed); keep its output in ``logfile`` when given."""
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    if logfile is not None:
+        logfile.parent.mkdir(parents=True, exist_ok=True)
+        with logfile.open("a") as f:
+            f.write(f"$ {shlex.join(cmd)}\n{proc.stdout}{proc.stderr}\n[exit {proc.returncode}]\n")
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{tail}")
+    return proc
+
+
+def rmtree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=False)
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x < 1:
+        return f"{x * 1000:.0f} ms"
+    if x < 10:
+        return f"{x:.2f} s"
+    return f"{x:.1f} s"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+# --------------------------------------------------------------------------------------------
+# timed runs: wall time with perf_counter, peak RSS of the child with os.wait4
+
+def _gnu_time() -> str | None:
+    """/usr/bin/time if it is GNU time (supports -f/-o), else None."""
+    exe = shutil.which("time", path="/usr/bin:/bin")
+    if not exe:
+        return None
+    try:
+        ok = subprocess.run([exe, "-f", "%M", "-o", os.devnull, "true"], capture_output=True).returncode == 0
+    except OSError:
+        return None
+    return exe if ok else None
+
+
+GNU_TIME = _gnu_time()
+RSS_METHOD = (
+    "GNU time's %M (wait4 of the tool's process, forked from the small `time` process)"
+    if GNU_TIME else
+    "os.wait4 of the tool's process (includes this harness's pre-exec fork image, about 20 MB: "
+    "install GNU time for exact peaks)"
+)
+
+
+def timed_run(cmd: list[str], *, env: dict[str, str], cwd: Path, stdout_path: Path,
+              stderr_path: Path, timeout: float) -> dict:
+    """Run ``cmd``; return wall seconds, the tool's peak RSS (KiB) and its exit code.
+
+    Wall time is perf_counter around spawn-to-reap. Peak RSS is the rusage of the tool's main
+    process (not of grandchildren such as interpreter probes or build backends). A child forked
+    from this Python process would report at least this process's RSS (the pre-exec image counts
+    towards ru_maxrss), so the tool is started by GNU time, a small C program, which reports its
+    child's ru_maxrss; without GNU time, os.wait4's figure is used.
+    """
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    rss_file = stdout_path.with_suffix(".rss")
+    full = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if GNU_TIME else cmd
+    timed_out = threading.Event()
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(full, env=env, cwd=cwd, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+        def kill() -> None:
+            timed_out.set()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, rusage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+        except BaseException:  # interrupted: take the tool (and its children) down with us
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+                os.waitpid(proc.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            proc.returncode = -signal.SIGKILL
+            raise
+        finally:
+            timer.cancel()
+    rc = os.waitstatus_to_exitcode(status)
+    proc.returncode = rc  # reaped by wait4; tell Popen so it does not try again
+    maxrss = rusage.ru_maxrss
+    if GNU_TIME:
+        try:
+            lines = rss_file.read_text().split()
+            # GNU time prefixes "Command exited with non-zero status N" on failure; %M is last
+            maxrss = int(lines[-1]) if lines else 0
+        except (OSError, ValueError):
+            maxrss = 0
+    return {"wall_s": wall, "maxrss_kb": maxrss, "rc": rc, "timed_out": timed_out.is_set()}
+
+
+def tail_of(path: Path, n: int = STDERR_TAIL_LINES) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return redact("\n".join(lines[-n:]))
+
+
+# --------------------------------------------------------------------------------------------
+# the tools under test
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.work: Path = args.work.resolve()
+        self.tools_dir = self.work / "tools"
+        self.cache_root = self.work / "cache"
+        self.envs = self.work / "envs"
+        self.noop_root = self.work / "noop"
+        self.logs = self.work / "logs"
+        self.cwd = self.work / "cwd"  # neutral working directory for every tool run
+        self.setup_log = self.work / "setup.log"
+        self.base_python = args.python
+        self.primed: set[tuple[str, str]] = set()
+        self.gave_up: dict[tuple[str, str], str] = {}  # (tool, set) -> why
+        self.records: list[dict] = []
+        self.env = self._child_env()
+        self._venv_counter = 0
+
+    # ---- environment -------------------------------------------------------------------
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Never let a caller's venv or a per-tool cache/config from the shell leak into runs.
+        for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME", "UV_CACHE_DIR",
+                    "SATCHEL_CACHE_DIR", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "UV_NO_CACHE",
+                    "UV_OFFLINE", "PIP_REQUIRE_VIRTUALENV", "PIP_USER"):
+            env.pop(key, None)
+        if self.args.pip_config == "isolated":
+            # pip and satchel see only pip's built-in default index, like uv does.
+            for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+                        "SATCHEL_INDEX_URL"):
+                env.pop(key, None)
+            env["PIP_CONFIG_FILE"] = os.devnull
+        return env
+
+    def tool_env(self, tool: str, set_name: str) -> dict[str, str]:
+        env = dict(self.env)
+        cache = self.cache_dir(tool, set_name)
+        if tool == "uv":
+            env["UV_CACHE_DIR"] = str(cache)
+        elif tool == "satchel":
+            env["SATCHEL_CACHE_DIR"] = str(cache)
+        return env
+
+    def cache_dir(self, tool: str, set_name: str) -> Path:
+        return self.cache_root / tool / set_name
+
+    # ---- set-up --------------------------------------------------------------------------
+
+    def venv_python(self, venv: Path) -> Path:
+        return venv / "bin" / "python"
+
+    def make_tool_venv(self, venv: Path) -> None:
+        if not self.venv_python(venv).exists():
+            rmtree(venv)
+            run_quiet([self.base_python, "-m", "venv", str(venv)], logfile=self.setup_log)
+
+    def setup_uv(self) -> None:
+        venv = self.tools_dir / "uv"
+        exe = venv / "bin" / "uv"
+        if exe.exists() and self._version([str(exe), "--version"]).split()[1:2] == [self.args.uv_version]:
+            return
+        log(f"installing uv=={self.args.uv_version} into {venv}")
+        self.make_tool_venv(venv)
+        run_quiet([str(self.venv_python(venv)), "-m", "pip", "install", "-q",
+                   f"uv=={self.args.uv_version}"], env=self.env, logfile=self.setup_log)
+
+    def setup_pip(self) -> None:
+        venv = self.tools_dir / "pip"
+        py = str(self.venv_python(venv))
+        if self.venv_python(venv).exists():
+            out = self._version([py, "-m", "pip", "--version"])
+            if out.startswith(f"pip {self.args.pip_version} "):
+                return
+        log(f"installing pip=={self.args.pip_version} into {venv}")
+        self.make_tool_venv(venv)
+        run_quiet([py, "-m", "pip", "install", "-q", f"pip=={self.args.pip_version}"],
+                  env=self.env, logfile=self.setup_log)
+
+    def satchel_snapshot(self) -> tuple[Path, str]:
+        """Copy the checkout's buildable files (working tree, not git HEAD) to the work dir.
+
+        Building from a copy keeps setuptools' build/ and *.egg-info out of the checkout, and
+        freezes the code under test even if the tree changes during the benchmark.
+        """
+        src = self.args.satchel_src.resolve()
+        dst = self.work / "satchel-src"
+        rmtree(dst)
+        dst.mkdir(parents=True)
+        h = hashlib.sha256()
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
+        shutil.copytree(src / "src", dst / "src", ignore=ignore)
+        for name in ("pyproject.toml", "setup.cfg", "setup.py", "README.md", "LICENSE", "MANIFEST.in"):
+            if (src / name).is_file():
+                shutil.copy2(src / name, dst / name)
+        if not (dst / "README.md").exists():
+            (dst / "README.md").write_text("satchel\n")
+        for path in sorted(p for p in dst.rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(dst)).encode() + b"\0" + path.read_bytes() + b"\0")
+        return dst, h.hexdigest()
+
+    def setup_satchel(self) -> None:
+        venv = self.tools_dir / "satchel"
+        marker = venv / ".bench-source-hash"
+        snapshot, digest = self.satchel_snapshot()
+        exe = venv / "bin" / "satchel"
+        if exe.exists() and marker.exists() and marker.read_text().strip() == digest:
+            return
+        self.make_tool_venv(venv)
+        py = str(self.venv_python(venv))
+        if exe.exists():
+            log(f"reinstalling satchel from {self.args.satchel_src} (source changed)")
+            run_quiet([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(snapshot)],
+                      env=self.env, logfile=self.setup_log)
+            if run_quiet([py, "-m", "pip", "check"], env=self.env, check=False,
+                         logfile=self.setup_log).returncode != 0:
+                run_quiet([py, "-m", "pip", "install", "-q", str(snapshot)], env=self.env,
+                          logfile=self.setup_log)
+        else:
+            log(f"installing satchel from {self.args.satchel_src} into {venv} (non-editable)")
+            run_quiet([py, "-m", "pip", "install", "-q", str(snapshot)], env=self.env,
+                      logfile=self.setup_log)
+        marker.write_text(digest + "\n")
+
+    def setup(self, tools: list[str]) -> None:
+        for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd):
+            d.mkdir(parents=True, exist_ok=True)
+        for tool in tools:
+            getattr(self, f"setup_{tool}")()
+        # one untimed start-up of each tool so the first timed run does not pay for cold
+        # page cache or bytecode compilation of the tool itself
+        for tool in tools:
+            run_quiet(self.version_cmd(tool), env=self.env, cwd=self.cwd, check=False)
+
+    def _version(self, cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else ""
+
+    def tool_versions(self, tools: list[str]) -> dict[str, str]:
+        versions = {t: redact(self._version(self.version_cmd(t))) for t in tools}
+        if "pip" in versions:
+            versions["pip"] = re.sub(r" from \S+", "", versions["pip"])
+        return versions
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def version_cmd(self, tool: str) -> list[str]:
+        if tool == "uv":
+            return [str(self.tools_dir / "uv" / "bin" / "uv"), "--version"]
+        if tool == "satchel":
+            return [str(self.tools_dir / "satchel" / "bin" / "satchel"), "--version"]
+        return [str(self.venv_python(self.tools_dir / "pip")), "-m", "pip", "--version"]
+
+    def install_cmd(self, tool: str, venv: Path, req: Path, scenario: str, set_name: str) -> list[str] | None:
+        """The timed command, or None where the tool has no such mode."""
+        if tool == "uv":
+            cmd = [str(self.tools_dir / "uv" / "bin" / "uv"), "pip", "install",
+                   "--python", str(self.venv_python(venv)), "-r", str(req)]
+            if scenario == "warm-offline":
+                cmd.append("--offline")
+            if scenario == "resolve":
+                cmd.append("--dry-run")
+            return cmd
+        if tool == "satchel":
+            cmd = [str(self.tools_dir / "satchel" / "bin" / "satchel"), "install",
+                   "-p", str(venv), "-r", str(req)]
+            if scenario == "warm-offline":
+                cmd.append("--offline")
+            if scenario == "resolve":
+                cmd.append("--dry-run")
+            return cmd
+        # pip runs inside the target venv; it has no install-from-cache-only mode
+        if scenario == "warm-offline":
+            return None
+        cmd = [str(self.venv_python(venv)), "-m", "pip", "install",
+               "--cache-dir", str(self.cache_dir("pip", set_name)), "-r", str(req)]
+        if scenario == "resolve":
+            cmd.append("--dry-run")
+        return cmd
+
+    # ---- target venvs (created and removed outside the timed region) ---------------------
+
+    def new_venv(self, tool: str, path: Path | None = None) -> Path:
+        if path is None:
+            self._venv_counter += 1
+            path = self.envs / f"{tool}-{self._venv_counter}"
+        rmtree(path)
+        run_quiet([self.base_python, "-m", "venv", "--without-pip", str(path)])
+        if tool == "pip":
+            # the pinned pip, copied from the pip tool venv (no network, no ensurepip)
+            src = site_packages(self.tools_dir / "pip")
+            dst = site_packages(path)
+            for item in src.iterdir():
+                if item.name == "pip" or (item.name.startswith("pip-") and item.name.endswith(".dist-info")):
+                    shutil.copytree(item, dst / item.name, symlinks=True)
+        return path
+
+    # ---- scenarios -----------------------------------------------------------------------
+
+    def record(self, **fields) -> dict:
+        self.records.append(fields)
+        return fields
+
+    def run_one(self, scenario: str, set_name: str, tool: str, run: int, req: Path | None) -> dict:
+        base = {"scenario": scenario, "set": set_name, "tool": tool, "run": run}
+        tag = f"{scenario}-{set_name}-{tool}-{run}"
+        if scenario == "version":
+            cmd = self.version_cmd(tool)
+            venv = None
+        else:
+            assert req is not None
+            cmd = self.install_cmd(tool, self.envs / "x", req, scenario, set_name)
+            if cmd is None:
+                return self.record(**base, status="n/a", wall_s=None, maxrss_kb=None, rc=None)
+            if (tool, set_name) in self.gave_up:
+                log(f"  {scenario:12} {set_name:12} {tool:8} run {run}: skipped ({self.gave_up[(tool, set_name)]})")
+                return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                   cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
+            try:
+                if scenario == "cold":
+                    rmtree(self.cache_dir(tool, set_name))
+                    self.primed.discard((tool, set_name))
+                elif (tool, set_name) not in self.primed:
+                    self.prime(tool, set_name, req)
+                    if (tool, set_name) in self.gave_up:
+                        return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                           cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
+                if scenario == "noop":
+                    venv = self.noop_venv(tool, set_name)
+                    if venv is None:
+                        return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                           cmd=None, stderr_tail="set-up install into the no-op venv failed "
+                                                                 f"(see {self.setup_log})")
+                else:
+                    venv = self.new_venv(tool)
+            except Exception as exc:  # set-up trouble is recorded, not fatal
+                return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                   cmd=None, stderr_tail=redact(f"set-up failed: {exc}")[-2000:])
+            cmd = self.install_cmd(tool, venv, req, scenario, set_name)
+            assert cmd is not None
+        env = self.tool_env(tool, set_name)
+        out = self.logs / f"{tag}.out"
+        err = self.logs / f"{tag}.err"
+        res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=out, stderr_path=err,
+                        timeout=self.args.timeout)
+        ok = res["rc"] == 0 and not res["timed_out"]
+        rec = self.record(**base, status="ok" if ok else "failed", wall_s=res["wall_s"],
+                          maxrss_kb=res["maxrss_kb"], rc=res["rc"], timed_out=res["timed_out"],
+                          cmd=self.display_cmd(cmd))
+        if not ok:
+            rec["stderr_tail"] = tail_of(err) or tail_of(out)
+            if res["timed_out"] and req is not None:
+                self.gave_up[(tool, set_name)] = (
+                    f"{tool} timed out ({self.args.timeout:.0f} s) on {scenario}; "
+                    f"the rest of its runs on this set were skipped")
+        elif scenario in ("cold", "warm"):
+            self.primed.add((tool, set_name))
+        if venv is not None and scenario != "noop":
+            rmtree(venv)
+        shown = fmt_s(res["wall_s"]) if ok else f"FAILED rc={res['rc']}" + (" (timeout)" if res["timed_out"] else "")
+        log(f"  {scenario:12} {set_name:12} {tool:8} run {run}: {shown}  "
+            f"peak {res['maxrss_kb'] / 1024:.0f} MB")
+        return rec
+
+    def display_cmd(self, cmd: list[str]) -> str:
+        s = shlex.join(cmd)
+        return s.replace(str(self.work), "$WORK").replace(str(REPO.parent), "..")
+
+    def prime(self, tool: str, set_name: str, req: Path) -> None:
+        """Populate the tool's cache for this set (untimed): an install into the no-op venv."""
+        log(f"  priming {tool} cache for {set_name}")
+        if self.noop_venv(tool, set_name, force=True, req=req) is not None:
+            self.primed.add((tool, set_name))
+
+    def noop_venv(self, tool: str, set_name: str, *, force: bool = False, req: Path | None = None) -> Path | None:
+        path = self.noop_root / f"{tool}-{set_name}"
+        marker = path / ".bench-installed"
+        if marker.exists() and not force:
+            return path
+        if req is None:
+            req = self.req_path(set_name)
+        self.new_venv(tool, path)
+        cmd = self.install_cmd(tool, path, req, "warm", set_name)
+        assert cmd is not None
+        env = self.tool_env(tool, set_name)
+        tag = f"setup-{set_name}-{tool}"
+        res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=self.logs / f"{tag}.out",
+                        stderr_path=self.logs / f"{tag}.err", timeout=self.args.timeout)
+        with self.setup_log.open("a") as f:
+            f.write(f"$ {self.display_cmd(cmd)}\n[exit {res['rc']}{', timed out' if res['timed_out'] else ''}; "
+                    f"output in {self.logs / tag}.out/.err]\n")
+        if res["timed_out"]:
+            self.gave_up[(tool, set_name)] = (
+                f"{tool} timed out ({self.args.timeout:.0f} s) filling its cache; "
+                "its runs on this set were skipped")
+        if res["rc"] != 0 or res["timed_out"]:
+            return None
+        marker.write_text("")
+        return path
+
+    def req_path(self, set_name: str) -> Path:
+        for ext in (".txt", ".in"):
+            p = self.args.req_dir / f"{set_name}{ext}"
+            if p.is_file():
+                return p
+        p = Path(set_name)
+        if p.is_file():
+            return p.resolve()
+        raise SystemExit(f"no requirement set {set_name!r} in {self.args.req_dir}")
+
+    def run_all(self, sets: list[str], tools: list[str], scenarios: list[str], runs: int) -> None:
+        install_scenarios = [s for s in INSTALL_SCENARIOS if s in scenarios]
+        if "version" in scenarios:
+            n = max(runs, VERSION_MIN_RUNS)
+            log(f"scenario version ({n} runs)")
+            for i in range(1, n + 1):
+                for tool in tools:
+                    self.run_one("version", "-", tool, i, None)
+        for set_name in sets:
+            req = self.req_path(set_name)
+            # a cold start for every tool's cache of this set, and fresh no-op venvs
+            for tool in tools:
+                rmtree(self.noop_root / f"{tool}-{set_name}")
+                self.primed.discard((tool, set_name))
+            for scenario in install_scenarios:
+                log(f"set {set_name}, scenario {scenario} ({runs} runs, tools interleaved)")
+                for i in range(1, runs + 1):
+                    for tool in tools:
+                        self.run_one(scenario, set_name, tool, i, req)
+            for tool in tools:
+                rmtree(self.noop_root / f"{tool}-{set_name}")
+        rmtree(self.envs)
+
+
+# --------------------------------------------------------------------------------------------
+# machine description
+
+def machine_info(base_python: str) -> dict:
+    info: dict = {"nproc": os.cpu_count()}
+    try:
+        info["nproc_usable"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+        info["cpu"] = m.group(1).strip() if m else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        m = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
+        if m:
+            info["memory_gib"] = round(int(m.group(1)) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    info["kernel"] = platform.release()
+    info["os"] = platform.platform()
+    out = subprocess.run([base_python, "-c", "import sys, platform; print(platform.python_implementation(), sys.version.split()[0], sys.executable)"],
+                         capture_output=True, text=True)
+    info["target_python"] = out.stdout.strip()
+    info["harness_python"] = sys.version.split()[0]
+    try:
+        st = os.statvfs(BENCH)
+        info["work_fs_free_gib"] = round(st.f_bavail * st.f_frsize / 2**30, 1)
+    except OSError:
+        pass
+    return info
+
+
+def git_info() -> dict:
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    dirty = git("status", "--porcelain", "--", "src", "pyproject.toml")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_dirty": bool(dirty)}
+
+
+def pip_config(env: dict[str, str], pip_python: Path) -> str:
+    try:
+        out = subprocess.run([str(pip_python), "-m", "pip", "config", "list"], capture_output=True,
+                             text=True, env=env, timeout=60)
+        text = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        text = f"(pip config list failed: {e})"
+    pip_env = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("PIP_"))
+    return redact(text + ("\n# PIP_* environment:\n" + "\n".join(pip_env) if pip_env else ""))
+
+
+# --------------------------------------------------------------------------------------------
+# summary, Markdown, JSON
+
+def summarize(records: list[dict]) -> list[dict]:
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["scenario"], r["set"], r["tool"]), []).append(r)
+    rows = []
+    for (scenario, set_name, tool), rs in groups.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        times = [r["wall_s"] for r in ok]
+        rss = [r["maxrss_kb"] for r in ok if r["maxrss_kb"]]
+        na = all(r["status"] == "n/a" for r in rs)
+        rows.append({
+            "scenario": scenario, "set": set_name, "tool": tool,
+            "runs": len(rs), "ok": len(ok), "na": na,
+            "median_s": statistics.median(times) if times else None,
+            "min_s": min(times) if times else None,
+            "max_s": max(times) if times else None,
+            "peak_mb": round(max(rss) / 1024, 1) if rss else None,
+        })
+    return rows
+
+
+def lookup(summary: list[dict], scenario: str, set_name: str, tool: str) -> dict | None:
+    for row in summary:
+        if (row["scenario"], row["set"], row["tool"]) == (scenario, set_name, tool):
+            return row
+    return None
+
+
+def ratio(summary: list[dict], scenario: str, set_name: str, a: str, b: str) -> float | None:
+    ra, rb = lookup(summary, scenario, set_name, a), lookup(summary, scenario, set_name, b)
+    if not ra or not rb or ra["median_s"] is None or not rb["median_s"]:
+        return None
+    return ra["median_s"] / rb["median_s"]
+
+
+def targets(summary: list[dict], sets: list[str]) -> list[tuple[str, str, str, str]]:
+    """(target, measured, met?, note) rows for issue 6's targets, where the data allows."""
+    rows = []
+
+    def verdict(ok: bool | None) -> str:
+        return "-" if ok is None else ("met" if ok else "**not met**")
+
+    for set_name in sets:
+        for scenario, limit, label in (("warm", 1.0, "warm install <= 1.0x uv"),
+                                       ("warm-offline", 2.5, "warm offline <= 2.5x uv"),
+                                       ("cold", 1.5, "cold install <= 1.5x uv")):
+            r = ratio(summary, scenario, set_name, "satchel", "uv")
+            if r is not None:
+                rows.append((f"{label} ({set_name})", fmt_ratio(r), verdict(r <= limit), ""))
+        r = ratio(summary, "cold", set_name, "satchel", "pip")
+        if r is not None:
+            rows.append((f"cold install >= 4x faster than pip ({set_name})",
+                         f"{1 / r:.1f}x faster" if r <= 1 else f"{r:.2f}x slower",
+                         verdict(r <= 0.25), ""))
+        row = lookup(summary, "noop", set_name, "satchel")
+        if row and row["median_s"] is not None:
+            rows.append((f"no-op install <= 100 ms ({set_name})", fmt_s(row["median_s"]),
+                         verdict(row["median_s"] <= 0.100), ""))
+    row = lookup(summary, "version", "-", "satchel")
+    if row and row["median_s"] is not None:
+        rows.append(("`satchel --version` <= 60 ms", fmt_s(row["median_s"]), verdict(row["median_s"] <= 0.060), ""))
+    if "jupyter" in sets:
+        peaks = [(r["peak_mb"], r["scenario"]) for r in summary
+                 if r["set"] == "jupyter" and r["tool"] == "satchel" and r["peak_mb"] is not None]
+        if peaks:
+            peak, scen = max(peaks)
+            rows.append(("peak memory on jupyter <= 150 MB", f"{peak:.0f} MB", verdict(peak <= 150),
+                         f"highest over scenarios ({scen})"))
+    return rows
+
+
+def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart: str | None) -> str:
+    sets, tools, scenarios = meta["sets"], meta["tools"], meta["scenarios"]
+    L: list[str] = []
+    L.append(f"# satchel vs uv vs pip: {meta['date']}")
+    L.append("")
+    L.append(f"Command: `{meta['command']}`")
+    L.append("")
+    L.append(f"{meta['runs']} run(s) per tool per scenario and set (start-up: {meta['version_runs']}), "
+             "tools interleaved; times are wall-clock medians, min and max; peak MB is the highest "
+             "peak RSS of the tool's process over the runs.")
+    if meta.get("interrupted"):
+        L.append("")
+        L.append("> **Interrupted: these are the runs measured before the interruption.**")
+    if meta["runs"] < 3:
+        L.append("")
+        L.append(f"> **{meta['runs']} run(s) only: single samples, indicative, not a measurement.**")
+    la = meta.get("loadavg_start"), meta.get("loadavg_end")
+    if la[0] and (la[0][0] > 0.5 or (la[1] and la[1][0] > 1.5)):
+        L.append("")
+        L.append(f"> Load average at start {la[0][0]:.2f}, at end {la[1][0]:.2f}: the machine was busy; "
+                 "times are noisy.")
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    m = meta["machine"]
+    L.append(f"- CPU: {m.get('cpu')}, {m.get('nproc')} logical cores "
+             f"({m.get('nproc_usable', m.get('nproc'))} usable); memory {m.get('memory_gib')} GiB")
+    L.append(f"- OS: {m.get('os')}")
+    L.append(f"- Target Python: {m.get('target_python')} (venvs made with `-m venv --without-pip`)")
+    v = meta["tool_versions"]
+    g = meta["git"]
+    tv = []
+    for t in tools:
+        s = v.get(t, "?")
+        if t == "satchel":
+            s += f" (checkout {g.get('commit')}{', with uncommitted changes in src/' if g.get('src_dirty') else ''}, non-editable install)"
+        tv.append(s)
+    L.append(f"- Tools: {'; '.join(tv)}")
+    L.append(f"- Load average (1/5/15 min): start {' / '.join(f'{x:.2f}' for x in la[0])}"
+             + (f", end {' / '.join(f'{x:.2f}' for x in la[1])}" if la[1] else ""))
+    if meta.get("env_of_note"):
+        L.append("- Environment variables of note (passed to every tool): "
+                 + ", ".join(f"`{k}={v}`" for k, v in meta["env_of_note"].items()))
+    L.append(f"- pip configuration mode: `{meta['pip_config_mode']}` "
+             + ("(pip and satchel read pip's configuration as the machine has it; uv does not read it)"
+                if meta["pip_config_mode"] == "inherit" else
+                "(PIP_CONFIG_FILE=/dev/null, PIP_INDEX_URL/EXTRA_INDEX_URL/FIND_LINKS unset: every tool uses its built-in default index)"))
+    L.append("")
+    L.append("<details><summary>pip config list (what pip and satchel see)</summary>")
+    L.append("")
+    L.append("```")
+    L.append(meta["pip_config"] or "(empty)")
+    L.append("```")
+    L.append("")
+    L.append("</details>")
+    L.append("")
+    if chart:
+        L.append(f"![chart]({chart})")
+        L.append("")
+    trows = targets(summary, sets)
+    if trows:
+        L.append("## Targets (issue 6)")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---|---|")
+        for t, measured, ok, note in trows:
+            L.append(f"| {t} | {measured}{' (' + note + ')' if note else ''} | {ok} |")
+        L.append("")
+    for scenario in scenarios:
+        scen_sets = ["-"] if scenario == "version" else sets
+        if not any(lookup(summary, scenario, s, t) for s in scen_sets for t in tools):
+            continue
+        L.append(f"## {SCENARIO_TITLES[scenario]}")
+        L.append("")
+        L.append("| set | tool | median | min | max | peak MB | ok |")
+        L.append("|---|---|---:|---:|---:|---:|---|")
+        for s in scen_sets:
+            for t in tools:
+                row = lookup(summary, scenario, s, t)
+                if row is None:
+                    continue
+                if row["na"]:
+                    L.append(f"| {s} | {t} | n/a | | | | |")
+                    continue
+                peak = f"{row['peak_mb']:.0f}" if row["peak_mb"] is not None else "-"
+                okcol = f"{row['ok']}/{row['runs']}" if row["ok"] == row["runs"] else f"**{row['ok']}/{row['runs']}**"
+                L.append(f"| {s} | {t} | {fmt_s(row['median_s'])} | {fmt_s(row['min_s'])} | "
+                         f"{fmt_s(row['max_s'])} | {peak} | {okcol} |")
+        if "satchel" in tools and len(tools) > 1:
+            others = [t for t in ("uv", "pip") if t in tools]
+            L.append("")
+            L.append("| set | " + " | ".join(f"satchel/{o}" for o in others) + " |")
+            L.append("|---|" + "---:|" * len(others))
+            for s in scen_sets:
+                L.append(f"| {s} | " + " | ".join(fmt_ratio(ratio(summary, scenario, s, "satchel", o)) for o in others) + " |")
+        L.append("")
+    failures = [r for r in records if r["status"] == "failed"]
+    if failures:
+        L.append("## Failures")
+        L.append("")
+        groups: dict[tuple, list[dict]] = {}
+        for r in failures:  # identical failures of several runs are listed once
+            key = (r["scenario"], r["set"], r["tool"], r.get("rc"), r.get("timed_out"), r.get("stderr_tail"))
+            groups.setdefault(key, []).append(r)
+        for (scenario, set_name, tool, rc, timed_out, tail), rs in groups.items():
+            runs = ", ".join(str(r["run"]) for r in rs)
+            L.append(f"- {scenario} / {set_name} / {tool}, run{'s' if len(rs) > 1 else ''} {runs}: "
+                     + (f"exit {rc}" if rc is not None else "not run")
+                     + (" (timed out)" if timed_out else "")
+                     + (f" — `{rs[0]['cmd']}`" if rs[0].get("cmd") else ""))
+            if tail:
+                L.append("")
+                L.append("  ```")
+                L.extend("  " + line for line in tail.splitlines())
+                L.append("  ```")
+        L.append("")
+    L.append("## Notes")
+    L.append("")
+    L.append("- Each timed command runs in a fresh venv made before the clock starts (pip's venv gets "
+             "the pinned pip copied in, untimed); only the install command is timed.")
+    L.append("- Caches are per tool and per set under the work dir (uv: UV_CACHE_DIR, satchel: "
+             "SATCHEL_CACHE_DIR, pip: --cache-dir). Cold runs empty the cache first.")
+    L.append("- pip compiles bytecode by default; uv and satchel do not. pip has no cache-only mode "
+             "(warm offline: n/a), and `pip install --dry-run` downloads what it resolves.")
+    L.append("- The index proxy sends no freshness headers: uv revalidates every index page on warm "
+             "runs; pip's HTTP cache stays empty; satchel treats such pages as fresh for 10 minutes "
+             "(SATCHEL_INDEX_TTL).")
+    L.append(f"- Peak memory: {meta.get('rss_method', '')}.")
+    L.append("- Raw data: `latest.json`. How to run: `bench/README.md`.")
+    L.append("")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------------------------
+# chart (run in the bench venv, which has matplotlib)
+
+def plot(json_path: Path, png_path: Path, log_scale: bool) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(json_path.read_text())
+    meta, summary = data["meta"], data["summary"]
+    tools = meta["tools"]
+    scenarios = [s for s in meta["scenarios"] if any(r["scenario"] == s for r in summary)]
+    colors = {"satchel": "#d95f02", "uv": "#7570b3", "pip": "#1b9e77"}
+    n = len(scenarios)
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.6 * rows), squeeze=False)
+    width = 0.8 / max(1, len(tools))
+    for idx, scenario in enumerate(scenarios):
+        ax = axes[idx // cols][idx % cols]
+        sets = ["-"] if scenario == "version" else meta["sets"]
+        for ti, tool in enumerate(tools):
+            xs, ys, lo, hi, tops, labels = [], [], [], [], [], []
+            for si, s in enumerate(sets):
+                row = next((r for r in summary if (r["scenario"], r["set"], r["tool"]) == (scenario, s, tool)), None)
+                x = si + (ti - (len(tools) - 1) / 2) * width
+                if row is None:
+                    continue
+                if row["median_s"] is None:
+                    ax.text(x, 0.02, "n/a" if row["na"] else "failed", ha="center", va="bottom",
+                            fontsize=7, rotation=90, color=colors.get(tool, "k"),
+                            transform=ax.get_xaxis_transform())
+                    continue
+                xs.append(x)
+                ys.append(row["median_s"])
+                lo.append(row["median_s"] - row["min_s"])
+                hi.append(row["max_s"] - row["median_s"])
+                tops.append(row["max_s"])
+                labels.append(fmt_s(row["median_s"]))
+            if xs:
+                ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=tool,
+                       color=colors.get(tool), error_kw={"elinewidth": 0.8})
+                for x, top, lab in zip(xs, tops, labels, strict=False):
+                    ax.annotate(lab, (x, top), ha="center", va="bottom", fontsize=6.5, rotation=90,
+                                xytext=(0, 3), textcoords="offset points")
+        ax.set_xlim(-0.5, len(sets) - 0.5)
+        ax.set_xticks(range(len(sets)))
+        ax.set_xticklabels(["satchel/uv/pip --version"] if scenario == "version" else sets, fontsize=8)
+        ax.set_title(SCENARIO_TITLES[scenario], fontsize=9)
+        ax.set_ylabel("seconds (median; min-max)", fontsize=8)
+        ax.margins(y=0.25)
+        if log_scale:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for idx in range(n, rows * cols):
+        axes[idx // cols][idx % cols].axis("off")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colors.get(t, "k"), label=t) for t in tools]
+    fig.legend(handles=handles, loc="upper right", ncol=len(tools), fontsize=8)
+    fig.suptitle(f"satchel vs uv vs pip, {meta['date']} ({meta['runs']} run(s); lower is better)", fontsize=10, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(png_path, dpi=110, metadata={"Software": None})
+
+
+def draw_chart(bench: Bench, json_path: Path, png_path: Path, log_scale: bool) -> str | None:
+    """Draw the chart with matplotlib from the bench venv; return None, or why it was skipped."""
+    venv = bench.work / "bench-venv"
+    py = bench.venv_python(venv)
+    try:
+        if not py.exists() or subprocess.run([str(py), "-c", "import matplotlib"], capture_output=True).returncode != 0:
+            log(f"installing matplotlib into {venv}")
+            bench.make_tool_venv(venv)
+            run_quiet([str(py), "-m", "pip", "install", "-q", "matplotlib"], env=bench.env,
+                      logfile=bench.setup_log)
+    except Exception as exc:
+        return f"matplotlib could not be installed ({str(exc).splitlines()[0]}); see {bench.setup_log}"
+    cmd = [str(py), str(Path(__file__).resolve()), "--plot", str(json_path), str(png_path)]
+    if log_scale:
+        cmd.append("--log")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return "drawing failed: " + "\n".join(proc.stderr.splitlines()[-5:])
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# profiling satchel
+
+def profile(bench: Bench, sets: list[str], scenarios: list[str]) -> None:
+    """Profile satchel (pyinstrument text + HTML, and cProfile) in its own tool venv."""
+    py = str(bench.venv_python(bench.tools_dir / "satchel"))
+    if subprocess.run([py, "-c", "import pyinstrument"], capture_output=True).returncode != 0:
+        log("installing pyinstrument into the satchel tool venv")
+        run_quiet([py, "-m", "pip", "install", "-q", "pyinstrument"], env=bench.env, logfile=bench.setup_log)
+    outdir = bench.work / "profiles"
+    outdir.mkdir(parents=True, exist_ok=True)
+    profilers = (
+        # satchel is installed in site-packages, which pyinstrument hides as library code
+        ("pyinstrument text", ".txt", ["-m", "pyinstrument", "--show", "*/satchel/*", "-r", "text", "-o"]),
+        ("pyinstrument html", ".html", ["-m", "pyinstrument", "--show", "*/satchel/*", "-r", "html", "-o"]),
+        ("cProfile", ".pstats", ["-m", "cProfile", "-o"]),
+    )
+    for set_name in sets:
+        req = bench.req_path(set_name)
+        env = bench.tool_env("satchel", set_name)
+        for scenario in scenarios:
+            if scenario not in INSTALL_SCENARIOS:
+                continue
+            stem = outdir / f"satchel-{scenario}-{set_name}"
+            for label, suffix, prof_args in profilers:
+                if scenario == "cold":
+                    rmtree(bench.cache_dir("satchel", set_name))
+                    bench.primed.discard(("satchel", set_name))
+                elif ("satchel", set_name) not in bench.primed:
+                    bench.prime("satchel", set_name, req)
+                venv = bench.noop_venv("satchel", set_name) if scenario == "noop" else bench.new_venv("satchel")
+                if venv is None:
+                    log(f"no-op venv for {set_name} could not be set up; see {bench.setup_log}")
+                    break
+                cmd = bench.install_cmd("satchel", venv, req, scenario, set_name)
+                assert cmd is not None
+                full = [py, *prof_args, f"{stem}{suffix}", "-m", "satchel", *cmd[1:]]
+                t0 = time.perf_counter()
+                proc = subprocess.run(full, env=env, cwd=bench.cwd, capture_output=True, text=True)
+                log(f"{label}: satchel {scenario} {set_name}: exit {proc.returncode}, "
+                    f"{time.perf_counter() - t0:.2f} s under the profiler -> {stem}{suffix}")
+                if proc.returncode != 0:
+                    print(redact(proc.stderr[-2000:]))
+                if scenario == "cold" and proc.returncode == 0:
+                    bench.primed.add(("satchel", set_name))
+                if scenario != "noop":
+                    rmtree(venv)
+            pstats_file = Path(f"{stem}.pstats")
+            if pstats_file.exists():
+                report = subprocess.run(
+                    [py, "-c", "import pstats, sys\n"
+                     "p = pstats.Stats(sys.argv[1], stream=sys.stdout)\n"
+                     "p.sort_stats('cumulative').print_stats(50)\n"
+                     "p.sort_stats('tottime').print_stats(30)", str(pstats_file)],
+                    capture_output=True, text=True)
+                Path(f"{stem}.cprofile.txt").write_text(report.stdout)
+                log(f"cProfile summary -> {stem}.cprofile.txt")
+
+
+# --------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark satchel against uv and pip (see bench/README.md).")
+    p.add_argument("--sets", default=",".join(ALL_SETS),
+                   help=f"comma-separated requirement sets, names in --req-dir (default {','.join(ALL_SETS)})")
+    p.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated: satchel,uv,pip")
+    p.add_argument("--runs", type=int, default=5, help="runs per tool, scenario and set (default 5)")
+    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+                   help=f"comma-separated, from {','.join(ALL_SCENARIOS)}")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory (default bench/results)")
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work directory (default bench/work)")
+    p.add_argument("--req-dir", type=Path, default=DEFAULT_REQ_DIR,
+                   help="directory of requirement sets (default ../shared/requirements)")
+    p.add_argument("--python", default=sys.executable, help="base interpreter for every venv (default: this one)")
+    p.add_argument("--uv-version", default=UV_VERSION, help=f"default {UV_VERSION}")
+    p.add_argument("--pip-version", default=PIP_VERSION, help=f"default {PIP_VERSION}")
+    p.add_argument("--satchel-src", type=Path, default=REPO, help="satchel checkout to install (default: this one)")
+    p.add_argument("--pip-config", choices=["inherit", "isolated"], default="inherit",
+                   help="inherit: pip and satchel read the machine's pip configuration (default); "
+                        "isolated: hide it, so every tool uses its built-in default index")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds per tool command (default 600); a tool that times out on a set is "
+                        "skipped for the rest of that set")
+    p.add_argument("--log-scale", action="store_true", help="draw the chart with a log y axis")
+    p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    p.add_argument("--profile", action="store_true",
+                   help="profile satchel (pyinstrument + cProfile) for --sets and --scenarios "
+                        "(default warm,noop) instead of benchmarking; output in <work>/profiles")
+    p.add_argument("--plot", nargs=2, metavar=("JSON", "PNG"), type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--log", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.req_dir = args.req_dir.resolve()
+    return args
+
+
+def split(value: str, allowed: tuple[str, ...] | None, what: str) -> list[str]:
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    if allowed is not None:
+        bad = [x for x in items if x not in allowed]
+        if bad:
+            raise SystemExit(f"unknown {what}: {', '.join(bad)} (choose from {', '.join(allowed)})")
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    raw_argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(raw_argv)
+    if args.plot:
+        plot(args.plot[0], args.plot[1], args.log)
+        return 0
+    sets = split(args.sets, None, "set")
+    tools = split(args.tools, ALL_TOOLS, "tool")
+    scenarios = split(args.scenarios, ALL_SCENARIOS, "scenario")
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    bench = Bench(args)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    if args.profile:
+        if "--scenarios" not in " ".join(raw_argv):
+            scenarios = ["warm", "noop"]
+        bench.setup(["satchel"])
+        profile(bench, sets, scenarios)
+        return 0
+
+    for s in sets:
+        bench.req_path(s)  # fail early on a missing set
+    started = _dt.datetime.now().astimezone()
+    load_start = list(os.getloadavg())
+    bench.setup(tools)
+    versions = bench.tool_versions(tools)
+    log("tools: " + "; ".join(versions.values()))
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        bench.run_all(sets, tools, scenarios, args.runs)
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted: writing what was measured so far")
+    elapsed = time.perf_counter() - t0
+
+    meta = {
+        "date": started.strftime("%Y-%m-%d %H:%M %Z"),
+        "command": "python3 bench/run.py " + shlex.join(raw_argv) if raw_argv else "python3 bench/run.py",
+        "sets": sets, "tools": tools, "scenarios": scenarios, "runs": args.runs,
+        "version_runs": max(args.runs, VERSION_MIN_RUNS),
+        "machine": machine_info(args.python),
+        "tool_versions": versions,
+        "git": git_info(),
+        "pip_config_mode": args.pip_config,
+        "pip_config": pip_config(bench.env, bench.venv_python(bench.tools_dir / "pip"))
+        if (bench.tools_dir / "pip").exists() else "",
+        "loadavg_start": load_start,
+        "loadavg_end": list(os.getloadavg()),
+        "elapsed_s": round(elapsed, 1),
+        "interrupted": interrupted,
+        "rss_method": RSS_METHOD,
+        "env_of_note": {k: v for k, v in sorted(bench.env.items())
+                        if k.startswith(("UV_", "SATCHEL_", "PYTHON")) and k != "PYTHONUNBUFFERED"},
+        "requirement_sets": {s: str(bench.req_path(s)).replace(str(REPO.parent), "..") for s in sets},
+    }
+    summary = summarize(bench.records)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y-%m-%d-%H%M")
+    data = {"meta": meta, "summary": summary, "runs": bench.records}
+    (out / "latest.json").write_text(json.dumps(data, indent=1) + "\n")
+    (out / f"results-{stamp}.json").write_text(json.dumps(data, indent=1) + "\n")
+
+    chart_note = None
+    if args.no_chart:
+        chart_note = "skipped (--no-chart)"
+    else:
+        chart_note = draw_chart(bench, out / "latest.json", out / "latest.png", args.log_scale)
+    if chart_note:
+        log(f"chart not drawn: {chart_note}")
+    md_latest = render_markdown(meta, summary, bench.records, None if chart_note else "latest.png")
+    md_dated = render_markdown(meta, summary, bench.records, None)
+    (out / "latest.md").write_text(md_latest)
+    (out / f"results-{stamp}.md").write_text(md_dated)
+    log(f"done in {elapsed:.0f} s: {out / 'latest.md'}, {out / f'results-{stamp}.md'}, "
+        f"{out / 'latest.json'}" + ("" if chart_note else f", {out / 'latest.png'}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""On a terminal, install shows progress bars (and still ends with the summary)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+
+from tests.support.cli import Satchel
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def _run_on_a_terminal(satchel: Satchel, *args: str) -> str:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "satchel", *args],
+        stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+        env={**satchel.base_env(), "TERM": "xterm", "COLUMNS": "100"}, cwd=satchel.tmp,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_terminal_gets_progress_bars_and_summary(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(index_server, *[WheelSpec(f"pkg{i}", "1.0") for i in range(3)])
+    venv = satchel.venv()
+    out = _run_on_a_terminal(satchel, "install", "-p", str(venv), "pkg0", "pkg1", "pkg2")
+    assert "Installing" in out and "Preparing" in out
+    assert "\x1b[" in out  # drawn with terminal control sequences
+    assert "Installed 3 packages" in out and " + pkg2==1.0" in out
+
+
+def test_quiet_terminal_has_no_bars(satchel: Satchel, index_server: IndexServer) -> None:
+    publish(index_server, WheelSpec("pkg", "1.0"))
+    venv = satchel.venv()
+    out = _run_on_a_terminal(satchel, "install", "-q", "-p", str(venv), "pkg")
+    assert "Preparing" not in out and "Installed 1 package" in out
