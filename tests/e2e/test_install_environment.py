@@ -7,18 +7,10 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.support.cli import Result, Satchel, run_python, site_packages, venv_python
+from tests.support.cli import Satchel, assert_error, run_python, site_packages, venv_python
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
-
-
-def assert_error(result: Result, *needles: str) -> None:
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
-    assert sum(line.startswith("error:") for line in result.stderr.splitlines()) == 1, result
-    for needle in needles:
-        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
 
 
 def test_list_freeze_show_check_uninstall(satchel: Satchel, index_server: IndexServer) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.support.cli import Result, Satchel, site_packages
+from tests.support.cli import assert_error as cli_assert_error
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
@@ -15,14 +16,10 @@ ESCAPE = re.compile(r"\x1b\[|\r")
 
 
 def assert_error(result: Result, *needles: str) -> str:
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result
-    for needle in needles:
-        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
+    """The shared check, plus: errors carry no terminal escape codes when not on a terminal."""
+    line = cli_assert_error(result, *needles)
     assert not ESCAPE.search(result.output), repr(result.output)
-    return errors[0]
+    return line
 
 
 def test_conflicts_are_explained(satchel: Satchel, index_server: IndexServer) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.cli import (
-    Result,
     Satchel,
+    assert_error,
     installed_files_match_record,
     run_python,
     site_packages,
@@ -15,14 +15,6 @@ from tests.support.cli import (
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
-
-
-def assert_error(result: Result, *needles: str) -> None:
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
-    assert sum(line.startswith("error:") for line in result.stderr.splitlines()) == 1, result
-    for needle in needles:
-        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
 
 
 def versions(venv: Path) -> dict[str, str]:

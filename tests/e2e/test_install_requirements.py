@@ -5,20 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.cli import Result, Satchel, run_python, site_packages
+from tests.support.cli import Satchel, assert_error, run_python, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
-
-
-def assert_error(result: Result, *needles: str) -> list[str]:
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result
-    for needle in needles:
-        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
-    return errors
 
 
 def installed_names(venv: Path) -> set[str]:
@@ -140,7 +130,7 @@ def test_malformed_lines_name_file_and_line(satchel: Satchel, index_server: Inde
     (satchel.tmp / "top.txt").write_text("alpha\n-r sub/nested.txt\n")
     (satchel.tmp / "sub" / "nested.txt").write_text("# fine\n\nalpha>=1\nalpha >=< 2 !!\n")
     result = satchel.run("install", "-p", venv, "-r", "top.txt", check=False)
-    (error,) = assert_error(result, "nested.txt:4", "alpha >=< 2 !!")
+    error = assert_error(result, "nested.txt:4", "alpha >=< 2 !!")
     assert "nested.txt:4" in error
 
     (satchel.tmp / "opt.txt").write_text("alpha\n--frobnicate\n")

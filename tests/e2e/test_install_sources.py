@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from tests.support.cli import (
-    Result,
     Satchel,
+    assert_error,
     installed_files_match_record,
     run_python,
     site_packages,
@@ -20,14 +20,6 @@ from tests.support.cli import (
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec, build_wheel, sha256_file
-
-
-def assert_error(result: Result, *needles: str) -> None:
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
-    assert sum(line.startswith("error:") for line in result.stderr.splitlines()) == 1, result
-    for needle in needles:
-        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
 
 
 def record_paths(venv: Path, dist_info: str) -> list[str]:

@@ -84,6 +84,18 @@ class Satchel:
         return path
 
 
+def assert_error(result: Result, *needles: str) -> str:
+    """A user error: exit 1, no traceback, exactly one ``error:`` line, each needle in stderr.
+    Returns the error line."""
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result
+    for needle in needles:
+        assert needle in result.stderr, f"{needle!r} not in:\n{result}"
+    return errors[0]
+
+
 def pyenv_python(version: str) -> Path | None:
     """The newest pyenv CPython X.Y, or None when it is not installed here."""
     found = sorted(
