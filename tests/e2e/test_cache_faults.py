@@ -12,8 +12,8 @@ venv is made, and one of alpha's entries is broken; then
 
 Entry kinds: index page (index-v1), core metadata (metadata-v1), the url-digest record kept for a
 file whose source gave no hash (metadata-v1), downloaded file (files-v1), unpacked wheel
-(archives-v1), interpreter record (interpreters-v1). Built wheels (built-v1) are not in the matrix
-yet: nothing writes that bucket until source builds exist (issue 4).
+(archives-v1), interpreter record (interpreters-v1). Built wheels and prepared metadata (built-v1)
+have their rows in test_seeds.py (report 003: a local directory package, every fault).
 
 Cells that cannot exist are left out, with the reason in ``NOT_APPLICABLE``. "Unreadable" is a
 directory in place of the file (root reads through chmod 000); test_cache_readonly.py has the
@@ -288,9 +288,13 @@ def test_template_cache_is_sound_and_warm(template: Template, tmp_path: Path) ->
 
 
 def test_matrix_covers_every_bucket_that_has_entries() -> None:
-    """Every bucket this satchel writes has a row; built-v1 joins when builds exist (issue 4)."""
+    """Every bucket this satchel writes has a row. built-v1's rows (built wheel and prepared
+    metadata, every fault) are test_seeds.py's report-003 tests, on a local directory package."""
+    from tests.e2e import test_seeds
+
     covered = {"index", "metadata", "files", "archives", "interpreters"}
     assert {b.name for b in buckets.ALL} - covered == {"built"}
+    assert test_seeds.BUILT_FAULTS == FAULTS
 
 
 @pytest.mark.parametrize("kind", ["index", pytest.param("files", marks=pytest.mark.slow)])

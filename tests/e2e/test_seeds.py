@@ -3,8 +3,8 @@
 000 (uv 0.1.25) and 002 (uv 0.1.3): entries written by another version killed `install -U`.
 001 (pip): half-written or corrupt entries were "ignored" but their corrupt body failed the hash
     check on every run until the cache was purged by hand.
-003 (uv 0.6.8): a local directory package's entry broke every run. Local directory packages are
-    built from source, which is issue 4 (builds): the test below is a placeholder that skips.
+003 (uv 0.6.8): a local directory package's entry broke every run: its built wheel and prepared
+    metadata (built-v1), broken every way the fault matrix breaks entries, heal with one warning.
 004 (uv 0.6.7): the py310 wheel cached for a 3.10 venv was installed into a 3.11 venv although the
     resolver chose the py311 wheel.
 """
@@ -32,9 +32,13 @@ from tests.e2e.test_cache_support import (
     file_requests,
     flip_byte,
     full_downloads,
+    future_version,
+    garbage,
     only,
     overwrite,
+    replace_with_dir,
     snapshot,
+    truncate,
     valid_record_of_another_type,
     warned_entries,
 )
@@ -48,6 +52,7 @@ from tests.support.cli import (
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
+from tests.unit.test_build_support import events, intree_project
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "cache-fixture-v1"
 _HEADER = struct.Struct(">8s24sIQ32s")
@@ -318,12 +323,71 @@ def test_report_001_wrong_bytes_from_the_server_are_never_cached(
 # -- report 003 ------------------------------------------------------------------------------------
 
 
-@pytest.mark.skip(
-    reason="report 003 (a local directory package's cache entry broke every run) needs "
-    "source builds, which are issue 4: built-v1 joins the fault matrix there"
-)
-def test_report_003_local_directory_package_heals() -> None:
-    raise AssertionError("written with issue 4")
+BUILT_FAULTS = [
+    "truncated",
+    "zero-length",
+    "bit-flip",
+    "garbage",
+    "wrong-record-type",
+    "future-version",
+    "missing-file",
+    "dangling",
+    "unreadable",
+]
+
+
+def break_built_entry(entry: Path, fault: str) -> None:
+    """Break a built-v1 entry (``manifest`` + ``tree/``) the way the fault matrix breaks trees."""
+    manifest = entry / "manifest"
+    payload = only(sorted((entry / "tree").iterdir()), f"file of {entry}")
+    {
+        "truncated": lambda: truncate(payload),
+        "zero-length": lambda: truncate(payload, 0),
+        "bit-flip": lambda: flip_byte(payload),
+        "garbage": lambda: garbage(manifest),
+        "wrong-record-type": lambda: overwrite(manifest, valid_record_of_another_type("tree-manifest")),
+        "future-version": lambda: future_version(manifest),
+        "missing-file": lambda: (os.chmod(payload, 0o644), payload.unlink()),
+        "dangling": lambda: shutil.rmtree(entry / "tree"),
+        "unreadable": lambda: replace_with_dir(payload),
+    }[fault]()
+
+
+@pytest.mark.parametrize("kind", ["wheel", "metadata"])
+@pytest.mark.parametrize("fault", BUILT_FAULTS)
+def test_report_003_local_directory_package_heals(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path, kind: str, fault: str
+) -> None:
+    """A local directory package (as in the report: setup.py-style, name not static) installed
+    once; its built entry (the wheel, or the prepared metadata) broken; `cache verify` reports it;
+    a second install into a fresh environment succeeds with one warning naming the entry, rebuilds
+    what was broken, installs the right bytes, and leaves the cache clean."""
+    log = tmp_path / "events.jsonl"
+    project = intree_project(tmp_path / "generated", "my-package", "0.0.0", events=str(log))
+    satchel.run("install", "-p", satchel.venv("first"), project)
+    built = bucket_dir(satchel.cache_dir, buckets.BUILT)
+    entries = sorted(p.parent for p in built.rglob("manifest") if "_envs" not in p.parts)
+    entry = only([e for e in entries if e.name == kind], f"{kind} entry")
+    builds_before = len(events(log, "build_wheel"))
+    break_built_entry(entry, fault)
+
+    verify = satchel.run("cache", "verify", check=False)
+    assert verify.returncode == 1 and str(entry) in verify.stdout + verify.stderr, verify
+
+    venv = satchel.venv("second")
+    result = satchel.run("install", "-p", venv, project)
+    assert " + my-package==0.0.0" in result.stderr, result
+    assert len(result.warnings()) == 1, result
+    assert warned_entries(result) == [str(entry)], result
+    installed_files_match_record(venv, "my-package")
+    assert run_python(venv, "import my_package; print(my_package.VERSION)") == "0.0.0"
+    if kind == "wheel":
+        assert len(events(log, "build_wheel")) == builds_before + 1
+    assert satchel.run("cache", "verify").returncode == 0
+    # Healed: a third install neither warns nor builds.
+    third = satchel.run("install", "-p", satchel.venv("third"), project)
+    assert third.warnings() == [], third
+    assert len(events(log, "build_wheel")) == builds_before + (kind == "wheel")
 
 
 def test_record_header_layout_is_what_the_tests_patch() -> None:

@@ -71,7 +71,7 @@ class Satchel:
         result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"satchel failed:\n{result}")
-        if "Traceback (most recent call last)" in proc.stderr:
+        if satchel_traceback(proc.stderr):
             raise AssertionError(f"satchel printed a traceback:\n{result}")
         return result
 
@@ -84,11 +84,17 @@ class Satchel:
         return path
 
 
+def satchel_traceback(stderr: str) -> bool:
+    """True when satchel itself printed a traceback (at the start of a line; a failing build's
+    output, quoted indented in the error, may hold the backend's own)."""
+    return any(line.startswith("Traceback") for line in stderr.splitlines())
+
+
 def assert_error(result: Result, *needles: str) -> str:
     """A user error: exit 1, no traceback, exactly one ``error:`` line, each needle in stderr.
     Returns the error line."""
     assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result
+    assert not satchel_traceback(result.stderr), result
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result
     for needle in needles:

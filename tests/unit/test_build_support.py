@@ -227,6 +227,15 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             }, fh)
     if CFG.get("sleep"):
         time.sleep(CFG["sleep"])
+    if CFG.get("rendezvous"):
+        # Wait (30 s at most) until `peers` builds have all started: only parallel builds pass.
+        here = CFG["rendezvous"]
+        open(os.path.join(here, NAME), "w").close()
+        deadline = time.time() + 30
+        while len(os.listdir(here)) < CFG.get("peers", 2):
+            if time.time() > deadline:
+                raise RuntimeError("the other builds never started: builds ran one at a time")
+            time.sleep(0.05)
     if CFG.get("fail"):
         for i in range(40):
             print(f"compiling step {i}")
@@ -253,7 +262,7 @@ def intree_project(
 ) -> Path:
     """A project whose build backend lives in its own tree (``backend-path = ["."]``), so no build
     requirements need installing. ``cfg`` goes to backend.json: fail, sleep, events (path of an
-    events log), record_env (path), editable, metadata_hook, extra_requires, tag, requires_dist."""
+    events log), record_env (path), rendezvous (a directory) and peers, editable, metadata_hook, extra_requires, tag, requires_dist."""
     root.mkdir(parents=True, exist_ok=True)
     reqs = ", ".join(json.dumps(r) for r in (requires or []))
     (root / "pyproject.toml").write_text(

@@ -315,5 +315,5 @@ class Backend:
             hook=hook,
             log_path=self.log.path,
             tail=tail,
-            hint=hint or f"the full log of the build is in {self.log.path}",
+            hint=hint,
         )

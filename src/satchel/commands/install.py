@@ -4,41 +4,32 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from satchel.cache import buckets
-from satchel.cache.store import Cache, Tree
+from satchel.cache.store import Cache
 from satchel.cli.output import human_time
 from satchel.cli.progress import Progress
 from satchel.commands.common import cache_in_use, open_cache
+from satchel.commands.pipeline import Installer, Target, installed_identity
+from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import CoreMetadata
 from satchel.install.installed import InstalledDist, list_installed
 from satchel.install.plan import Wanted, make_plan
-from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
 from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement, resolve
 from satchel.settings import Settings
 
 log = logging.getLogger("satchel")
-
-
-@dataclass
-class Target:
-    interpreter: Interpreter
-    paths: dict[str, str]
-    label: str
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,27 +47,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise SatchelError(
             "no requirements given", hint="name packages, or pass -r requirements.txt"
         )
-    _refuse_unsupported(parsed)
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
             return _install(args, settings, cache, parsed, started)
     finally:
         cache.close()
-
-
-def _refuse_unsupported(parsed: ParsedRequirements) -> None:
-    for spec in parsed.requirements:
-        if spec.editable:
-            raise SatchelError(
-                f"{spec.source}: editable installs (-e {spec.line.removeprefix('-e').strip()}) "
-                "are not supported yet"
-            )
-        if spec.name is None:
-            raise SatchelError(
-                f"{spec.source}: cannot tell the project name of {spec.line!r} yet",
-                hint="write it as `name @ URL`",
-            )
 
 
 def _target(args: argparse.Namespace, cache: Cache) -> Target:
@@ -94,7 +70,7 @@ def _target(args: argparse.Namespace, cache: Cache) -> Target:
             "data": str(root),
             "headers": str(root / "include"),
         }
-        return Target(interp, paths, str(root))
+        return Target(interp, paths, str(root), is_directory=True)
     exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
     interp = get_interpreter(exe, cache)
     return Target(interp, dict(interp.paths), interp.prefix)
@@ -133,12 +109,52 @@ def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedR
     )
 
 
-def _roots(specs: Iterable[RequirementSpec]) -> list[RootRequirement]:
+def _roots(specs: Iterable[RequirementSpec], finder: SourceFinder) -> list[RootRequirement]:
     out = []
     for spec in specs:
-        assert spec.requirement is not None
-        out.append(RootRequirement(spec.requirement, url=spec.url, source=spec.source, hashes=spec.hashes))
+        requirement = spec.requirement
+        if requirement is None:
+            # A path or URL without a name: ask its source (static metadata, else the backend).
+            assert spec.url is not None
+            requirement = _named(spec, finder.name_of(spec.url))
+        out.append(RootRequirement(requirement, url=spec.url, source=spec.source, hashes=spec.hashes))
     return out
+
+
+def _named(spec: RequirementSpec, name: str) -> Requirement:
+    extras = f"[{','.join(sorted(spec.extras))}]" if spec.extras else ""
+    marker = f" ; {spec.marker}" if spec.marker is not None else ""
+    return Requirement(f"{name}{extras} @ {spec.url}{marker}")
+
+
+def _build_options(args: argparse.Namespace, parsed: ParsedRequirements) -> BuildOptions:
+    settings: dict[str, str | list[str]] = {}
+    pairs = [*_config_pairs(args.config_settings, "--config-settings")]
+    for spec in parsed.requirements:
+        pairs.extend(spec.config_settings)
+    for key, value in pairs:
+        old = settings.get(key)
+        if old is None:
+            settings[key] = value
+        elif isinstance(old, list):
+            old.append(value)
+        else:
+            settings[key] = [old, value]
+    return BuildOptions(
+        isolation=not args.no_build_isolation,
+        config_settings=settings,
+        editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
+    )
+
+
+def _config_pairs(values: Iterable[str], option: str) -> Iterable[tuple[str, str]]:
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise SatchelError(
+                f"{option} {value!r}: expected KEY=VALUE", hint=f"for example {option} editable_mode=compat"
+            )
+        yield key, val
 
 
 def _names(values: Iterable[str], parsed: set[str]) -> frozenset[str]:
@@ -191,6 +207,14 @@ def _install(
         _index_options(args, settings, parsed),
         installed_metadata=_installed_metadata(installed),
     )
+    installer = Installer(
+        cache,
+        client,
+        _build_options(args, parsed),
+        link_mode=args.link_mode,
+        compile_bytecode=args.compile_bytecode,
+    )
+    finder = installer.finder(target.interpreter)
     try:
         options = ResolveOptions(
             pre=args.pre or parsed.pre,
@@ -202,10 +226,10 @@ def _install(
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
         )
         resolution = resolve(
-            _roots(parsed.requirements),
-            finder=client,
+            _roots(parsed.requirements, finder),
+            finder=finder,
             interpreter=target.interpreter,
-            constraints=_roots(parsed.constraints),
+            constraints=_roots(parsed.constraints, finder),
             options=options,
         )
         for warning in resolution.warnings:
@@ -214,12 +238,13 @@ def _install(
         _say(f"Resolved {len(resolution)} packages in {human_time(resolved_at - started)}")
         if require_hashes:
             _check_all_hashed(resolution.values())
-        # direct_url.json records URLs without their #sha256=... fragment: compare them so.
+        # Direct references are kept only when installed from the same place (same URL; for
+        # git the same commit); local directories and sdists are always reinstalled, like pip.
         wanted = [
-            Wanted(pkg.name, str(pkg.version), pkg, pkg.url.split("#", 1)[0] if pkg.url else None)
+            Wanted(pkg.name, str(pkg.version), pkg, installer.identity(finder, pkg))
             for pkg in resolution.values()
         ]
-        installed_urls = {n: (d.direct_url or {}).get("url") for n, d in installed.items()}
+        installed_urls = {n: installed_identity(d.direct_url) for n, d in installed.items()}
         plan = make_plan(wanted, installed, reinstall=args.reinstall, installed_urls=installed_urls)
         for w in plan.keep:
             log.debug("%s==%s is already installed; keeping it", w.name, w.version)
@@ -234,9 +259,9 @@ def _install(
             return 0
         progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
         with progress:
-            trees = _fetch(cache, client, [w.item for w in plan.install], progress)
+            trees = installer.prepare(finder, [w.item for w in plan.install], progress)
             fetched_at = time.perf_counter()
-            _link(args, cache, client, target, plan.remove, [w.item for w in plan.install], trees, progress)
+            installer.link(finder, target, plan.remove, [w.item for w in plan.install], trees, progress)
         done = time.perf_counter()
         _say(f"Prepared {len(trees)} packages in {human_time(fetched_at - resolved_at)}")
         _say(f"Installed {len(plan.install)} packages in {human_time(done - fetched_at)}")
@@ -292,140 +317,3 @@ def _check_all_hashed(packages: Iterable[ResolvedPackage]) -> None:
                 f"{pkg.name}=={pkg.version} has no --hash, and hashes are required",
                 hint="pin every dependency with its hashes (e.g. pip-compile --generate-hashes)",
             )
-
-
-def _allowed(pkg: ResolvedPackage, sha256: str) -> None:
-    if not pkg.hashes:
-        return
-    allowed = {h.split(":", 1)[1].lower() for h in pkg.hashes if h.lower().startswith("sha256:")}
-    if sha256.lower() not in allowed:
-        raise HashMismatchError(
-            f"{pkg.name}=={pkg.version}: {pkg.file.filename if pkg.file else pkg.url} has sha256 "
-            f"{sha256}, which is not among the --hash values given",
-        )
-
-
-# -- fetch and link ------------------------------------------------------------------------------
-
-
-def _fetch(
-    cache: Cache, client: IndexClient, packages: list[ResolvedPackage], progress: Progress
-) -> dict[str, Tree]:
-    """Make sure every package's wheel is unpacked in the cache; in parallel."""
-    if not packages:
-        return {}
-    task = progress.task("Preparing", total=len(packages))
-
-    def prepare(pkg: ResolvedPackage) -> tuple[str, Tree]:
-        tree = _tree_for(cache, client, pkg)
-        task.advance()
-        return pkg.name, tree
-
-    workers = min(8, len(packages))
-    with ThreadPoolExecutor(workers, thread_name_prefix="satchel-fetch") as pool:
-        results = list(pool.map(prepare, packages))
-    task.finish()
-    return dict(results)
-
-
-def _file_of(pkg: ResolvedPackage) -> Any:
-    from satchel.index.models import IndexFile
-
-    if pkg.file is not None:
-        return pkg.file
-    assert pkg.url is not None
-    filename = pkg.url.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    from satchel.index.client import _fragment_hashes
-
-    return IndexFile(filename=filename, url=pkg.url.split("#", 1)[0], hashes=_fragment_hashes(pkg.url))
-
-
-def _tree_for(cache: Cache, client: IndexClient, pkg: ResolvedPackage, *, fresh: bool = False) -> Tree:
-    from satchel.install.unpack import unpack_wheel
-
-    file = _file_of(pkg)
-    if not file.is_wheel:
-        raise SatchelError(f"{file.filename}: building source distributions is not supported yet")
-    sha = file.sha256
-    if sha and not fresh:
-        _allowed(pkg, sha)
-        tree = cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}")
-        if tree is not None and tree.manifest.source == file.filename:
-            log.debug("%s: unpacked wheel from cache", file.filename)
-            return tree
-    path = client.download(pkg.name, file)
-    from satchel.cache.store import sha256_of
-
-    actual = sha or sha256_of(path)
-    _allowed(pkg, actual)
-    return cache.build_tree(
-        buckets.ARCHIVES,
-        f"{pkg.name}/{actual}",
-        lambda dest: unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version)),
-        source=file.filename,
-    )
-
-
-def _link(
-    args: argparse.Namespace,
-    cache: Cache,
-    client: IndexClient,
-    target: Target,
-    remove: Sequence[InstalledDist],
-    packages: Sequence[ResolvedPackage],
-    trees: dict[str, Tree],
-    progress: Progress,
-) -> None:
-    from satchel.install.link import Linker
-    from satchel.install.uninstall import uninstall
-    from satchel.install.wheel import install_tree
-
-    linker = Linker(args.link_mode or os.environ.get("SATCHEL_LINK_MODE", "hardlink"))
-    if cache.read_only and not args.link_mode:
-        # Files of a cache we may not write often cannot be hardlinked either (owned by another
-        # user: fs.protected_hardlinks; immutable; another mount). The read-only notice already
-        # said why the cache is used differently: fall back to copies without a second warning.
-        linker.fallback_reason = "the cache is read-only"
-    for dist in remove:
-        uninstall(dist, target.paths, prefix=target.label if args.target is None else None)
-    task = progress.task("Installing", total=len(packages))
-    for pkg in packages:
-        task.advance()
-        direct_url = _direct_url(pkg, trees[pkg.name])
-        for attempt in range(2):
-            try:
-                install_tree(
-                    trees[pkg.name],
-                    paths=target.paths,
-                    interpreter_executable=target.interpreter.executable,
-                    linker=linker,
-                    requested=pkg.is_direct,
-                    direct_url=direct_url,
-                    compile_bytecode=args.compile_bytecode,
-                    python_version=target.interpreter.version,
-                )
-                break
-            except FileNotFoundError:
-                # The cache entry vanished under us (a forced `cache clean`): unpack it again.
-                if attempt:
-                    raise
-                log.warning("cache entry for %s disappeared while installing; unpacking it again", pkg.name)
-                trees[pkg.name] = _tree_for(cache, client, pkg, fresh=True)
-
-
-def _direct_url(pkg: ResolvedPackage, tree: Tree | None = None) -> dict[str, Any] | None:
-    """PEP 610 ``direct_url.json`` for a URL or path install, with the archive's sha256: from
-    the URL's fragment or index, else from the cache key the unpacked tree is stored under
-    (``<name>/<sha256>``, see ``_tree_for``)."""
-    if pkg.url is None:
-        return None
-    url = pkg.url.split("#", 1)[0]
-    info: dict[str, Any] = {}
-    sha = _file_of(pkg).sha256
-    if not sha and tree is not None:
-        key = tree.path.parent.name
-        if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
-            sha = key
-    if sha:
-        info = {"hash": f"sha256={sha}", "hashes": {"sha256": sha}}
-    return {"url": url, "archive_info": info}

@@ -241,7 +241,7 @@ class IndexClient:
                 f"{name} @ {url}: only wheel URLs are supported for direct references so far",
                 hint="use a wheel file or URL",
             )
-        file = IndexFile(filename=filename, url=url.split("#", 1)[0], hashes=_fragment_hashes(url))
+        file = IndexFile(filename=filename, url=url.split("#", 1)[0], hashes=fragment_hashes(url))
         path = self.download(name, file)
         return CoreMetadata.from_email(_wheel_metadata(path, filename))
 
@@ -347,7 +347,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fragment_hashes(url: str) -> dict[str, str]:
+def fragment_hashes(url: str) -> dict[str, str]:
     _, _, frag = url.partition("#")
     out = {}
     for part in frag.split("&"):

@@ -1,0 +1,286 @@
+"""After resolution: prepare (download and unpack, or build) and link into an environment.
+
+Shared by `satchel install` and by the installation of build requirements into isolated build
+environments (:meth:`Installer.install_build_requirements`, the build layer's callback), so a
+build requirement goes through the same resolver, cache and linker as anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from satchel.cache import buckets
+from satchel.cache.store import Cache, Tree
+from satchel.cli.progress import Progress
+from satchel.commands.sources import BuildOptions, SourceFinder, Sources, is_wheel_url, url_file
+from satchel.errors import BuildError, HashMismatchError, ResolutionImpossible
+from satchel.index.client import IndexClient
+from satchel.index.models import IndexFile
+from satchel.install.installed import InstalledDist
+from satchel.python.interpreter import Interpreter
+from satchel.resolve import ResolvedPackage
+
+log = logging.getLogger("satchel")
+
+FETCH_WORKERS = 8
+
+
+@dataclass
+class Target:
+    interpreter: Interpreter
+    paths: dict[str, str]
+    label: str
+    is_directory: bool = False  # --target DIR rather than an environment
+
+
+class Installer:
+    """Everything after resolution, for one run: one :class:`Sources` (so each URL and sdist is
+    turned into a source once) and one index client, whatever the target."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        client: IndexClient,
+        build: BuildOptions,
+        *,
+        link_mode: str | None = None,
+        compile_bytecode: bool = False,
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.sources = Sources(cache, client, build)
+        self.link_mode = link_mode
+        self.compile_bytecode = compile_bytecode
+
+    def finder(self, interpreter: Interpreter, building: tuple[str, ...] = ()) -> SourceFinder:
+        return SourceFinder(self.sources, interpreter, self.install_build_requirements, building=building)
+
+    # -- prepare ---------------------------------------------------------------------------------
+
+    def prepare(
+        self, finder: SourceFinder, packages: Sequence[ResolvedPackage], progress: Progress
+    ) -> dict[str, Tree]:
+        """Every package's wheel unpacked in the cache (downloaded or built first), in parallel:
+        independent sdists build at the same time."""
+        if not packages:
+            return {}
+        task = progress.task("Preparing", total=len(packages))
+
+        def one(pkg: ResolvedPackage) -> tuple[str, Tree]:
+            tree = self.tree_for(finder, pkg)
+            task.advance()
+            return pkg.name, tree
+
+        with ThreadPoolExecutor(min(FETCH_WORKERS, len(packages)), thread_name_prefix="satchel-fetch") as pool:
+            results = list(pool.map(one, packages))
+        task.finish()
+        return dict(results)
+
+    def tree_for(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool = False) -> Tree:
+        """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:
+        exactly the file the resolver chose, or the wheel built from exactly its source."""
+        from satchel.cache.store import sha256_of
+        from satchel.install.unpack import unpack_wheel
+
+        file = file_of(pkg)
+        if not file.is_wheel:
+            if file.sha256:
+                _allowed(pkg, file.sha256)
+            elif pkg.hashes:
+                _allowed(pkg, sha256_of(self.sources.client.download(pkg.name, file)))
+            wheel = finder.build(pkg.name, pkg.file, pkg.url)
+            return self._unpacked(pkg, wheel.path, wheel.filename, wheel.sha256, fresh=fresh)
+        sha = file.sha256
+        if sha and not fresh:
+            _allowed(pkg, sha)
+            tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}")
+            if tree is not None and tree.manifest.source == file.filename:
+                log.debug("%s: unpacked wheel from cache", file.filename)
+                return tree
+        path = self.client.download(pkg.name, file)
+        actual = sha or sha256_of(path)
+        _allowed(pkg, actual)
+        return self.cache.build_tree(
+            buckets.ARCHIVES,
+            f"{pkg.name}/{actual}",
+            lambda dest: unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version)),
+            source=file.filename,
+        )
+
+    def _unpacked(self, pkg: ResolvedPackage, path: Path, filename: str, sha: str, *, fresh: bool) -> Tree:
+        from satchel.install.unpack import unpack_wheel
+
+        if not fresh:
+            tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}")
+            if tree is not None and tree.manifest.source == filename:
+                return tree
+        return self.cache.build_tree(
+            buckets.ARCHIVES,
+            f"{pkg.name}/{sha}",
+            lambda dest: unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version)),
+            source=filename,
+        )
+
+    # -- link ------------------------------------------------------------------------------------
+
+    def link(
+        self,
+        finder: SourceFinder,
+        target: Target,
+        remove: Sequence[InstalledDist],
+        packages: Sequence[ResolvedPackage],
+        trees: dict[str, Tree],
+        progress: Progress,
+    ) -> None:
+        from satchel.install.link import Linker
+        from satchel.install.uninstall import uninstall
+        from satchel.install.wheel import install_tree
+
+        linker = Linker(self.link_mode or os.environ.get("SATCHEL_LINK_MODE", "hardlink"))
+        if self.cache.read_only and not self.link_mode:
+            # Files of a cache we may not write often cannot be hardlinked either (owned by another
+            # user: fs.protected_hardlinks; immutable; another mount). The read-only notice already
+            # said why the cache is used differently: fall back to copies without a second warning.
+            linker.fallback_reason = "the cache is read-only"
+        for dist in remove:
+            uninstall(dist, target.paths, prefix=None if target.is_directory else target.label)
+        task = progress.task("Installing", total=len(packages))
+        for pkg in packages:
+            task.advance()
+            direct_url = self.direct_url(finder, pkg, trees[pkg.name])
+            for attempt in range(2):
+                try:
+                    install_tree(
+                        trees[pkg.name],
+                        paths=target.paths,
+                        interpreter_executable=target.interpreter.executable,
+                        linker=linker,
+                        requested=pkg.is_direct,
+                        direct_url=direct_url,
+                        compile_bytecode=self.compile_bytecode,
+                        python_version=target.interpreter.version,
+                    )
+                    break
+                except FileNotFoundError:
+                    # The cache entry vanished under us (a forced `cache clean`): unpack it again.
+                    if attempt:
+                        raise
+                    log.warning("cache entry for %s disappeared while installing; unpacking it again", pkg.name)
+                    trees[pkg.name] = self.tree_for(finder, pkg, fresh=True)
+
+    def direct_url(self, finder: SourceFinder, pkg: ResolvedPackage, tree: Tree | None = None) -> dict[str, Any] | None:
+        """PEP 610 ``direct_url.json`` for a URL, path or VCS install."""
+        if pkg.url is None:
+            return None
+        url = pkg.url.split("#", 1)[0]
+        if is_wheel_url(pkg.url):
+            return {"url": url, "archive_info": _archive_info(file_of(pkg).sha256, tree)}
+        source = finder.source_of(pkg.name, None, pkg.url)
+        info: dict[str, Any]
+        if source.kind == "git":
+            assert source.git is not None
+            vcs: dict[str, Any] = {"vcs": "git", "commit_id": source.git.commit}
+            if source.git.ref:
+                vcs["requested_revision"] = source.git.ref
+            info = {"url": source.git.repo, "vcs_info": vcs}
+            if source.git.subdirectory:
+                info["subdirectory"] = source.git.subdirectory
+            return info
+        if source.kind == "directory":
+            return {"url": url, "dir_info": {"editable": True} if self.sources.is_editable(pkg.url) else {}}
+        digest = source.sha256 or file_of(pkg).sha256
+        return {"url": url, "archive_info": _archive_info(digest, None)}
+
+    def identity(self, finder: SourceFinder, pkg: ResolvedPackage) -> str | None:
+        """What an installed direct reference must match to be kept (see :func:`installed_identity`);
+        None for index packages. Local sources (directories, sdist files) never match: like pip,
+        they are reinstalled every time (their build is cached, so that is cheap)."""
+        info = self.direct_url(finder, pkg)
+        if info is None:
+            return None
+        if "vcs_info" in info:
+            return installed_identity(info)
+        if "dir_info" in info or (info["url"].startswith("file:") and not is_wheel_url(info["url"])):
+            return f"local:{info['url']}:always-reinstall"
+        return installed_identity(info)
+
+    # -- build requirements ----------------------------------------------------------------------
+
+    def install_build_requirements(
+        self, requirements: list[str], env_python: Path, *, building: tuple[str, ...]
+    ) -> None:
+        """The build layer's callback: resolve ``requirements`` for the build environment's
+        python and install them into it, wheels preferred (a first resolution allows only wheels;
+        if that is impossible, sources too)."""
+        from satchel.python.cached import get_interpreter
+        from satchel.resolve import ResolveOptions, RootRequirement, resolve
+
+        interpreter = get_interpreter(env_python, self.cache)
+        roots = []
+        for text in requirements:
+            try:
+                roots.append(RootRequirement(Requirement(text), source="build requirements"))
+            except InvalidRequirement as exc:
+                raise BuildError(f"invalid build requirement {text!r}: {exc}") from None
+        finder = self.finder(interpreter, building)
+        try:
+            resolution = resolve(
+                roots, finder=finder, interpreter=interpreter, options=ResolveOptions(only_binary=frozenset({":all:"}))
+            )
+        except ResolutionImpossible:
+            log.debug("build requirements %s: not all as wheels; allowing sources", requirements)
+            resolution = resolve(roots, finder=finder, interpreter=interpreter)
+        packages = [p for p in resolution.values() if not p.installed]
+        quiet = Progress(enabled=False)
+        trees = self.prepare(finder, packages, quiet)
+        target = Target(interpreter, dict(interpreter.paths), interpreter.prefix)
+        self.link(finder, target, [], packages, trees, quiet)
+        log.info("installed build requirements %s", ", ".join(f"{p.name}=={p.version}" for p in packages))
+
+
+def installed_identity(direct_url: dict[str, Any] | None) -> str | None:
+    """The identity of an installed direct reference from its ``direct_url.json``: the URL, and
+    for VCS installs the commit."""
+    if not direct_url or not isinstance(direct_url.get("url"), str):
+        return None
+    vcs = direct_url.get("vcs_info")
+    if isinstance(vcs, dict):
+        sub = direct_url.get("subdirectory") or ""
+        return f"{vcs.get('vcs')}+{direct_url['url']}@{vcs.get('commit_id')}#{sub}"
+    return str(direct_url["url"])
+
+
+def file_of(pkg: ResolvedPackage) -> IndexFile:
+    if pkg.file is not None:
+        return pkg.file
+    assert pkg.url is not None
+    return url_file(pkg.url)
+
+
+def _archive_info(sha: str | None, tree: Tree | None) -> dict[str, Any]:
+    """``archive_info`` with the archive's sha256: given, else the key the unpacked tree is
+    stored under (``<name>/<sha256>``, see :meth:`Installer.tree_for`)."""
+    if not sha and tree is not None:
+        key = tree.path.parent.name
+        if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+            sha = key
+    return {"hash": f"sha256={sha}", "hashes": {"sha256": sha}} if sha else {}
+
+
+def _allowed(pkg: ResolvedPackage, sha256: str) -> None:
+    if not pkg.hashes:
+        return
+    allowed = {h.split(":", 1)[1].lower() for h in pkg.hashes if h.lower().startswith("sha256:")}
+    if sha256.lower() not in allowed:
+        raise HashMismatchError(
+            f"{pkg.name}=={pkg.version}: {pkg.file.filename if pkg.file else pkg.url} has sha256 "
+            f"{sha256}, which is not among the --hash values given",
+        )

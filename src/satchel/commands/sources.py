@@ -1,0 +1,198 @@
+"""The resolver's Finder for an install: wheels through the index client, sources through the
+build layer.
+
+Index sdists, sdist URLs, local sdists and directories, and git URLs become
+:class:`satchel.build.Source` objects, once per run (a git ref resolves to one commit for the
+whole run). Their metadata comes from ``prepare_metadata`` (cached in ``built-v1``); their
+wheels from ``build_wheel`` (cached the same way). Build requirements are installed by the
+callback the caller passes in (``install_requirements``): satchel's own resolver and installer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.version import Version
+
+from satchel.build import BuiltWheel, InstallRequirements, Source, build_wheel, prepare_metadata
+from satchel.cache.store import Cache
+from satchel.index.client import IndexClient, fragment_hashes
+from satchel.index.metadata import CoreMetadata
+from satchel.index.models import IndexFile
+from satchel.python.interpreter import Interpreter
+
+log = logging.getLogger("satchel")
+
+ConfigSettings = dict[str, "str | list[str]"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How sources are built: ``isolation`` (False: hooks run in the target, nothing is
+    installed for them), ``config_settings`` for every backend, ``editables``: the direct URLs
+    (as written, with any fragment) installed in editable mode."""
+
+    isolation: bool = True
+    config_settings: ConfigSettings = field(default_factory=dict)
+    editables: frozenset[str] = frozenset()
+    log_dir: Path | None = None
+
+
+def is_wheel_url(url: str) -> bool:
+    return url.split("#", 1)[0].split("?", 1)[0].rstrip("/").lower().endswith(".whl")
+
+
+def url_file(url: str) -> IndexFile:
+    """An archive URL as an index file: its name from the path, hashes from the fragment."""
+    bare = url.split("#", 1)[0]
+    return IndexFile(filename=bare.rstrip("/").rsplit("/", 1)[-1], url=bare, hashes=fragment_hashes(url))
+
+
+class Sources:
+    """Sources of a run, shared by every :class:`SourceFinder` of it (top-level and build
+    requirements): one :class:`Source` per URL or index file, so a git ref is resolved once."""
+
+    def __init__(self, cache: Cache, client: IndexClient, options: BuildOptions) -> None:
+        self.cache = cache
+        self.client = client
+        self.options = options
+        self._sources: dict[str, Source] = {}
+        self._lock = threading.Lock()
+        self._url_locks: dict[str, threading.Lock] = {}
+
+    def _once(self, key: str, make: Callable[[], Source]) -> Source:
+        with self._lock:
+            found = self._sources.get(key)
+            if found is not None:
+                return found
+            lock = self._url_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                found = self._sources.get(key)
+            if found is None:
+                found = make()
+                with self._lock:
+                    self._sources[key] = found
+            return found
+
+    def of_index_file(self, name: str, file: IndexFile) -> Source:
+        """An sdist the index lists: downloaded (hash verified) into the cache first."""
+
+        def make() -> Source:
+            path = self.client.download(name, file)
+            return Source.sdist(path, name=name, sha256=file.sha256, url=file.url)
+
+        return self._once(f"index:{file.url}", make)
+
+    def of_url(self, name: str | None, url: str) -> Source:
+        """The source of a direct reference that is not a wheel."""
+
+        def make() -> Source:
+            from satchel.build import source_from_url
+
+            lower = url.lower()
+            if lower.startswith(("http://", "https://")):
+                file = url_file(url)
+                path = self.client.download(name or file.filename, file)
+                return Source.sdist(path, name=name, sha256=file.sha256, url=url)
+            return source_from_url(url, cache=self.cache, name=name)
+
+        return self._once(f"url:{url}", make)
+
+    def is_editable(self, url: str | None) -> bool:
+        return url is not None and url in self.options.editables
+
+
+class SourceFinder:
+    """A :class:`satchel.resolve.Finder` for one target interpreter. ``building`` is the chain of
+    builds in progress (empty at top level; set when resolving build requirements)."""
+
+    def __init__(
+        self,
+        sources: Sources,
+        interpreter: Interpreter,
+        install_requirements: InstallRequirements,
+        *,
+        building: tuple[str, ...] = (),
+    ) -> None:
+        self.sources = sources
+        self.client = sources.client
+        self.interpreter = interpreter
+        self.install_requirements = install_requirements
+        self.building = building
+
+    # -- what the index client answers -----------------------------------------------------------
+
+    def find_files(self, name: str) -> Sequence[IndexFile]:
+        return self.client.find_files(name)
+
+    def prefetch(self, name: str) -> None:
+        self.client.prefetch(name)
+
+    def prefetch_metadata(self, name: str, version: Version, file: IndexFile) -> None:
+        # Only wheels: reading an sdist's metadata may mean a build, which is not worth a guess.
+        if file.is_wheel:
+            self.client.prefetch_metadata(name, version, file)
+
+    def get_installed_metadata(self, name: str) -> CoreMetadata | None:
+        return self.client.get_installed_metadata(name)
+
+    # -- metadata, built when needed -------------------------------------------------------------
+
+    def get_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
+        if file.is_wheel:
+            return self.client.get_metadata(name, version, file)
+        return self._prepare(self.sources.of_index_file(name, file), editable=False)
+
+    def get_direct_metadata(self, name: str, url: str) -> CoreMetadata:
+        if is_wheel_url(url):
+            return self.client.get_direct_metadata(name, url)
+        return self._prepare(self.sources.of_url(name, url), editable=self.sources.is_editable(url))
+
+    def name_of(self, url: str) -> str:
+        """The project name of an unnamed direct reference (a path or URL as written)."""
+        source = self.sources.of_url(None, url)
+        if source.name is not None:
+            return source.name
+        return self._prepare(source, editable=False).name
+
+    def _prepare(self, source: Source, *, editable: bool) -> CoreMetadata:
+        options = self.sources.options
+        return prepare_metadata(
+            source,
+            self.interpreter,
+            cache=self.sources.cache,
+            install_requirements=self.install_requirements,
+            editable=editable,
+            build_isolation=options.isolation,
+            config_settings=options.config_settings,
+            building=self.building,
+            log_dir=options.log_dir,
+        )
+
+    # -- wheels ----------------------------------------------------------------------------------
+
+    def source_of(self, name: str, file: IndexFile | None, url: str | None) -> Source:
+        if file is not None:
+            return self.sources.of_index_file(name, file)
+        assert url is not None
+        return self.sources.of_url(name, url)
+
+    def build(self, name: str, file: IndexFile | None, url: str | None) -> BuiltWheel:
+        """The wheel of a resolved source (built, or from the built-wheel cache)."""
+        options = self.sources.options
+        return build_wheel(
+            self.source_of(name, file, url),
+            self.interpreter,
+            cache=self.sources.cache,
+            install_requirements=self.install_requirements,
+            editable=self.sources.is_editable(url),
+            build_isolation=options.isolation,
+            config_settings=options.config_settings,
+            building=self.building,
+            log_dir=options.log_dir,
+        )
