@@ -161,3 +161,27 @@ def test_parse_size() -> None:
     assert manage.parse_size("10") == 10
     with pytest.raises(ValueError):
         manage.parse_size("lots")
+
+
+def test_build_environments_and_git_databases_are_opaque_entries(cache: Cache) -> None:
+    """built-v1/_envs/<key> (a venv) and built-v1/_git/<repo> are one entry each: never walked
+    into (a venv's site-packages holds directories named "tree" and files named "*.rec" that are
+    not cache entries), never reported by verify, kept by `clean NAME`, sized by info."""
+    populate(cache)
+    built = cache.root / "built-v1"
+    env = built / "_envs" / "0123abcd"
+    lookalike = env / "lib" / "python3.11" / "site-packages" / "pkg" / "tree"
+    lookalike.mkdir(parents=True)
+    (lookalike / "x.py").write_text("X = 1\n")
+    (lookalike.parent / "data.rec").write_bytes(b"not a record")
+    (built / "_envs" / "0123abcd.lock").write_bytes(b"")
+    gitdb = built / "_git" / "repo-1234"
+    (gitdb / "objects").mkdir(parents=True)
+
+    entries = list(manage.iter_entries(cache.root, buckets.BUILT))
+    assert sorted((e.kind, e.path) for e in entries) == [("build-env", env), ("git-db", gitdb)]
+    assert manage.verify(cache.root).problems == []
+    info = {i.bucket: i for i in manage.info(cache.root)}
+    assert info["built-v1"].entries == 2 and info["built-v1"].size > 0
+    manage.clean(cache.root, ["alpha"])
+    assert env.is_dir() and gitdb.is_dir()

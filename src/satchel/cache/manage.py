@@ -22,6 +22,9 @@ from satchel.cache.manifest import Manifest, verify_tree
 from satchel.cache.record import CorruptEntry, Record
 from satchel.cache.store import is_temp, sha256_of
 
+# Directories of a bucket that hold no packages' entries: bucket name -> {dir: entry kind}.
+INTERNAL_DIRS = {"built": {"_envs": "build-env", "_git": "git-db"}}
+
 _BUCKET_DIR = re.compile(r"^(?P<name>[a-z]+)-v(?P<version>\d+)$")
 TEMP_MAX_AGE = 3600.0
 
@@ -30,7 +33,7 @@ TEMP_MAX_AGE = 3600.0
 class Entry:
     bucket: Bucket
     path: Path
-    kind: str  # "record" | "tree" | "file"
+    kind: str  # "record" | "tree" | "file" | "build-env" | "git-db"
     package: str | None
 
     def size(self) -> int:
@@ -106,6 +109,15 @@ def _walk(directory: Path, bucket_root: Path, bucket: Bucket) -> Iterator[Entry]
         path = Path(child.path)
         rel = path.relative_to(bucket_root)
         package = rel.parts[0] if bucket.per_package and len(rel.parts) > 1 else None
+        if directory == bucket_root and child.name in INTERNAL_DIRS.get(bucket.name, {}):
+            # Build environments and git databases: one opaque entry each, never walked into
+            # (a venv's site-packages may hold a "tree" or a "*.rec" of its own).
+            kind = INTERNAL_DIRS[bucket.name][child.name]
+            with contextlib.suppress(OSError):
+                for sub in sorted(os.scandir(path), key=lambda e: e.name):
+                    if sub.is_dir(follow_symlinks=False) and not is_temp(sub.name):
+                        yield Entry(bucket, Path(sub.path), kind, None)
+            continue
         if child.is_dir(follow_symlinks=False):
             if (path / "manifest").exists() or (path / "tree").exists():
                 yield Entry(bucket, path, "tree", package)
@@ -275,6 +287,10 @@ def check_entry(entry: Entry) -> str | None:
     try:
         if entry.kind == "record":
             return _check_record(entry)
+        if entry.kind in ("build-env", "git-db"):
+            # Checked where they are used (the marker, a working python; git's own checks),
+            # and rebuilt then: `verify` must not remove one a running build is filling.
+            return None
         if entry.kind == "tree":
             manifest = record.loads((entry.path / "manifest").read_bytes(), Manifest)
             return verify_tree(entry.path / "tree", manifest)
