@@ -14,6 +14,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -332,3 +333,27 @@ def test_parallel_builds_of_independent_sdists(satchel: Satchel, index_server: I
     result = satchel.run("install", "-p", satchel.venv(), "par-a", "par-b")
     assert " + par-a==1.0" in result.stderr and " + par-b==1.0" in result.stderr, result
     assert sorted(p.name for p in meeting.iterdir()) == ["par-a", "par-b"]
+
+
+def test_two_processes_building_the_same_sdist_build_it_once(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    intree_sdist(index_server.directory, "shared-build", events=str(log), sleep=2)
+    venvs = [satchel.venv("one"), satchel.venv("two")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "satchel", "install", "-p", str(venv), "shared-build"],
+            env=satchel.base_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for venv in venvs
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(events(log, "build_wheel")) == 1, events(log)
+    assert len(events(log, "prepare_metadata")) == 1, events(log)
+    for venv in venvs:
+        assert run_python(venv, "import shared_build; print(shared_build.VERSION)") == "1.0"
