@@ -182,3 +182,23 @@ def test_reinstall_and_dry_run(satchel: Satchel, index_server: IndexServer) -> N
     assert "tampered" not in module.read_text()
     installed_files_match_record(venv, "alpha")
     assert versions(venv) == {"alpha": "1.0", "beta": "1.0"}
+
+
+def test_upgrade_all_reaches_dependencies_but_not_unrelated_packages(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(
+        index_server,
+        WheelSpec("top", "1.0", requires=["dep"]),
+        WheelSpec("dep", "1.0"),
+        WheelSpec("dep", "2.0"),
+        WheelSpec("unrelated", "1.0"),
+        WheelSpec("unrelated", "2.0"),
+    )
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "top", "dep==1.0", "unrelated==1.0")
+    # Without -U the installed dep satisfies "dep": kept.
+    assert "Nothing to do" in satchel.run("install", "-p", venv, "--refresh", "top").stderr
+    result = satchel.run("install", "-p", venv, "-U", "top")
+    assert " - dep==1.0" in result.stderr and " + dep==2.0" in result.stderr, result
+    assert "unrelated" not in result.stderr, result

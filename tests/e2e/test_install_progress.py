@@ -50,3 +50,17 @@ def test_quiet_terminal_has_no_bars(satchel: Satchel, index_server: IndexServer)
     venv = satchel.venv()
     out = _run_on_a_terminal(satchel, "install", "-q", "-p", str(venv), "pkg")
     assert "Preparing" not in out and "Installed 1 package" in out
+
+
+def test_terminal_shows_resolving_and_download_bytes(satchel: Satchel, index_server: IndexServer) -> None:
+    """A resolving counter while pages are fetched, and a download bar in bytes with a rate.
+    The server answers slowly so that the bars are drawn at least once (rich redraws 10 times
+    a second)."""
+    publish(index_server, WheelSpec("slowpage", "1.0", files={"slowpage/data.bin": "x" * 300_000}))
+    index_server.stall("/simple/slowpage/", 0.5)
+    index_server.stall("slowpage-1.0", 0.5)
+    venv = satchel.venv()
+    out = _run_on_a_terminal(satchel, "install", "-p", str(venv), "slowpage")
+    assert "Resolving" in out and "Downloading" in out, out
+    assert "KiB" in out, out
+    assert "Installed 1 package" in out

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from packaging.version import Version
 
 from satchel.cache.store import Cache
 from satchel.cli.output import human_time
-from satchel.cli.progress import Progress
+from satchel.cli.progress import Progress, Task
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder
@@ -215,23 +216,29 @@ def _install(
         compile_bytecode=args.compile_bytecode,
     )
     finder = installer.finder(target.interpreter)
+    progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
     try:
         options = ResolveOptions(
             pre=args.pre or parsed.pre,
             upgrade=args.upgrade,
             upgrade_packages=frozenset(str(canonicalize_name(n)) for n in args.upgrade_package),
-            installed={} if args.reinstall else _installed_versions(installed.values()),
+            # -U upgrades everything the requirements pull in (like uv); -P NAME just those.
+            installed={} if args.reinstall or args.upgrade else _installed_versions(installed.values()),
             no_deps=args.no_deps,
             only_binary=_names(args.only_binary, set(parsed.only_binary)),
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
         )
-        resolution = resolve(
-            _roots(parsed.requirements, finder),
-            finder=finder,
-            interpreter=target.interpreter,
-            constraints=_roots(parsed.constraints, finder),
-            options=options,
-        )
+        with progress:
+            resolving = progress.task("Resolving")
+            finder.on_project = lambda name: resolving.advance()
+            resolution = resolve(
+                _roots(parsed.requirements, finder),
+                finder=finder,
+                interpreter=target.interpreter,
+                constraints=_roots(parsed.constraints, finder),
+                options=options,
+            )
+            resolving.finish()
         for warning in resolution.warnings:
             log.warning("%s", warning)
         resolved_at = time.perf_counter()
@@ -257,8 +264,8 @@ def _install(
             _say(f"Would install {len(plan.install)} packages (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
-        progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
         with progress:
+            client.on_download = _download_bar(progress)
             trees = installer.prepare(finder, [w.item for w in plan.install], progress)
             fetched_at = time.perf_counter()
             installer.link(finder, target, plan.remove, [w.item for w in plan.install], trees, progress)
@@ -269,6 +276,26 @@ def _install(
         return 0
     finally:
         client.close()
+
+
+def _download_bar(progress: Progress) -> Callable[[int | None, int], None] | None:
+    """A "Downloading" bar in bytes and rate, opened by the first download (none when every
+    file is cached)."""
+    if not progress.enabled:
+        return None
+    lock = threading.Lock()
+    bar: list[Task] = []
+
+    def report(total: int | None, amount: int) -> None:
+        with lock:
+            if not bar:
+                bar.append(progress.task("Downloading", total=0, unit="bytes"))
+        if total:
+            bar[0].add_total(total)
+        if amount:
+            bar[0].advance(amount)
+
+    return report
 
 
 def _installed_versions(dists: Iterable[InstalledDist]) -> dict[str, Version]:

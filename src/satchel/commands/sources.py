@@ -124,11 +124,17 @@ class SourceFinder:
         self.interpreter = interpreter
         self.install_requirements = install_requirements
         self.building = building
+        self.on_project: Callable[[str], None] | None = None  # each new project asked about
+        self._seen: set[str] = set()
 
     # -- what the index client answers -----------------------------------------------------------
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
-        return self.client.find_files(name)
+        files = self.client.find_files(name)
+        if self.on_project is not None and name not in self._seen:
+            self._seen.add(name)
+            self.on_project(name)
+        return files
 
     def prefetch(self, name: str) -> None:
         self.client.prefetch(name)

@@ -63,6 +63,9 @@ class IndexClient:
         self._futures: dict[tuple[str, str], Future[Any]] = {}
         self._futures_lock = threading.Lock()
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
+        # Download progress, when someone shows it: called with (expected total or None) when a
+        # download starts, then (None, bytes) for every chunk; from worker threads.
+        self.on_download: Callable[[int | None, int], None] | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -296,8 +299,14 @@ class IndexClient:
         expected = file.sha256
         try:
             with self.cache.file_writer(name, file.filename, expected) as writer, self.http.stream(file.url) as resp:
+                report = self.on_download
+                if report is not None:
+                    length = resp.headers.get("content-length", "")
+                    report(int(length) if length.isdigit() else file.size, 0)
                 for chunk in resp.iter_bytes():
                     writer.write(chunk)
+                    if report is not None:
+                        report(None, len(chunk))
         except DigestMismatch as exc:
             raise HashMismatchError(
                 f"hash mismatch for {file.filename} from {_redact(file.url)}: "
