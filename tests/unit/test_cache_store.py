@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,3 +286,35 @@ def test_disk_full_degrades_to_scratch_with_one_warning(
     assert cache.read(Sample, "pkg/a.rec") == Sample("a")
     assert [w for w in warnings_of(caplog) if "No space left" in w] == [warnings_of(caplog)[0]]
     cache.close()
+
+
+def _tree_of(n: int) -> Callable[[Path], None]:
+    def populate(dest: Path) -> None:
+        for i in range(n):
+            (dest / f"m{i}.py").write_text(f"X = {i}\n")
+
+    return populate
+
+
+def test_a_tree_is_made_durable_with_one_syncfs(cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    if atomic._syncfs is None:
+        pytest.skip("no syncfs on this platform")
+    monkeypatch.setattr(atomic, "_FSYNC", True)
+    synced: list[int] = []
+    fsynced: list[int] = []
+    real = atomic._syncfs
+    monkeypatch.setattr(atomic, "_syncfs", lambda fd: synced.append(fd) or real(fd))
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: fsynced.append(fd))
+    cache.build_tree(buckets.ARCHIVES, "p/" + "a" * 64, _tree_of(50))
+    assert len(synced) == 1
+    assert len(fsynced) < 10  # the manifest and directories, not the 50 files
+
+
+def test_without_syncfs_every_file_of_a_tree_is_fsynced(cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(atomic, "_FSYNC", True)
+    monkeypatch.setattr(atomic, "_syncfs", None)
+    fsynced: list[int] = []
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: fsynced.append(fd))
+    tree = cache.build_tree(buckets.ARCHIVES, "p/" + "b" * 64, _tree_of(50))
+    assert len(fsynced) >= 50
+    assert len(tree.manifest.files) == 50
