@@ -546,3 +546,61 @@ def test_runner_up_sdist_metadata_not_prefetched(finder: FakeFinder) -> None:
     finder.add("a", "2.0", wheels=[], sdist=True)
     finder.resolve("a")
     assert finder.called("prefetch_metadata") == [("a", "2.0", "a-2.0.tar.gz")]
+
+
+# -- error messages found by the packse conformance run (tests/e2e/test_packse.py) -------------
+
+
+def test_requires_python_upper_bound_hint_says_older(finder: FakeFinder) -> None:
+    # packse python-less-than-current: Requires-Python <=3.8 on 3.11 needs an older Python,
+    # not "a newer Python" as the hint used to say.
+    finder.add("a", "1.0", file_requires_python="<=3.8")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("a==1.0")
+    hint = e.value.hint or ""
+    assert "requires Python <=3.8" in hint and "use an older Python" in hint
+    assert "newer Python" not in hint
+
+    finder.add("b", "1.0", file_requires_python=">=3.12")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("b")
+    assert "use a newer Python or require an older b" in (e.value.hint or "")
+
+    finder.add("c", "1.0", file_requires_python="==3.8.*")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("c")
+    assert "use a Python it supports" in (e.value.hint or "")
+
+
+def test_metadata_requires_python_upper_bound_hint_says_older(finder: FakeFinder) -> None:
+    finder.add("a", "1.0", requires_python="<3.10")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("a")
+    assert "Use an older interpreter" in (e.value.hint or "")
+
+
+def test_missing_version_with_no_usable_release_lists_why(finder: FakeFinder) -> None:
+    # packse python-greater-than-current-many: a==1.0 does not exist and every other release
+    # needs a newer Python. The message used to say the index lists no file for this
+    # interpreter, hiding both facts.
+    for v in ["2.0", "2.1"]:
+        finder.add("a", v, file_requires_python=">=3.12")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("a==1.0")
+    lines = e.value.message.splitlines()
+    assert lines[0] == "No version of a satisfies a==1.0."
+    assert "  no release of a matches ==1.0, and these cannot be used:" in lines
+    assert "    2.1: requires Python >=3.12" in lines
+    assert not any("lists no file" in line for line in lines)
+    assert "requires Python >=3.12" in (e.value.hint or "")
+
+
+def test_only_yanked_release_is_not_called_missing(finder: FakeFinder) -> None:
+    # packse package-only-yanked: the one release is yanked; the file itself would fit.
+    finder.add("a", "1.0", yanked="")
+    with pytest.raises(ResolutionImpossible) as e:
+        finder.resolve("a")
+    lines = e.value.message.splitlines()
+    assert "    1.0: yanked" in lines
+    assert not any("lists no file" in line for line in lines)
+    assert "a==1.0" in (e.value.hint or "")

@@ -144,10 +144,12 @@ def base_of(candidate: Candidate) -> Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Exclusion:
-    """Why a file of some version cannot be used. ``kind`` is one of the ``EXCLUDED_*``."""
+    """Why a file of some version cannot be used. ``kind`` is one of the ``EXCLUDED_*``;
+    ``requires_python`` is the file's Requires-Python when that is the reason."""
 
     kind: str
     detail: str
+    requires_python: str | None = None
 
     def __str__(self) -> str:
         return self.detail
@@ -297,7 +299,11 @@ def _exclusion(file: IndexFile, parsed: _ParsedFile, policy: FilePolicy) -> Excl
         except InvalidSpecifier:
             spec = SpecifierSet()  # unparseable Requires-Python is ignored, like pip does
         if not spec.contains(policy.python_version, prereleases=True):
-            return Exclusion(EXCLUDED_REQUIRES_PYTHON, f"requires Python {file.requires_python}")
+            return Exclusion(
+                EXCLUDED_REQUIRES_PYTHON,
+                f"requires Python {file.requires_python}",
+                requires_python=file.requires_python,
+            )
     if parsed.is_wheel:
         if not policy.allow_wheels:
             return Exclusion(

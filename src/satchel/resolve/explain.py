@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
@@ -86,9 +86,19 @@ def _wrong_python(
         f"(the target interpreter is Python {provider.python_version})."
     )
     lines = [f"  {chains.line(i)}" for i in infos]
+    specs = [
+        str(i.requirement.specifier)
+        for i in infos
+        if isinstance(i.requirement, RequiresPythonRequirement)
+    ]
+    direction = _python_direction(specs, provider.python_version)
+    interpreter = {"newer": "a newer interpreter", "older": "an older interpreter"}.get(
+        direction or "", "an interpreter"
+    )
+    versions = "older versions" if direction == "newer" else "other versions"
     hint = (
-        f"Use an interpreter that satisfies these Requires-Python ranges, or require "
-        f"older versions of {_join(names)} that support Python {provider.python_version}."
+        f"Use {interpreter} that satisfies these Requires-Python ranges, or require "
+        f"{versions} of {_join(names)} that support Python {provider.python_version}."
     )
     return ResolutionImpossible("\n".join([first, *lines]), hint=hint)
 
@@ -150,7 +160,19 @@ def _unsatisfiable(info: Info, chains: _Chains, provider: SatchelProvider) -> Re
             f"  newest versions of {display}: {', '.join(map(str, available[:SHOWN_VERSIONS]))}"
         )
     else:
-        lines.append(f"  the index lists no file of {display} that this interpreter can use")
+        # Nothing usable at all: say why the versions outside the specifier cannot be used
+        # either, rather than suggesting the index has no files.
+        others = [(e, why) for e in entries if e not in matching and (why := _why_unusable(e))]
+        if others:
+            lines.append(
+                f"  no release of {display} matches {specifier}, and these cannot be used:"
+                if not matching
+                else f"  other versions of {display} cannot be used either:"
+            )
+            lines.extend(f"    {e.version}: {'; '.join(why)}" for e, why in others[:SHOWN_VERSIONS])
+            unusable = unusable or others
+        elif not unusable:
+            lines.append(f"  the index lists no file of {display} that this interpreter can use")
     if str(specifier):
         first = f"No version of {display} satisfies {req}{via}."
     else:
@@ -347,10 +369,17 @@ def _unusable_hint(
             f"{release} was yanked; pin it exactly ({display}=={entry.version}) to use it anyway."
         )
     if EXCLUDED_REQUIRES_PYTHON in kinds:
-        detail = next(str(x) for x in entry.excluded if x.kind == EXCLUDED_REQUIRES_PYTHON)
+        reason = next(x for x in entry.excluded if x.kind == EXCLUDED_REQUIRES_PYTHON)
+        direction = _python_direction([reason.requires_python or ""], provider.python_version)
+        if direction == "newer":
+            advice = f"use a newer Python or require an older {display}"
+        elif direction == "older":
+            advice = f"use an older Python or require another version of {display}"
+        else:
+            advice = f"use a Python it supports or require another version of {display}"
         return (
-            f"{release} {detail} but the target interpreter is Python {provider.python_version}; "
-            f"use a newer Python or require an older {display}."
+            f"{release} {reason} but the target interpreter is Python {provider.python_version}; "
+            f"{advice}."
         )
     if EXCLUDED_BINARY_ONLY in kinds:
         return f"{release} only has a source distribution; allow building it (drop --only-binary for {display})."
@@ -364,6 +393,23 @@ def _unusable_hint(
     if EXCLUDED_HASH in kinds:
         return f"No file of {release} matches the --hash values given for {display}; update them."
     return f"Require another version of {display}."
+
+
+def _python_direction(specifiers: Iterable[str], python: Version) -> str | None:
+    """``"newer"`` when only lower bounds (``>``, ``>=``) of these Requires-Python ranges exclude
+    ``python``, ``"older"`` when only upper bounds (``<``, ``<=``) do, else None."""
+    failing: set[str] = set()
+    for text in specifiers:
+        try:
+            spec = SpecifierSet(text)
+        except InvalidSpecifier:
+            return None
+        failing |= {s.operator for s in spec if not s.contains(python, prereleases=True)}
+    if failing and failing <= {">", ">="}:
+        return "newer"
+    if failing and failing <= {"<", "<="}:
+        return "older"
+    return None
 
 
 def _unique(items: Iterable[str]) -> list[str]:
