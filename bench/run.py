@@ -299,7 +299,9 @@ class Bench:
         rmtree(dst)
         dst.mkdir(parents=True)
         h = hashlib.sha256()
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
+        # Only what lies under src/ is copied: no build/ or dist/ to skip (and "build" as a pattern
+        # would drop the satchel.build package).
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
         shutil.copytree(src / "src", dst / "src", ignore=ignore)
         for name in ("pyproject.toml", "setup.cfg", "setup.py", "README.md", "LICENSE", "MANIFEST.in"):
             if (src / name).is_file():

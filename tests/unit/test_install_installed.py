@@ -142,3 +142,65 @@ def test_site_packages_are_deduplicated(tmp_path: Path) -> None:
 
 def test_missing_site_packages_is_empty(tmp_path: Path) -> None:
     assert list_installed(fake_scheme(tmp_path / "nothing")) == []
+
+
+# -- the METADATA header parser -----------------------------------------------------------------
+
+HEADER_SAMPLES = [
+    b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n\nbody: not a header\n",
+    # A continuation line that is only whitespace is still part of the header block (a License
+    # text with blank lines): the fields after it are read too.
+    b"Name: a\nLicense: Copyright\n        All rights reserved.\n        \n        more\n"
+    b"Requires-Dist: b>=1\nRequires-Python: >=3.8\n\nbody",
+    b"Name: a\r\nVersion: 1\r\nRequires-Dist: b\r\n\r\nRequires-Dist: not-me\r\n",
+    b"Name: a\rVersion: 2\r\rX: 1",
+    b":no-name\nName: x\nFrom someone\nA:b\nnot a header line\nB: c",
+    b"  leading continuation\nName: x\n",
+    b"",
+    b"\n\nName: a",
+    b"Name:\n  folded\n  more  \nVersion:   1.0  \n",
+    b"name: lower\nNAME: upper\nRequires-Dist: a\nrequires-dist: b\n",
+]
+
+
+@pytest.mark.parametrize("data", HEADER_SAMPLES)
+def test_header_parser_reads_what_email_reads(data: bytes) -> None:
+    import email.parser
+    import email.policy
+
+    expected = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(
+        data.decode("utf-8"), headersonly=True
+    )
+    want = [(k, str(v).replace("\r\n", "\n").replace("\r", "\n")) for k, v in expected.items()]
+    assert installed.parse_headers(data).items() == want
+
+
+def test_header_parser_answers_like_a_message() -> None:
+    headers = installed.parse_headers(
+        "Name: Caf\u00e9\nRequires-Dist: a\nrequires-dist: b\nSummary: \u2014 x\n\nbody".encode()
+    )
+    assert headers.get("name") == headers["NAME"] == "Caf\u00e9"
+    assert headers.get_all("Requires-Dist") == ["a", "b"]
+    assert headers.get("Missing") is None and headers.get_all("Missing") is None
+    assert headers.get("Missing", "x") == "x"
+    assert "summary" in headers and "Missing" not in headers
+    assert headers.get("Summary") == "\u2014 x"  # UTF-8, not replacement characters
+    assert installed.parse_headers(b"Name: \xff\n").get("Name") == "\ufffd"
+
+
+def test_requires_python_and_extras(tmp_path: Path) -> None:
+    sp = tmp_path / "site-packages"
+    write(
+        sp / "demo-1.0.dist-info" / "METADATA",
+        "Metadata-Version: 2.1\nName: Demo\nVersion: 1.0\nRequires-Python: >=3.9\n"
+        "License: MIT\n        \n        (the blank-looking line above continues the field)\n"
+        "Provides-Extra: fast\nProvides-Extra: slow\n"
+        'Requires-Dist: a\nRequires-Dist: b; extra == "fast"\n\nDescription\n',
+    )
+    (dist,) = list_installed([sp])
+    assert dist.display_name == "Demo"
+    assert dist.requires_python == ">=3.9"
+    assert dist.provides_extra == ["fast", "slow"]
+    assert dist.requires_dist == ["a", 'b; extra == "fast"']
+    empty = InstalledDist("x", "1.0", sp / "x-1.0.dist-info")
+    assert empty.requires_python is None and empty.provides_extra == [] and empty.requires_dist == []

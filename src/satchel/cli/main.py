@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
 from satchel import __version__
+
+# Nothing else at import time: `satchel --version` needs nothing more (typing, argparse and
+# pathlib are imported where used).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
 
 COMMANDS = {
     "install": "satchel.commands.install",
@@ -22,6 +27,8 @@ COMMANDS = {
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
     g = p.add_argument_group("output and cache")
     g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
     g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
@@ -46,17 +53,74 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that command's part of it (what parsing a
+    command line that starts with that command needs: argparse builds a parser per command,
+    and building all of them is a good part of satchel's start-up)."""
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(prog="satchel", description="A Python package installer.")
     parser.add_argument("--version", action="version", version=f"satchel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def wanted(command: str) -> bool:
+        return only is None or only == command
+
+    if wanted("install"):
+        _add_install(sub)
+    if wanted("uninstall"):
+        p = sub.add_parser("uninstall", help="uninstall packages")
+        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
+        _add_env(p)
+        _add_common(p)
+
+    if wanted("list"):
+        p = sub.add_parser("list", help="list installed packages")
+        p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
+        _add_env(p)
+        _add_common(p)
+
+    if wanted("freeze"):
+        p = sub.add_parser("freeze", help="installed packages in requirements format")
+        _add_env(p)
+        _add_common(p)
+
+    if wanted("show"):
+        p = sub.add_parser("show", help="show details of installed packages")
+        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("-f", "--files", action="store_true", help="list installed files")
+        _add_env(p)
+        _add_common(p)
+
+    if wanted("check"):
+        p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
+        _add_env(p)
+        _add_common(p)
+
+    if wanted("venv"):
+        p = sub.add_parser("venv", help="create a virtual environment (without pip)")
+        p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
+        p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
+        p.add_argument("--prompt", help="prompt shown when activated")
+        p.add_argument("--clear", action="store_true", help="replace an existing environment")
+        _add_common(p)
+
+    if wanted("cache"):
+        _add_cache(sub)
+    return parser
+
+
+def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pathlib import Path
 
     p = sub.add_parser("install", help="install packages", description="Resolve, download and install packages.")
     p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
     p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="install from a requirements file")
     p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
     p.add_argument("-e", "--editable", action="append", default=[], metavar="PATH", help="install a local project in editable mode")
-    p.add_argument("-U", "--upgrade", action="store_true", help="upgrade all packages to the newest allowed versions")
+    p.add_argument("-U", "--upgrade", action="store_true", help="upgrade every package the requirements pull in to its newest allowed version")
     p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade this package")
     p.add_argument("--reinstall", action="store_true", help="reinstall every resolved package")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
@@ -74,38 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index(p)
     _add_common(p)
 
-    p = sub.add_parser("uninstall", help="uninstall packages")
-    p.add_argument("names", nargs="+", metavar="NAME")
-    p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
-    _add_env(p)
-    _add_common(p)
 
-    p = sub.add_parser("list", help="list installed packages")
-    p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
-    _add_env(p)
-    _add_common(p)
-
-    p = sub.add_parser("freeze", help="installed packages in requirements format")
-    _add_env(p)
-    _add_common(p)
-
-    p = sub.add_parser("show", help="show details of installed packages")
-    p.add_argument("names", nargs="+", metavar="NAME")
-    p.add_argument("-f", "--files", action="store_true", help="list installed files")
-    _add_env(p)
-    _add_common(p)
-
-    p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
-    _add_env(p)
-    _add_common(p)
-
-    p = sub.add_parser("venv", help="create a virtual environment (without pip)")
-    p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
-    p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
-    p.add_argument("--prompt", help="prompt shown when activated")
-    p.add_argument("--clear", action="store_true", help="replace an existing environment")
-    _add_common(p)
-
+def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("cache", help="inspect and manage the cache")
     csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND")
     for name, helptext in [
@@ -130,7 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
             cp.add_argument("--max-size", metavar="SIZE", help="evict least recently used entries down to SIZE (e.g. 2G)")
         if name == "verify":
             cp.add_argument("--repair", action="store_true", help="remove what is broken")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,7 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:
         sys.stdout.write(f"satchel {__version__}\n")
         return 0
-    parser = build_parser()
+    import gc
+
+    collecting = gc.isenabled()
+    # Start-up (imports, argument parsing, a no-op install) allocates plenty and frees next to
+    # nothing: cyclic garbage collection during it is wasted time (5 ms and more). It is on
+    # again before a command does its real work.
+    gc.disable()
+    try:
+        return _main(args_list, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(args_list: list[str], collecting: bool) -> int:
+    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
     args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
@@ -163,8 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     import importlib
 
-    module = importlib.import_module(COMMANDS[args.command])
     try:
+        if args.command == "install":
+            from satchel.commands.install_noop import install_if_nothing_to_do
+
+            done = install_if_nothing_to_do(args, settings)
+            if done is not None:
+                return done
+        if collecting:
+            import gc
+
+            gc.enable()
+        module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args, settings))
     except SatchelError as exc:
         print_error(exc.message, exc.hint)

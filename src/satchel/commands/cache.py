@@ -7,10 +7,10 @@ import json
 import sys
 
 from satchel.cache import manage
-from satchel.cli.output import human_size
 from satchel.commands.common import cache_exclusive, import_record_types, open_cache
 from satchel.errors import SatchelError
 from satchel.settings import Settings
+from satchel.units import human_size
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

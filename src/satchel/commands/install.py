@@ -16,8 +16,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
-from satchel.cli.output import human_time
-from satchel.cli.progress import Progress, Task
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder
@@ -26,9 +24,11 @@ from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import CoreMetadata
 from satchel.install.installed import InstalledDist, list_installed
 from satchel.install.plan import Wanted, make_plan
+from satchel.progress import Progress, Task
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
 from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement, resolve
 from satchel.settings import Settings
+from satchel.units import human_time
 
 log = logging.getLogger("satchel")
 

@@ -19,12 +19,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from satchel.cache import buckets
 from satchel.cache.store import Cache, Tree
-from satchel.cli.progress import Progress
 from satchel.commands.sources import BuildOptions, SourceFinder, Sources, is_wheel_url, url_file
 from satchel.errors import BuildError, HashMismatchError, ResolutionImpossible
 from satchel.index.client import IndexClient
 from satchel.index.models import IndexFile
 from satchel.install.installed import InstalledDist
+from satchel.progress import Progress
 from satchel.python.interpreter import Interpreter
 from satchel.resolve import ResolvedPackage
 

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from satchel.cli.output import human_time
 from satchel.commands.common import open_cache
 from satchel.settings import Settings
+from satchel.units import human_time
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,20 +2,20 @@
 
 Names and versions come from ``<name>-<version>.dist-info`` directory names; METADATA is read
 only when a name is not in that form, or when someone asks for it (``requires_dist``,
-``display_name``). ``.egg-info`` directories and files (legacy setuptools/pip installs) are listed
-too, read-only: satchel never writes or removes them.
+``display_name``), and then only its header block, with a small parser that reads exactly what
+``email.parser`` (policy compat32) reads there, without importing the email package.
+``.egg-info`` directories and files (legacy setuptools/pip installs) are listed too, read-only:
+satchel never writes or removes them.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,110 @@ from packaging.version import InvalidVersion, Version
 
 log = logging.getLogger("satchel.install")
 
+# email.feedparser's headerRE: a field name of printable ASCII but ':' and then ':', or a
+# continuation line (leading space or tab), or a Unix "From " envelope line.
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+# A header block of only well-formed lines ("Name: value", continuations; no "From " line, no
+# empty field name), \n-terminated, and its fields with their continuation lines.
+_PLAIN_BLOCK = re.compile(r"(?:(?:[\041-\071\073-\176]+:|[ \t])[^\n]*(?:\n|\Z))*")
+_PLAIN_FIELD = re.compile(
+    r"^([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.MULTILINE
+)
 
-def _read_headers(path: Path) -> Message:
-    """The header block of a METADATA/PKG-INFO file (the body is not read past the blank line)."""
-    lines: list[bytes] = []
+
+class Headers:
+    """The header fields of a METADATA/PKG-INFO file, in file order. Field names compare
+    case-insensitively; ``get`` is the first value, ``get_all`` every value (None if absent),
+    the way ``email.message.Message`` answers them."""
+
+    __slots__ = ("_fields", "_index")
+
+    def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
+        self._fields = list(fields)
+        self._index: dict[str, list[str]] | None = None
+
+    def _values(self, name: str) -> list[str]:
+        if self._index is None:
+            self._index = {}
+            for key, value in self._fields:
+                self._index.setdefault(key.lower(), []).append(value)
+        return self._index.get(name.lower(), [])
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._values(name)
+        return values[0] if values else default
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        return list(self._values(name)) or default
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(self._values(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def keys(self) -> list[str]:
+        return [key for key, _ in self._fields]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._fields)
+
+
+def parse_headers(data: bytes) -> Headers:
+    """The header block of METADATA/PKG-INFO bytes, as ``email.parser`` with the compat32
+    policy reads it: it ends at the first line that is neither a field nor a continuation
+    (normally the blank line before the description); a continuation line (leading space or
+    tab, even if otherwise blank) is appended to the field before it, line break included;
+    values lose the whitespace after the colon and the trailing line break. Text is decoded
+    as UTF-8 (undecodable bytes replaced), like ``satchel.index.metadata``."""
+    # Only the header block is decoded: it ends at the latest at the first blank line.
+    end = data.find(b"\n\n")
+    head = data if end < 0 else data[: end + 1]
+    if b"\r" not in head:
+        text = head.decode("utf-8", "replace")
+        if _PLAIN_BLOCK.fullmatch(text):
+            # The usual case, in two passes of the regex engine instead of a loop per line.
+            return Headers(_PLAIN_FIELD.findall(text))
+        lines = text.split("\n")
+    else:
+        ends = [i for i in (end, data.find(b"\n\r\n"), data.find(b"\r\r")) if i >= 0]
+        if ends:
+            data = data[: min(ends) + 1]
+        lines = _NEWLINE.split(data.decode("utf-8", "replace"))
+    fields: list[tuple[str, str]] = []
+    name = ""
+    value: list[str] = []
+    for line in lines:
+        if not _HEADER_LINE.match(line):
+            break
+        if line[0] in " \t":
+            if name:
+                value.append("\n" + line)
+            continue
+        if name:
+            fields.append((name, "".join(value)))
+            name = ""
+        colon = line.find(":")
+        if colon <= 0 or line.startswith("From "):
+            continue  # a field without a name, or a Unix envelope line: skipped, like email's
+        name = line[:colon]
+        value = [line[colon + 1 :].lstrip(" \t")]
+    if name:
+        fields.append((name, "".join(value)))
+    return Headers(fields)
+
+
+def _read_headers(path: Path) -> Headers:
+    """The header block of a METADATA/PKG-INFO file. Raises OSError."""
     with open(path, "rb") as fh:
-        for line in fh:
-            if not line.strip():
-                break
-            lines.append(line)
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(b"".join(lines))
+        return parse_headers(fh.read())
 
 
 @dataclass(frozen=True)
@@ -93,7 +187,7 @@ class InstalledDist:
         return data if isinstance(data, dict) else None
 
     @cached_property
-    def metadata(self) -> Message:
+    def metadata(self) -> Headers:
         """The METADATA (PKG-INFO for egg-info) headers; empty if unreadable."""
         if self.is_egg_info:
             path = self.dist_info / "PKG-INFO" if self.dist_info.is_dir() else self.dist_info
@@ -102,7 +196,7 @@ class InstalledDist:
         try:
             return _read_headers(path)
         except OSError:
-            return Message()
+            return Headers()
 
     @property
     def display_name(self) -> str:
@@ -116,7 +210,17 @@ class InstalledDist:
             text = self._read_text("requires.txt")
             if text is not None:
                 return _egg_requires(text)
-        return [str(r) for r in self.metadata.get_all("Requires-Dist") or []]
+        return list(self.metadata.get_all("Requires-Dist") or ())
+
+    @property
+    def requires_python(self) -> str | None:
+        """The Requires-Python specifier text, unparsed."""
+        return self.metadata.get("Requires-Python")
+
+    @property
+    def provides_extra(self) -> list[str]:
+        """The Provides-Extra values, as written."""
+        return list(self.metadata.get_all("Provides-Extra") or ())
 
 
 def _egg_requires(text: str) -> list[str]:
@@ -193,7 +297,8 @@ def list_installed(paths: Mapping[str, str] | Iterable[str | Path]) -> list[Inst
     """Every distribution in the scheme's site-packages directories, sorted by name. A name
     found twice (purelib and platlib) is listed twice; purelib's first."""
     found: list[InstalledDist] = []
-    for directory in site_packages_dirs(paths):
+    directories = site_packages_dirs(paths)
+    for directory in directories:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
@@ -210,7 +315,7 @@ def list_installed(paths: Mapping[str, str] | Iterable[str | Path]) -> list[Inst
                 continue
             if dist is not None:
                 found.append(dist)
-    order = {str(d): i for i, d in enumerate(site_packages_dirs(paths))}
+    order = {str(d): i for i, d in enumerate(directories)}
     found.sort(key=lambda d: (d.name, order.get(str(d.site_packages), 0)))
     return found
 

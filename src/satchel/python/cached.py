@@ -14,6 +14,7 @@ them on every load, so a change in satchel's tag logic never needs a cache bump.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def identity_of(executable: Path | str) -> Identity:
         st = os.stat(real)
     except OSError as exc:
         raise InterpreterError(f"cannot use {exe}: {exc.strerror or exc}") from None
-    if not os.path.isfile(real):
+    if not stat.S_ISREG(st.st_mode):
         raise InterpreterError(f"cannot use {exe}: not a file")
     return Identity(real, st.st_size, st.st_mtime_ns, _pyvenv_cfg_mtime_ns(exe))
 

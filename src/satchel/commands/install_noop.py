@@ -1,0 +1,169 @@
+"""`satchel install` when everything asked for is installed already, without the install command.
+
+Called by the CLI before ``satchel.commands.install`` is imported: the index client, the resolver
+and the installer cost more to import than this whole check. Keep this module's imports light.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from satchel.settings import Settings
+
+
+def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> int | None:
+    """`satchel install` when everything asked for is installed already: the exit status after
+    printing what the full install prints then, or None to run the full install.
+
+    This runs before ``satchel.commands.install`` is even imported (the index client, the
+    resolver and the installer cost more to import than the whole check): it reads the
+    requirements, finds the target from the interpreter cache, lists what is installed and asks
+    ``satchel.install.satisfied`` whether resolving would keep exactly that. It only skips work:
+    anything it cannot model (URLs, paths, editables, hashes, -U/-P, --reinstall, --target,
+    --config-settings), any doubt, and any error, falls through to the full install, which then
+    does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off.
+    """
+    import logging
+    import os
+    import time
+
+    if (
+        os.environ.get("SATCHEL_NO_FAST_PATH")
+        or args.upgrade
+        or args.upgrade_package
+        or args.reinstall
+        or args.require_hashes
+        or args.editable
+        or args.target is not None
+        or args.config_settings  # checked (KEY=VALUE) by the full install, even with no build
+    ):
+        return None
+    log = logging.getLogger("satchel")
+    started = time.perf_counter()
+    try:
+        found = _nothing_to_do(args, settings)
+    except Exception as exc:  # the full install meets the same problem and reports it properly
+        log.debug("no-op check: %s: %s; resolving", type(exc).__name__, exc)
+        return None
+    if found is None:
+        return None
+    names, versions, label = found
+    from satchel.units import human_time
+
+    elapsed = human_time(time.perf_counter() - started)
+    log.debug("all requirements already satisfied by the installed packages; nothing to resolve")
+    sys.stderr.write(f"Resolved {len(names)} packages in {elapsed}\n")
+    for name, version in zip(names, versions, strict=True):
+        log.debug("%s==%s is already installed; keeping it", name, version)
+    sys.stderr.write(f"Nothing to do: {len(names)} packages already installed in {label}\n")
+    return 0
+
+
+def _nothing_to_do(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
+    """(names, versions, environment) when the install would change nothing, else None."""
+    import logging
+    from pathlib import Path
+
+    from satchel.commands.common import open_cache
+    from satchel.install.installed import list_installed
+    from satchel.install.satisfied import check
+    from satchel.python.cached import get_facts
+    from satchel.python.discover import find_target
+    from satchel.requirements.parser import parse_command_line
+
+    log = logging.getLogger("satchel")
+    cwd = Path.cwd()
+    parsed = parse_command_line(
+        args.requirements,
+        editables=args.editable,
+        requirement_files=args.requirement,
+        constraint_files=args.constraint,
+        base_dir=cwd,
+    )
+    specs = [*parsed.requirements, *parsed.constraints]
+    if (
+        not parsed.requirements
+        or parsed.require_hashes
+        or any(s.editable or s.url or s.hashes or s.requirement is None for s in specs)
+    ):
+        log.debug("no-op check: URL, editable or hashed requirements; resolving")
+        return None
+    # The cache is only read here (the target's probe facts), so it is not held in use. What it
+    # warns about is held back: dropped when the full install is going to say it again (a
+    # read-only cache; a probe it could not store), else said as the full install would.
+    with _HeldLog() as held:
+        cache = open_cache(settings)
+        try:
+            if cache.read_only:
+                held.drop()
+                return None
+            exe = find_target(args.python, system=args.system, cwd=cwd, cache=cache)
+            facts = get_facts(exe, cache)
+            if cache.degraded:
+                held.drop()
+                return None
+        finally:
+            cache.close()
+    installed = {d.name: d for d in list_installed(facts.paths)}
+    outcome = check(
+        [s.requirement for s in parsed.requirements if s.requirement is not None],
+        installed,
+        facts.markers,
+        facts.version_str,
+        constraints=[s.requirement for s in parsed.constraints if s.requirement is not None],
+        no_deps=args.no_deps,
+    )
+    if not outcome:
+        log.debug("no-op check: %s; resolving", outcome.reason)
+        return None
+    if not (args.no_index or parsed.no_index):
+        # The full install reads the index configuration even when it needs no index: its
+        # warnings and errors must not go missing here.
+        from satchel.index.config import load_index_config
+
+        with _HeldLog() as held:
+            try:
+                load_index_config(index_url=args.index_url or parsed.index_url)
+            except Exception:
+                held.drop()  # the full install warns and fails the same way
+                raise
+    return outcome.names, outcome.versions, facts.prefix
+
+
+class _HeldLog:
+    """Holds back what satchel logs inside the ``with`` block, and logs it on the way out,
+    unless ``drop()`` was called."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.logger = logging.getLogger("satchel")
+        self.records: list[logging.LogRecord] = []
+        self.keep = True
+        records = self.records
+
+        class Hold(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        self.hold = Hold()
+
+    def drop(self) -> None:
+        self.keep = False
+
+    def __enter__(self) -> _HeldLog:
+        self.saved = self.logger.handlers[:]
+        self.logger.handlers[:] = [self.hold]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.handlers[:] = self.saved
+        if self.keep:
+            for record in self.records:
+                self.logger.handle(record)

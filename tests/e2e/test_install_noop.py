@@ -1,0 +1,191 @@
+"""The no-op install: when everything asked for is installed already, satchel answers from the
+environment alone (no index, no resolver) and says exactly what the full install says; when
+anything is missing or different it installs as usual."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from satchel.cache import buckets
+from tests.e2e.test_cache_readonly import immutable, needs_chattr
+from tests.support.cli import Result, Satchel, site_packages
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+FAST = "all requirements already satisfied by the installed packages"
+FULL_PATH = {"SATCHEL_NO_FAST_PATH": "1"}
+
+
+def summary(result: Result) -> str:
+    """stderr without timings."""
+    return re.sub(r" in \d+(\.\d+)?m?s$", " in T", result.stderr, flags=re.MULTILINE)
+
+
+def installed_versions(venv: Path) -> dict[str, str]:
+    out = {}
+    for info in site_packages(venv).glob("*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].partition("-")
+        out[name] = version
+    return out
+
+
+def setup(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> tuple[Path, Path, Path]:
+    publish(
+        index_server,
+        WheelSpec(
+            "Alpha",
+            "1.0",
+            requires=["beta>=1", "pywin32; sys_platform == 'win32'"],
+            extras={"fast": ["gamma>=1"], "test": ["not-published"]},
+        ),
+        WheelSpec("beta", "1.0"),
+        WheelSpec("gamma", "1.0"),
+    )
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("alpha[fast]\n# a comment\nbeta>=0.5  # inline\n")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("gamma<2\nunrelated==3.0\n")
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "-r", reqs, "-c", constraints)
+    assert installed_versions(venv) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
+    index_server.reset_log()
+    return venv, reqs, constraints
+
+
+def test_nothing_to_do_skips_index_and_resolver(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    venv, reqs, constraints = setup(satchel, index_server, tmp_path)
+
+    fast = satchel.run("install", "-p", venv, "-r", reqs, "-c", constraints)
+    assert FAST not in fast.stderr  # not said without -v
+    full = satchel.run("install", "-p", venv, "-r", reqs, "-c", constraints, env=FULL_PATH)
+    assert summary(fast) == summary(full) == (
+        f"Resolved 3 packages in T\nNothing to do: 3 packages already installed in {venv}\n"
+    )
+
+    verbose = satchel.run("install", "-v", "-p", venv, "-r", reqs, "-c", constraints)
+    assert FAST in verbose.stderr
+    assert "debug: satchel: gamma==1.0 is already installed; keeping it" in verbose.stderr
+    verbose_full = satchel.run("install", "-v", "-p", venv, "-r", reqs, "-c", constraints, env=FULL_PATH)
+    assert FAST not in verbose_full.stderr
+    for line in summary(verbose_full).splitlines():
+        if "satchel:" not in line or "keeping it" in line:
+            assert line in summary(verbose).splitlines()
+
+    # Requirements on the command line, and --dry-run, --no-deps, --pre: the same.
+    for args in (["alpha", "gamma"], ["--dry-run", "alpha"], ["--no-deps", "alpha"], ["--pre", "beta"]):
+        assert FAST in satchel.run("install", "-v", "-p", venv, *args).stderr
+        assert summary(satchel.run("install", "-p", venv, *args)) == summary(
+            satchel.run("install", "-p", venv, *args, env=FULL_PATH)
+        )
+    assert index_server.count() == 0, index_server.paths()
+    assert installed_versions(venv) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
+
+
+def test_missing_dependency_is_installed(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    venv, reqs, constraints = setup(satchel, index_server, tmp_path)
+    satchel.run("uninstall", "-p", venv, "beta")
+
+    result = satchel.run("install", "-v", "-p", venv, "-r", reqs, "-c", constraints)
+    assert FAST not in result.stderr
+    assert "no-op check: beta is not installed" in result.stderr
+    assert " + beta==1.0" in result.stderr
+    assert installed_versions(venv) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
+
+    # An extra's dependency that is missing is installed too.
+    satchel.run("uninstall", "-p", venv, "gamma")
+    result = satchel.run("install", "-v", "-p", venv, "alpha")
+    assert FAST in result.stderr  # plain alpha does not need gamma
+    result = satchel.run("install", "-v", "-p", venv, "alpha[fast]")
+    assert FAST not in result.stderr and " + gamma==1.0" in result.stderr
+
+
+def test_other_versions_are_resolved(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    venv, _, constraints = setup(satchel, index_server, tmp_path)
+    publish(index_server, WheelSpec("beta", "2.0"))
+
+    result = satchel.run("install", "-v", "--refresh", "-p", venv, "alpha", "beta>=2")
+    assert FAST not in result.stderr
+    assert "beta 1.0 does not satisfy beta>=2" in result.stderr
+    assert " - beta==1.0" in result.stderr and " + beta==2.0" in result.stderr
+
+    # A constraint the installed version breaks.
+    constraints.write_text("beta<2\n")
+    result = satchel.run("install", "-v", "-p", venv, "alpha", "-c", constraints)
+    assert FAST not in result.stderr
+    assert " + beta==1.0" in result.stderr
+    assert installed_versions(venv)["beta"] == "1.0"
+
+
+def test_options_it_does_not_model_take_the_full_path(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    venv, _, _ = setup(satchel, index_server, tmp_path)
+    wheel = publish(index_server, WheelSpec("delta", "1.0"))[0]
+    satchel.run("install", "-p", venv, wheel)
+    for args in (
+        ["-U", "alpha"],
+        ["-P", "beta", "alpha"],
+        ["--reinstall", "beta"],
+        ["--require-hashes", "beta"],
+        [f"delta @ {wheel.as_uri()}"],
+        [str(wheel)],
+        ["--target", str(tmp_path / "target"), "beta"],
+        ["--config-settings", "nonsense", "beta"],
+    ):
+        result = satchel.run("install", "-v", "-p", venv, *args, check=False)
+        assert FAST not in result.stderr, result
+    hashed = tmp_path / "hashed.txt"
+    hashed.write_text(f"beta==1.0 --hash=sha256:{'0' * 64}\n")
+    result = satchel.run("install", "-v", "-p", venv, "-r", hashed, check=False)
+    assert FAST not in result.stderr, result
+    # Turned off: the full install says the same, without the debug line.
+    result = satchel.run("install", "-v", "-p", venv, "alpha", env=FULL_PATH)
+    assert FAST not in result.stderr and "Nothing to do: 2 packages" in result.stderr
+
+
+# -- what the cache says along the way: said once, as the full install says it ---------------------
+
+
+def interpreter_records(satchel: Satchel) -> list[Path]:
+    return [p for p in (satchel.cache_dir / buckets.INTERPRETERS.dirname).rglob("*") if p.is_file()]
+
+
+def test_a_broken_interpreter_record_is_one_warning(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    venv, _, _ = setup(satchel, index_server, tmp_path)
+    (record,) = interpreter_records(satchel)
+    record.write_bytes(b"garbage")
+    result = satchel.run("install", "-v", "-p", venv, "alpha")
+    assert FAST in result.stderr
+    assert len(result.warnings()) == 1 and "ignoring broken cache entry" in result.warnings()[0], result
+    assert "Nothing to do: 2 packages" in result.stderr
+    assert satchel.run("install", "-p", venv, "alpha").warnings() == []  # healed
+
+
+@needs_chattr
+def test_a_read_only_cache_is_one_notice(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    venv, _, _ = setup(satchel, index_server, tmp_path)
+    with immutable(satchel.cache_dir, recursive=True):
+        result = satchel.run("install", "-p", venv, "alpha")
+    assert len(result.warnings()) == 1 and "is not writable" in result.warnings()[0], result
+    assert "Nothing to do: 2 packages" in result.stderr
+
+
+@needs_chattr
+def test_a_probe_the_cache_cannot_store_is_one_warning(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    venv, _, _ = setup(satchel, index_server, tmp_path)
+    for record in interpreter_records(satchel):
+        record.unlink()
+    with immutable(satchel.cache_dir / buckets.INTERPRETERS.dirname, recursive=True):
+        result = satchel.run("install", "-p", venv, "alpha")
+    assert len(result.warnings()) == 1 and "cannot write to the cache" in result.warnings()[0], result
+    assert "Nothing to do: 2 packages" in result.stderr
