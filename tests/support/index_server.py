@@ -11,8 +11,10 @@ Serves a directory of wheels/sdists as a simple API:
 Knobs: ``yank(filename, reason)``, ``cache_control`` / ``etag`` headers (default: none, like the
 registry proxy here), ``auth=(user, password)`` to require basic auth, ``add_page(path, html)`` for
 arbitrary pages (``links_page()`` renders a find-links page of every file). Faults: ``fail_next``,
-``stall``, ``truncate``, ``corrupt``. Every request is logged in ``requests``; ``count(substr)``
-counts requests whose path contains ``substr``.
+``stall``, ``truncate``, ``corrupt``; the first three match requests whose path contains the given
+substring, or (``exact=True``) whose path is exactly it (``/files/x.whl`` without
+``/files/x.whl.metadata``). Every request is logged in ``requests``; ``count(substr)`` counts
+requests whose path contains ``substr``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class _Fault:
     seconds: float = 0.0
     nbytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    exact: bool = False  # match the whole path, not a substring of it
+
+    def matches(self, path: str) -> bool:
+        return path == self.substring if self.exact else self.substring in path
 
 
 class IndexServer:
@@ -201,21 +207,33 @@ class IndexServer:
     # -- faults ----------------------------------------------------------------------------------
 
     def fail_next(
-        self, path_substring: str, status: int, times: int = 1, headers: dict[str, str] | None = None
+        self,
+        path_substring: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        *,
+        exact: bool = False,
     ) -> None:
         """Answer the next ``times`` requests whose path contains ``path_substring`` with ``status``."""
         with self._lock:
-            self._faults.append(_Fault("fail", path_substring, times, status=status, headers=headers or {}))
+            self._faults.append(
+                _Fault("fail", path_substring, times, status=status, headers=headers or {}, exact=exact)
+            )
 
-    def stall(self, path_substring: str, seconds: float, times: int | None = None) -> None:
+    def stall(
+        self, path_substring: str, seconds: float, times: int | None = None, *, exact: bool = False
+    ) -> None:
         """Wait ``seconds`` before answering matching requests (every one unless ``times``)."""
         with self._lock:
-            self._faults.append(_Fault("stall", path_substring, times, seconds=seconds))
+            self._faults.append(_Fault("stall", path_substring, times, seconds=seconds, exact=exact))
 
-    def truncate(self, path_substring: str, nbytes: int, times: int | None = None) -> None:
+    def truncate(
+        self, path_substring: str, nbytes: int, times: int | None = None, *, exact: bool = False
+    ) -> None:
         """Send only ``nbytes`` of matching bodies (with the full Content-Length), then hang up."""
         with self._lock:
-            self._faults.append(_Fault("truncate", path_substring, times, nbytes=nbytes))
+            self._faults.append(_Fault("truncate", path_substring, times, nbytes=nbytes, exact=exact))
 
     def corrupt(self, filename: str) -> None:
         """Serve different bytes for ``filename`` than its listed sha256 promises."""
@@ -246,7 +264,7 @@ class IndexServer:
         taken = []
         with self._lock:
             for f in list(self._faults):
-                if f.substring in path:
+                if f.matches(path):
                     taken.append(f)
                     if f.times is not None:
                         f.times -= 1

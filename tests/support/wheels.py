@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import struct
 import tarfile
+import warnings
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,3 +164,99 @@ def build_sdist(
             info.mtime = 1577836800
             tf.addfile(info, io.BytesIO(raw))
     return out
+
+
+# -- hostile wheels: change a built wheel's zip after the fact -------------------------------------
+
+
+def _rewrite(wheel: Path, edit: Callable[[list[tuple[zipfile.ZipInfo, bytes]]], None]) -> None:
+    """Rewrite ``wheel``'s members through ``edit`` (a list of (ZipInfo, data) it may change)."""
+    with zipfile.ZipFile(wheel) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    edit(members)
+    tmp = wheel.with_name(wheel.name + ".tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for info, data in members:
+                zf.writestr(info, data)
+    tmp.replace(wheel)
+
+
+def _record_index(members: list[tuple[zipfile.ZipInfo, bytes]]) -> int:
+    return next(i for i, (info, _) in enumerate(members) if info.filename.endswith(".dist-info/RECORD"))
+
+
+def add_member(wheel: Path, name: str, data: bytes, *, mode: int = 0o100644, listed: bool = True) -> None:
+    """Append a raw member ``name`` (``mode``: the full st_mode, file type bits included, so
+    0o120777 makes a symbolic link whose target is ``data``), listed in RECORD with its real
+    hash unless ``listed`` is False."""
+
+    def edit(members: list[tuple[zipfile.ZipInfo, bytes]]) -> None:
+        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = mode << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        members.insert(0, (info, data))
+        if listed:
+            i = _record_index(members)
+            record_info, record = members[i]
+            line = f"{name},{record_hash(data)},{len(data)}\n"
+            members[i] = (record_info, line.encode() + record)
+
+    _rewrite(wheel, edit)
+
+
+def add_record_lines(wheel: Path, *lines: str) -> None:
+    """Add lines to the wheel's RECORD (e.g. entries for files outside the wheel)."""
+
+    def edit(members: list[tuple[zipfile.ZipInfo, bytes]]) -> None:
+        i = _record_index(members)
+        record_info, record = members[i]
+        members[i] = (record_info, record + "".join(f"{line}\n" for line in lines).encode())
+
+    _rewrite(wheel, edit)
+
+
+def declare_sizes(wheel: Path, size: int) -> None:
+    """A zip bomb's claim: every member's uncompressed size in the central directory is
+    ``size`` (the data stays small)."""
+    data = bytearray(wheel.read_bytes())
+    pos = data.find(b"PK\x01\x02")
+    while pos != -1:
+        struct.pack_into("<I", data, pos + 24, size)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    wheel.write_bytes(bytes(data))
+
+
+def corrupt_member(wheel: Path, member: str) -> None:
+    """Scramble the compressed bytes of ``member`` in place (the zip's structure stays valid)."""
+    data = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(wheel) as zf:
+        info = zf.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start, start + info.compress_size):
+        data[i] ^= 0x5A
+    wheel.write_bytes(bytes(data))
+
+
+def add_tar_member(sdist: Path, name: str, data: bytes, *, link_target: str | None = None) -> None:
+    """Append a member ``name`` to a .tar.gz sdist (a symbolic link to ``link_target`` if
+    given): for path traversal tests."""
+    members: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    with tarfile.open(sdist, "r:gz") as tf:
+        for m in tf.getmembers():
+            fh = tf.extractfile(m) if m.isfile() else None
+            members.append((m, fh.read() if fh is not None else None))
+    info = tarfile.TarInfo(name)
+    info.mtime = 1577836800
+    if link_target is not None:
+        info.type = tarfile.SYMTYPE
+        info.linkname = link_target
+        payload = None
+    else:
+        info.size = len(data)
+        payload = data
+    members.append((info, payload))
+    with tarfile.open(sdist, "w:gz") as tf:
+        for member, content in members:
+            tf.addfile(member, io.BytesIO(content) if content is not None else None)

@@ -27,6 +27,7 @@ from satchel.cache.buckets import Bucket
 from satchel.cache.locks import flock
 from satchel.cache.manifest import Manifest, check_tree, hash_tree
 from satchel.cache.record import CorruptEntry, Record
+from satchel.errors import SatchelError
 
 log = logging.getLogger("satchel.cache")
 
@@ -48,8 +49,10 @@ class DigestMismatch(Exception):
         self.actual = actual
 
 
-class CacheWriteFailed(Exception):
-    """A write to the cache failed; the cache has switched to its scratch root. Retry once."""
+class CacheWriteFailed(SatchelError):
+    """A write to the cache failed; the cache has switched to its scratch root. Retry once.
+    When the scratch root fails too (the temporary directory is on the same full disk), there
+    is nowhere left to write: the error is the user's, one line like any other."""
 
 
 def default_cache_dir() -> Path:
@@ -149,6 +152,14 @@ class Cache:
         if not self.read_only or not path.is_relative_to(self.root):
             with contextlib.suppress(OSError):
                 atomic.discard(path)
+
+    def cannot_write(self, what: str, exc: OSError) -> CacheWriteFailed:
+        """The error for a write of ``what`` that failed (call after ``write_failed``)."""
+        return CacheWriteFailed(
+            f"cannot write {what} to {self.write_root}: {exc.strerror or exc}",
+            hint=f"free some disk space: neither the cache at {self.root} nor a temporary "
+            "cache could be written",
+        )
 
     def write_failed(self, exc: OSError) -> None:
         if not self.degraded:
@@ -266,7 +277,7 @@ class Cache:
             fh = open(tmp, "xb")  # noqa: SIM115 - closed below
         except OSError as exc:
             self.write_failed(exc)
-            raise CacheWriteFailed(str(exc)) from exc
+            raise self.cannot_write(filename, exc) from exc
         writer = FileWriter(fh, filename)
         final: Path | None = None
         try:
@@ -293,7 +304,7 @@ class Cache:
             if isinstance(exc, (ConnectionError, TimeoutError)):
                 raise
             self.write_failed(exc)
-            raise CacheWriteFailed(str(exc)) from exc
+            raise self.cannot_write(filename, exc) from exc
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -359,8 +370,10 @@ class Cache:
                         return existing
                     return self._build_tree(entry, populate, source)
             except OSError as exc:
-                if attempt or _is_not_a_disk_error(exc):
+                if _is_not_a_disk_error(exc):
                     raise
+                if attempt:  # the scratch root failed too
+                    raise self.cannot_write(f"the unpacked {source or key}", exc) from exc
                 self.write_failed(exc)
         raise AssertionError("unreachable")
 

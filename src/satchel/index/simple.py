@@ -42,6 +42,7 @@ HASH_NAMES = frozenset(
 _TAG_RE = re.compile(r"<(a|base)\s([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # digests are lower-cased when parsed
 
 
 class PageParseError(SatchelError):
@@ -101,6 +102,7 @@ def parse_html(
                 name = name.lower()
                 if name in HASH_NAMES:
                     hashes[name] = value.lower()
+        _check_digests(hashes, page_url, filename)
         requires_python = attrs.get("data-requires-python")
         if requires_python is not None:
             requires_python = requires_python.strip() or None
@@ -368,6 +370,7 @@ def parse_json(body: bytes, page_url: str, project: str) -> list[IndexFile]:
         url, _ = join(href)
         raw_hashes = entry.get("hashes")
         hashes = _json_hashes(raw_hashes) if isinstance(raw_hashes, dict) else {}
+        _check_digests(hashes, page_url, filename)
         rp = entry.get("requires-python")
         meta_value = entry.get("core-metadata", entry.get("dist-info-metadata"))
         size = entry.get("size")
@@ -393,6 +396,17 @@ def _json_hashes(raw: Mapping[str, Any]) -> dict[str, str]:
         for k, v in raw.items()
         if isinstance(k, str) and isinstance(v, str) and k.lower() in HASH_NAMES and v
     }
+
+
+def _check_digests(hashes: Mapping[str, str], page_url: str, filename: str) -> None:
+    """A sha256 that is not 64 hex digits cannot name any file (the cache keys files by it, and
+    downloads are verified against it): the page is broken or hostile."""
+    value = hashes.get("sha256")
+    if value is not None and not _SHA256.fullmatch(value):
+        raise PageParseError(
+            f"invalid index page from {page_url}: {filename} has a malformed sha256 digest {value!r}",
+            hint="the index or a proxy sent a broken page",
+        )
 
 
 def _json_yanked(value: object) -> str | None:

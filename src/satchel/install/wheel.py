@@ -3,8 +3,10 @@
 Files go where the wheel spec says: the root into purelib or platlib (WHEEL ``Root-Is-Purelib``),
 ``<name>-<version>.data/<scheme>/`` into that scheme's directory. Library files are linked from the
 cache; scripts, launchers and the install metadata (INSTALLER, REQUESTED, direct_url.json, RECORD)
-are fresh files. RECORD is written last, so a dist-info directory with a RECORD is a complete
-install. On failure the files this install created are removed again.
+are fresh files. The ``.dist-info`` directory, which is what makes a distribution look installed,
+is assembled under a temporary name and renamed into place last: an install killed midway leaves
+no ``.dist-info`` at all (the next run installs the distribution again), never one that passes
+for complete. On failure the files this install created are removed again.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import email.parser
 import email.policy
+import errno
 import json
 import logging
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +33,7 @@ from satchel.cache.store import Tree
 from satchel.errors import InstallError
 from satchel.install import scripts
 from satchel.install.installed import InstalledDist
-from satchel.install.link import Linker, write_file
+from satchel.install.link import Linker, temp_sibling, write_file
 from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
 from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
 
@@ -94,11 +98,14 @@ class _Transaction:
         self.created_dirs.extend(reversed(missing))
         self.dirs.add(directory)
 
-    def about_to_write(self, dst: Path) -> None:
+    def about_to_write(self, dst: Path, at: Path | None = None) -> None:
+        """``dst`` is written now, at ``at`` if not in place (its place in the staged
+        ``.dist-info`` directory)."""
+        path = dst if at is None else at
         self.current = dst
-        self.ensure_dir(str(dst.parent))
-        if not os.path.lexists(dst):
-            self.created_files.append(str(dst))
+        self.ensure_dir(str(path.parent))
+        if not os.path.lexists(path):
+            self.created_files.append(str(path))
 
     def rollback(self) -> None:
         for f in reversed(self.created_files):
@@ -162,10 +169,16 @@ def install_tree(
 
     txn = _Transaction()
     target = root / dist_info
+    staging = temp_sibling(target)
+
+    def staged(dst: Path) -> Path:
+        return staging / dst.relative_to(target) if dst.is_relative_to(target) else dst
+
     try:
-        for mf, dst in plan.links:
-            txn.about_to_write(dst)
-            linker.link_file(tree.path / mf.path, dst)
+        # The distribution's own files first, its metadata last.
+        for mf, dst in sorted(plan.links, key=lambda link: link[1].is_relative_to(target)):
+            txn.about_to_write(dst, staged(dst))
+            linker.link_file(tree.path / mf.path, staged(dst))
             txn.record[str(dst)] = (mf.sha256, mf.size)
         for mf, dst in plan.scripts:
             content = (tree.path / mf.path).read_bytes()
@@ -180,10 +193,12 @@ def install_tree(
                 txn.record[str(pyc)] = hash_file(pyc)
                 txn.created_files.append(str(pyc))
 
-        _write(txn, target / "INSTALLER", f"{installer}\n".encode(), 0o644)
-        _write_or_remove(txn, target / "REQUESTED", b"" if requested else None)
-        url_data = None if direct_url is None else json.dumps(direct_url, sort_keys=True).encode()
-        _write_or_remove(txn, target / "direct_url.json", url_data)
+        _write(txn, target / "INSTALLER", f"{installer}\n".encode(), 0o644, staging)
+        if requested:
+            _write(txn, target / "REQUESTED", b"", 0o644, staging)
+        if direct_url is not None:
+            url_data = json.dumps(direct_url, sort_keys=True).encode()
+            _write(txn, target / "direct_url.json", url_data, 0o644, staging)
 
         entries = [
             RecordEntry.for_sha256(_relative(dst, root), sha, size)
@@ -191,14 +206,18 @@ def install_tree(
         ]
         record_path = target / "RECORD"
         entries.append(RecordEntry(_relative(str(record_path), root)))
-        txn.about_to_write(record_path)
-        write_file(record_path, format_record(entries).encode("utf-8"), mode=0o644)
+        txn.about_to_write(record_path, staged(record_path))
+        write_file(staged(record_path), format_record(entries).encode("utf-8"), mode=0o644)
+        txn.current = target
+        _publish(staging, target)
     except OSError as exc:
         txn.rollback()
+        shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, FileNotFoundError) and _is_within(exc.filename, tree.path):
             raise  # the cache entry vanished (e.g. `cache clean`): the caller unpacks it again
         where = str(exc.filename or txn.current or "")
-        if os.path.basename(where).startswith(".satchel-") and txn.current is not None:
+        temporary = os.path.basename(where).startswith(".satchel-") or _is_within(where, staging)
+        if temporary and txn.current is not None:
             where = str(txn.current)  # name the file, not the temporary name it was built under
         raise InstallError(
             f"cannot install {label}: {exc.strerror or exc}{f': {where}' if where else ''}",
@@ -206,8 +225,29 @@ def install_tree(
         )
     except BaseException:
         txn.rollback()
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     return InstalledDist(canonicalize_name(name), version, target)
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Rename the assembled ``.dist-info`` directory into place, replacing one already there (the
+    same distribution installed over itself)."""
+    try:
+        os.rename(staging, target)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    aside = temp_sibling(target)
+    os.rename(target, aside)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rename(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _find_dist_info(tree: Tree, files: Mapping[str, ManifestFile]) -> str:
@@ -257,18 +297,14 @@ def _plan(
     return plan
 
 
-def _write(txn: _Transaction, dst: Path, data: bytes, mode: int) -> None:
-    txn.about_to_write(dst)
-    write_file(dst, data, mode=mode)
+def _write(
+    txn: _Transaction, dst: Path, data: bytes, mode: int, staging: Path | None = None
+) -> None:
+    """Write a fresh file ``dst``; one of the ``.dist-info`` goes into ``staging`` for now."""
+    at = dst if staging is None else staging / dst.name
+    txn.about_to_write(dst, at)
+    write_file(at, data, mode=mode)
     txn.record[str(dst)] = hash_bytes(data)
-
-
-def _write_or_remove(txn: _Transaction, dst: Path, data: bytes | None) -> None:
-    if data is not None:
-        _write(txn, dst, data, 0o644)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dst)
 
 
 def _is_within(filename: object, directory: Path) -> bool:
