@@ -332,11 +332,6 @@ def test_malformed_sha256_on_the_index(
         refused(satchel, venv, server.project_url("demo"), listed, WHEEL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index/client.py builds a direct reference's hashes from its URL fragment without the "
-    "check simple.py applies to index pages: the malformed digest reaches the cache (ValueError)",
-)
 def test_malformed_sha256_in_a_direct_reference(satchel: Satchel, server: IndexServer) -> None:
     publish(server, DEMO)
     venv = satchel.venv()
@@ -394,11 +389,6 @@ def test_file_whose_sha256_differs_from_the_index(
         assert held == [], f"cached under a digest: {held}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="metadata read with Range requests from the mismatching file stays cached under the "
-    "sha256 the index promised (index/client.py: drop it when the download's digest mismatches)",
-)
 def test_metadata_of_a_file_whose_sha256_differs_is_not_kept(
     satchel: Satchel, index_server: IndexServer
 ) -> None:

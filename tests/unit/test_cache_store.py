@@ -318,3 +318,36 @@ def test_without_syncfs_every_file_of_a_tree_is_fsynced(cache: Cache, monkeypatc
     tree = cache.build_tree(buckets.ARCHIVES, "p/" + "b" * 64, _tree_of(50))
     assert len(fsynced) >= 50
     assert len(tree.manifest.files) == 50
+
+
+def test_a_directory_removed_under_a_write_is_retried_not_degraded(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A forced `cache clean` removing a package directory between mkdir and rename costs one
+    retry, not the cache for the rest of the run."""
+    real = atomic.write_bytes
+    calls: list[Path] = []
+
+    def vanishing(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(atomic, "write_bytes", vanishing)
+    cache.write("alpha/x.rec", Sample("a", [1]))
+    assert len(calls) == 2 and not cache.degraded
+    assert cache.read(Sample, "alpha/x.rec") == Sample("a", [1])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    populated: list[int] = []
+
+    def populate(dest: Path) -> None:
+        populated.append(1)
+        if len(populated) == 1:
+            raise FileNotFoundError(2, "No such file or directory", str(dest))
+        (dest / "m.py").write_text("X = 1\n")
+
+    tree = cache.build_tree(buckets.ARCHIVES, "alpha/" + "c" * 64, populate)
+    assert len(populated) == 2 and not cache.degraded
+    assert [f.path for f in tree.manifest.files] == ["m.py"]

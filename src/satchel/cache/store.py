@@ -212,13 +212,22 @@ class Cache:
         """Store ``rec`` under ``key``. A failure is a warning, never an error."""
         _check_key(key)
         data = record.dumps(rec)
-        path = self.bucket_dir(type(rec).bucket) / key
-        try:
-            atomic.write_bytes(path, data)
-        except OSError as exc:
-            self.write_failed(exc)
+        for attempt in range(2):
+            path = self.bucket_dir(type(rec).bucket) / key
+            try:
+                atomic.write_bytes(path, data)
+                return
+            except FileNotFoundError as exc:
+                # A `cache clean --force` removed the directory under us: once more, then give up.
+                if attempt == 0:
+                    continue
+                failure: OSError = exc
+            except OSError as exc:
+                failure = exc
+            self.write_failed(failure)
             with contextlib.suppress(OSError):
                 atomic.write_bytes(self.bucket_dir(type(rec).bucket) / key, data)
+            return
 
     def remove(self, bucket: Bucket, key: str) -> None:
         for path in self._entry_paths(bucket, key):
@@ -303,7 +312,10 @@ class Cache:
                 _remove_empty_dir(final.parent)
             if isinstance(exc, (ConnectionError, TimeoutError)):
                 raise
-            self.write_failed(exc)
+            if not isinstance(exc, FileNotFoundError):
+                # (Not found: a forced clean removed the directory; the caller's retry writes
+                # to the same root again rather than giving up on the cache.)
+                self.write_failed(exc)
             raise self.cannot_write(filename, exc) from exc
         except BaseException:
             with contextlib.suppress(OSError):
@@ -360,7 +372,8 @@ class Cache:
         already hashed). One process builds; others wait on the entry lock and reuse its result.
         """
         _check_key(key)
-        for attempt in range(2):
+        vanished = False
+        for _attempt in range(3):
             entry = self.bucket_dir(bucket) / key
             try:
                 lock_path = entry.parent / f"{entry.name}.lock"
@@ -370,9 +383,12 @@ class Cache:
                         return existing
                     return self._build_tree(entry, populate, source)
             except OSError as exc:
+                if isinstance(exc, FileNotFoundError) and not vanished:
+                    vanished = True  # a forced clean removed a directory under us: once more
+                    continue
                 if _is_not_a_disk_error(exc):
                     raise
-                if attempt:  # the scratch root failed too
+                if self.degraded:  # the scratch root failed too
                     raise self.cannot_write(f"the unpacked {source or key}", exc) from exc
                 self.write_failed(exc)
         raise AssertionError("unreachable")

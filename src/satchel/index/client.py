@@ -308,6 +308,9 @@ class IndexClient:
                     if report is not None:
                         report(None, len(chunk))
         except DigestMismatch as exc:
+            # Metadata read from this URL by Range requests (which no digest covers) is cached
+            # under the digest the index promised: the bytes were not those, so neither is it.
+            self.cache.remove(buckets.METADATA, self._metadata_key(name, file))
             raise HashMismatchError(
                 f"hash mismatch for {file.filename} from {_redact(file.url)}: "
                 f"expected sha256 {exc.expected}, got {exc.actual}",
@@ -356,13 +359,24 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
 def fragment_hashes(url: str) -> dict[str, str]:
+    """``#sha256=<hex>`` (and sha384/sha512) of a URL; a malformed digest is a user error (it
+    would name no file, and files are cached by their sha256)."""
     _, _, frag = url.partition("#")
     out = {}
     for part in frag.split("&"):
         algo, _, digest = part.partition("=")
-        if algo in ("sha256", "sha384", "sha512") and digest:
-            out[algo] = digest.lower()
+        if algo in _DIGEST_LENGTHS and digest:
+            digest = digest.lower()
+            if len(digest) != _DIGEST_LENGTHS[algo] or not all(c in "0123456789abcdef" for c in digest):
+                raise SatchelError(
+                    f"{_redact(url)}: malformed {algo} digest {digest!r} in the URL",
+                    hint=f"#{algo}= must be followed by {_DIGEST_LENGTHS[algo]} hexadecimal digits",
+                )
+            out[algo] = digest
     return out
 
 
