@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
-from satchel.resolve import RootRequirement
-from tests.unit.test_resolve_fakes import PLATFORM_TAG, FakeFinder, root, versions
+from satchel.resolve import ResolveOptions, RootRequirement, resolve
+from satchel.resolve.candidates import Candidate
+from satchel.resolve.provider import SatchelProvider
+from satchel.resolve.requirements import SpecifierRequirement
+from tests.unit.test_resolve_fakes import (
+    MARKERS,
+    PLATFORM_TAG,
+    FakeFinder,
+    make_interpreter,
+    root,
+    versions,
+)
 
 
 @pytest.fixture
@@ -604,3 +618,177 @@ def test_only_yanked_release_is_not_called_missing(finder: FakeFinder) -> None:
     assert "    1.0: yanked" in lines
     assert not any("lists no file" in line for line in lines)
     assert "a==1.0" in (e.value.hint or "")
+
+
+# -- caches (speed without changing answers) ---------------------------------------------------
+
+
+def _provider(finder: FakeFinder, **options: object) -> SatchelProvider:
+    return SatchelProvider(
+        finder=finder,
+        interpreter=make_interpreter(),
+        options=ResolveOptions(**options),  # type: ignore[arg-type]
+        constraints={},
+        direct_urls={},
+        root_names=frozenset(),
+        hashes={},
+    )
+
+
+def _req(text: str) -> SpecifierRequirement:
+    req = Requirement(text)
+    return SpecifierRequirement(req.name, frozenset(req.extras), req.specifier, req)
+
+
+def _matches(
+    provider: SatchelProvider,
+    reqs: list[SpecifierRequirement],
+    rejected: Sequence[Candidate] = (),
+    identifier: str = "a",
+) -> list[str]:
+    found = provider.find_matches(
+        identifier, {identifier: iter(reqs)}, {identifier: iter(rejected)}
+    )
+    assert not callable(found)
+    return [str(c.version) for c in found]
+
+
+def test_repeated_questions_are_answered_alike(finder: FakeFinder) -> None:
+    for v in ("1.0", "1.1", "2.0", "2.1", "3.0rc1"):
+        finder.add("a", v)
+    provider = _provider(finder)
+    assert _matches(provider, [_req("a>=1.1")]) == ["2.1", "2.0", "1.1"]
+    # the same text in another object, and the same question twice: same answer
+    assert _matches(provider, [_req("a>=1.1")]) == ["2.1", "2.0", "1.1"]
+    assert _matches(provider, [_req("a>=1.1"), _req("a>=1.1")]) == ["2.1", "2.0", "1.1"]
+    # every specifier counts, in any order
+    assert _matches(provider, [_req("a>=1.1"), _req("a<2.1")]) == ["2.0", "1.1"]
+    assert _matches(provider, [_req("a<2.1"), _req("a>=1.1")]) == ["2.0", "1.1"]
+    assert _matches(provider, [_req("a<2.1,>=1.1")]) == ["2.0", "1.1"]
+    # a specifier naming a pre-release lets pre-releases in; the cached answer without it
+    # does not
+    assert _matches(provider, [_req("a>=3.0rc1")]) == ["3.0rc1"]
+    assert _matches(provider, [_req("a>=2.1")]) == ["2.1"]
+    assert _matches(provider, [_req("a>=2.1"), _req("a!=3.0rc1,>=2.2a0")]) == []
+    assert finder.called("find_files") == [("a",)]
+
+
+def test_rejected_candidates_are_left_out_in_order(finder: FakeFinder) -> None:
+    for v in ("1.0", "2.0", "3.0", "4.0"):
+        finder.add("a", v)
+    provider = _provider(finder)
+    req = _req("a")
+    found = provider.find_matches("a", {"a": iter([req])}, {"a": iter([])})
+    assert not callable(found)
+    by_version = {str(c.version): c for c in found}
+    assert _matches(provider, [req], [by_version["4.0"], by_version["3.0"]]) == ["2.0", "1.0"]
+    assert _matches(provider, [req], [by_version["3.0"], by_version["1.0"]]) == ["4.0", "2.0"]
+    assert _matches(provider, [req], list(found)) == []
+    assert _matches(provider, [req]) == ["4.0", "3.0", "2.0", "1.0"]  # nothing stuck
+
+
+def test_extras_candidates_are_cached_per_identifier(finder: FakeFinder) -> None:
+    finder.add("a", "1.0", extras=["x"])
+    finder.add("a", "2.0", extras=["x"])
+    provider = _provider(finder)
+    plain = provider.find_matches("a", {"a": iter([_req("a<2")])}, {})
+    extra = provider.find_matches(
+        "a[x]", {"a[x]": iter([_req("a[x]")]), "a": iter([_req("a<2")])}, {}
+    )
+    assert not callable(plain) and not callable(extra)
+    assert [c.identifier for c in plain] == ["a"]
+    assert [(c.identifier, str(c.version)) for c in extra] == [("a[x]", "1.0")]
+    again = provider.find_matches("a[x]", {"a[x]": iter([_req("a[x]<2")])}, {})
+    assert not callable(again)
+    assert list(again) == list(extra) and again[0] is extra[0]
+
+
+def test_satisfaction_is_per_requirement_and_candidate(finder: FakeFinder) -> None:
+    finder.add("a", "1.0")
+    finder.add("a", "2.0")
+    provider = _provider(finder)
+    found = provider.find_matches("a", {"a": iter([_req("a")])}, {})
+    assert not callable(found)
+    new, old = found
+    low, high = _req("a<2"), _req("a>=2")
+    for _ in range(2):
+        assert [provider.is_satisfied_by(r, c) for r in (low, high) for c in (new, old)] == [
+            False,
+            True,
+            True,
+            False,
+        ]
+
+
+def test_caches_do_not_leak_between_resolutions(finder: FakeFinder) -> None:
+    # One finder, resolutions for different interpreters and options: each answers for its own.
+    finder.add("a", "1.0", wheels=["py3-none-any"], sdist=True)
+    finder.add("a", "2.0", wheels=[], sdist=True, file_requires_python=">=3.10")
+    finder.add("a", "3.0b1")
+    roots = [root("a")]
+    assert str(resolve(roots, finder=finder, interpreter=make_interpreter())["a"].version) == "2.0"
+    old_python = replace(
+        make_interpreter(),
+        version=(3, 9, 18),
+        markers={**MARKERS, "python_version": "3.9", "python_full_version": "3.9.18"},
+    )
+    assert str(resolve(roots, finder=finder, interpreter=old_python)["a"].version) == "1.0"
+    binary = ResolveOptions(only_binary=frozenset({":all:"}))
+    assert (
+        str(
+            resolve(roots, finder=finder, interpreter=make_interpreter(), options=binary)[
+                "a"
+            ].version
+        )
+        == "1.0"
+    )
+    pre = ResolveOptions(pre=True)
+    assert (
+        str(resolve(roots, finder=finder, interpreter=make_interpreter(), options=pre)["a"].version)
+        == "3.0b1"
+    )
+    no_tags = replace(make_interpreter(), tags=("cp311-cp311-win_amd64",))
+    chosen = resolve(roots, finder=finder, interpreter=no_tags)["a"]
+    assert chosen.file is not None and chosen.file.filename == "a-2.0.tar.gz"
+    assert str(resolve(roots, finder=finder, interpreter=make_interpreter())["a"].version) == "2.0"
+
+
+def test_marker_warnings_name_each_release(finder: FakeFinder) -> None:
+    odd = "b; sys_platform ~= 'linux'"  # cannot be evaluated: ~= needs versions
+    finder.add("a", "2.0", [odd, "c<1"])
+    finder.add("a", "1.0", [odd])
+    finder.add("c", "0.5")
+    finder.add("c", "1.0")
+    result = finder.resolve("a", "c>=1")
+    assert versions(result) == {"a": "1.0", "c": "1.0"}
+    warned = [w for w in result.warnings if "cannot evaluate its marker" in w]
+    assert [w.split(" of ")[1].split(":")[0] for w in warned] == ["a 2.0", "a 1.0"]
+
+
+def test_deep_backtracking_tests_few_versions(
+    finder: FakeFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shape of "urllib3<1.25.4 boto3": every top release pins its own range of mid, and
+    # every mid but the oldest needs a urllib3 the root excludes. Testing every version of mid
+    # for every question made this quadratic (boto3 took a minute); the answer must not change.
+    finder.add("urllib3", "0.9")
+    finder.add("urllib3", "1.0")
+    finder.add("jmespath", "1.0")
+    for i in range(100):
+        finder.add("top", f"{i}.0", [f"mid>={i}.0,<{i + 1}.0", "jmespath"])
+        for j in range(10):
+            finder.add("mid", f"{i}.{j}", ["urllib3>=1" if i else "urllib3<1", "jmespath>=0.9"])
+    calls = [0]
+    for cls in (Specifier, SpecifierSet):
+        original = cls.contains
+
+        def counting(
+            self: object, *args: object, _original: object = original, **kw: object
+        ) -> bool:
+            calls[0] += 1
+            return _original(self, *args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(cls, "contains", counting)
+    result = finder.resolve("urllib3<1", "top")
+    assert versions(result) == {"jmespath": "1.0", "mid": "0.9", "top": "0.0", "urllib3": "0.9"}
+    assert calls[0] < 2_000  # it was 133,516

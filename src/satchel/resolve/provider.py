@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
@@ -22,6 +22,7 @@ from satchel.resolve.candidates import (
     Candidate,
     DirectCandidate,
     ExtrasCandidate,
+    FileParser,
     FilePolicy,
     IndexCandidate,
     InstalledCandidate,
@@ -32,6 +33,7 @@ from satchel.resolve.candidates import (
     split_identifier,
 )
 from satchel.resolve.finder import CoreMetadata, Finder
+from satchel.resolve.matching import VersionIndex
 from satchel.resolve.requirements import (
     Constraint,
     ExplicitRequirement,
@@ -39,8 +41,10 @@ from satchel.resolve.requirements import (
     ResolverRequirement,
     RootRequirement,
     SpecifierRequirement,
+    SpecKey,
     is_exact_pin,
     normalize_extras,
+    specifier_key,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +52,8 @@ if TYPE_CHECKING:
     from satchel.resolve.resolver import ResolveOptions
 
     Info = RequirementInformation[ResolverRequirement, Candidate]
+
+_T = TypeVar("_T")
 
 #: How many of the best candidates of a name get their metadata prefetched.
 PREFETCH_METADATA_COUNT = 2
@@ -57,7 +63,9 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     """Answers resolvelib's questions from a :class:`Finder`, for one resolution.
 
     Identifiers are normalized names, ``name[extra,...]`` for extras candidates, and
-    :data:`PYTHON_IDENTIFIER`. All lookups are cached for the provider's lifetime.
+    :data:`PYTHON_IDENTIFIER`. All lookups are cached for the provider's lifetime; the
+    caches depend on the interpreter, the options and what the finder returns, all fixed for
+    one provider (so a provider must not be reused for another resolution).
     """
 
     def __init__(
@@ -90,6 +98,16 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         self._no_binary = {_format_name(n) for n in options.no_binary}
 
         self._files: dict[str, ProjectFiles] = {}
+        self._parser = FileParser(self._tag_ranks, self.python_version)
+        self._version_index: dict[str, VersionIndex] = {}
+        self._constraint_keys: dict[str, SpecKey] = {}
+        # (name, keys of the specifier sets) -> index candidates, best first
+        self._matches: dict[tuple[str, frozenset[SpecKey]], tuple[IndexCandidate, ...]] = {}
+        # the same with extras applied, by identifier, and each candidate's position
+        self._wrapped: dict[
+            tuple[str, frozenset[SpecKey]], tuple[tuple[Candidate, ...], dict[Candidate, int]]
+        ] = {}
+        self._identifiers: dict[str, tuple[str, frozenset[str]]] = {}
         self._metadata: dict[BaseCandidate, CoreMetadata] = {}
         self._direct: dict[tuple[str, str], DirectCandidate] = {}
         self._installed: dict[str, InstalledCandidate | None] = {}
@@ -97,9 +115,14 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         self._extras_cands: dict[tuple[BaseCandidate, frozenset[str]], ExtrasCandidate] = {}
         self._deps: dict[Candidate, tuple[ResolverRequirement, ...]] = {}
         self._parsed: dict[str, Requirement] = {}
+        self._markers: dict[tuple[int, str], tuple[Requirement, bool]] = {}
+        self._requires_pythons: dict[str, tuple[SpecifierSet, bool]] = {}
+        self._satisfied: dict[tuple[ResolverRequirement, Candidate], bool] = {}
         self._counts: dict[str, int] = {}
         self._prefetched: set[str] = set()
         self._prefetched_metadata: set[tuple[str, str]] = set()
+        # candidates whose metadata needs no prefetch (any more), for _prefetch_metadata
+        self._prefetch_done: set[Candidate] = set()
         self._requested_by: dict[str, list[Info]] = {}
         self._warnings: dict[str, None] = {}
 
@@ -139,7 +162,9 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     def project_files(self, name: str) -> ProjectFiles:
         files = self._files.get(name)
         if files is None:
-            files = select_files(name, self._finder.find_files(name), self._policy(name))
+            files = select_files(
+                name, self._finder.find_files(name), self._policy(name), self._parser
+            )
             self._files[name] = files
         return files
 
@@ -170,7 +195,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
 
     def index_versions(self, name: str, specifier: SpecifierSet) -> list[Version]:
         """Versions the index offers for ``name`` under ``specifier`` (same rules as matching)."""
-        return [c.version for c in self._index_candidates(name, specifier)]
+        return [c.version for c in self._index_candidates(name, (specifier,))]
 
     def has_matches(self, requirement: ResolverRequirement) -> bool:
         """Whether ``requirement`` alone (with the constraints) has any candidate."""
@@ -243,17 +268,61 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         requirements: Mapping[str, Iterator[ResolverRequirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
     ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
-        reqs = list(requirements.get(identifier, ()))
+        # resolvelib calls this for every requirement it adds and after every backjump
+        # (225,000 times for urllib3<1.25.4 + boto3), mostly with a question asked before:
+        # the common case below is a few dictionary lookups.
+        reqs = _get_list(requirements, identifier)
         if identifier == PYTHON_IDENTIFIER:
             ok = all(self.is_satisfied_by(r, self._python) for r in reqs)
             return [self._python] if ok else []
-        name, extras = split_identifier(identifier)
+        split = self._identifiers.get(identifier)
+        if split is None:
+            split = self._identifiers[identifier] = split_identifier(identifier)
+        name, extras = split
         if extras:
             # name[extra] must also satisfy what is asked of plain name.
-            reqs.extend(requirements.get(name, ()))
-        # A set: resolvelib hands back every candidate rejected so far, and a list made this
-        # check quadratic (boto3 + botocore's hundreds of versions took minutes).
-        bad = set(incompatibilities.get(identifier, ()))
+            reqs.extend(_get_list(requirements, name))
+        # Every candidate rejected so far (hundreds while backtracking through boto3).
+        rejected = _get_list(incompatibilities, identifier)
+        constraint = self._constraints.get(name)
+        keys = [r.key for r in reqs if isinstance(r, SpecifierRequirement)]
+        if (
+            len(keys) == len(reqs)
+            and name not in self._direct_urls
+            and (name not in self._installed_versions or self._installed_candidate(name) is None)
+        ):
+            # Only specifiers: an index candidate is acceptable exactly when it matches all
+            # of them and the constraint's (which is how _index_candidates picks them) and
+            # was not rejected. (Explicit requirements, direct URLs, URL constraints
+            # included, and what is installed take the general path.)
+            if constraint is not None:
+                keys.append(self._constraint_key(constraint))
+            key = (identifier, frozenset(keys))
+            cached = self._wrapped.get(key)
+            if cached is None:
+                specifiers = [r.specifier for r in reqs if isinstance(r, SpecifierRequirement)]
+                if constraint is not None:
+                    specifiers.append(constraint.specifier)
+                cached = self._wrapped_candidates(identifier, name, extras, specifiers, key[1])
+            candidates, positions = cached
+            found = _without(candidates, positions, rejected) if rejected else candidates
+            if found and not (
+                found[0] in self._prefetch_done
+                and (len(found) == 1 or found[1] in self._prefetch_done)
+            ):
+                self._prefetch_metadata(found)
+            self._counts[identifier] = len(found)
+            return found
+        return self._find_matches_general(identifier, name, extras, reqs, set(rejected))
+
+    def _find_matches_general(
+        self,
+        identifier: str,
+        name: str,
+        extras: frozenset[str],
+        reqs: Sequence[ResolverRequirement],
+        bad: AbstractSet[Candidate],
+    ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
         constraint = self._constraints.get(name)
 
         def acceptable(candidate: Candidate) -> bool:
@@ -273,16 +342,14 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
                 self._with_extras(self.direct_candidate(name, self._direct_urls[name]), extras)
             ]
         if explicit:
-            found = [c for c in dict.fromkeys(explicit) if acceptable(c)]
-            self._counts[identifier] = len(found)
-            return found
+            chosen = [c for c in dict.fromkeys(explicit) if acceptable(c)]
+            self._counts[identifier] = len(chosen)
+            return chosen
 
-        specifier = SpecifierSet()
-        for r in reqs:
-            if isinstance(r, SpecifierRequirement):
-                specifier &= r.specifier
+        # Only specifier requirements from here on: see find_matches.
+        specifiers = [r.specifier for r in reqs if isinstance(r, SpecifierRequirement)]
         if constraint is not None:
-            specifier &= constraint.specifier
+            specifiers.append(constraint.specifier)
         installed = self._installed_candidate(name)
         if installed is not None:
             wrapped = self._with_extras(installed, extras)
@@ -294,23 +361,30 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
 
                 def installed_first() -> Iterator[Candidate]:
                     yield wrapped
-                    for c in self._index_candidates(name, specifier):
+                    for c in self._index_candidates(name, specifiers):
                         if c.version != wrapped.version:
                             candidate = self._with_extras(c, extras)
-                            if acceptable(candidate):
+                            if candidate not in bad:
                                 yield candidate
 
                 return installed_first
 
-        bases: list[BaseCandidate] = list(self._index_candidates(name, specifier))
+        found: Sequence[Candidate]
         if installed is not None:
             # Reuse the installed distribution where its version would be picked anyway.
-            bases = [c for c in bases if c.version != installed.version]
+            bases: list[BaseCandidate] = [
+                c
+                for c in self._index_candidates(name, specifiers)
+                if c.version != installed.version
+            ]
             position = next(
                 (i for i, c in enumerate(bases) if c.version < installed.version), len(bases)
             )
             bases.insert(position, installed)
-        found = [c for c in (self._with_extras(b, extras) for b in bases) if acceptable(c)]
+            found = [c for c in (self._with_extras(b, extras) for b in bases) if c not in bad]
+        else:
+            candidates, positions = self._wrapped_candidates(identifier, name, extras, specifiers)
+            found = _without(candidates, positions, bad)
         self._prefetch_metadata(found)
         self._counts[identifier] = len(found)
         return found
@@ -318,7 +392,14 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     def is_satisfied_by(self, requirement: ResolverRequirement, candidate: Candidate) -> bool:
         if isinstance(requirement, ExplicitRequirement):
             return base_of(candidate) == base_of(requirement.candidate)
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        # resolvelib re-checks every pin against every requirement each round. Requirements
+        # hash by identity and live as long as the provider, so the key stays valid.
+        key = (requirement, candidate)
+        satisfied = self._satisfied.get(key)
+        if satisfied is None:
+            satisfied = requirement.specifier.contains(candidate.version, prereleases=True)
+            self._satisfied[key] = satisfied
+        return satisfied
 
     def get_dependencies(self, candidate: Candidate) -> tuple[ResolverRequirement, ...]:
         deps = self._deps.get(candidate)
@@ -348,13 +429,38 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             self._direct[(name, url)] = candidate
         return candidate
 
-    def _index_candidates(self, name: str, specifier: SpecifierSet) -> list[IndexCandidate]:
-        """Index candidates matching ``specifier``, best first (PEP 440 / PEP 592 rules)."""
+    def _index_candidates(
+        self,
+        name: str,
+        specifiers: Sequence[SpecifierSet],
+        keys: frozenset[SpecKey] | None = None,
+    ) -> tuple[IndexCandidate, ...]:
+        """Index candidates matching all ``specifiers``, best first (PEP 440 / PEP 592 rules).
+
+        Memoized by the specifiers' keys (``keys``: their :func:`specifier_key`, when the
+        caller has them): backtracking asks the same questions many times.
+        """
+        if keys is None:
+            keys = frozenset(map(specifier_key, specifiers))
+        chosen = self._matches.get((name, keys))
+        if chosen is None:
+            chosen = self._matches[(name, keys)] = self._compute_index_candidates(name, specifiers)
+        return chosen
+
+    def _compute_index_candidates(
+        self, name: str, specifiers: Sequence[SpecifierSet]
+    ) -> tuple[IndexCandidate, ...]:
+        specifier = SpecifierSet()
+        for s in specifiers:
+            specifier &= s
         exact = is_exact_pin(specifier)
+        project = self.project_files(name)
+        index = self._version_index.get(name)
+        if index is None:
+            index = self._version_index[name] = VersionIndex(project.versions)
         chosen: list[IndexCandidate] = []
-        for entry in self.project_files(name).entries:
-            if not specifier.contains(entry.version, prereleases=True):
-                continue
+        for position in index.matching(specifiers):
+            entry = project.entry(position)
             file = entry.file or (entry.yanked_file if exact else None)
             if file is None:
                 continue
@@ -367,7 +473,33 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             finals = [c for c in chosen if not c.version.is_prerelease]
             if finals:  # pre-releases only when nothing else matches (PEP 440)
                 chosen = finals
-        return chosen
+        return tuple(chosen)
+
+    def _wrapped_candidates(
+        self,
+        identifier: str,
+        name: str,
+        extras: frozenset[str],
+        specifiers: Sequence[SpecifierSet],
+        keys: frozenset[SpecKey] | None = None,
+    ) -> tuple[tuple[Candidate, ...], dict[Candidate, int]]:
+        """:meth:`_index_candidates` as candidates for ``identifier``, and their positions."""
+        if keys is None:
+            keys = frozenset(map(specifier_key, specifiers))
+        found = self._wrapped.get((identifier, keys))
+        if found is None:
+            wrapped = tuple(
+                self._with_extras(c, extras) for c in self._index_candidates(name, specifiers, keys)
+            )
+            found = (wrapped, {c: i for i, c in enumerate(wrapped)})
+            self._wrapped[(identifier, keys)] = found
+        return found
+
+    def _constraint_key(self, constraint: Constraint) -> SpecKey:
+        key = self._constraint_keys.get(constraint.name)
+        if key is None:
+            key = self._constraint_keys[constraint.name] = specifier_key(constraint.specifier)
+        return key
 
     def _installed_candidate(self, name: str) -> InstalledCandidate | None:
         if name not in self._installed_versions:
@@ -399,12 +531,17 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     def _prefetch_metadata(self, found: Sequence[Candidate]) -> None:
         """Start fetching metadata of the best candidate, and of the runner-up when it is a
         wheel (cheap to read; an sdist may need a build, which is not worth a guess)."""
+        done = self._prefetch_done
         for position, candidate in enumerate(found[:PREFETCH_METADATA_COUNT]):
+            if candidate in done:
+                continue
             base = base_of(candidate)
             if not isinstance(base, IndexCandidate) or base in self._metadata:
+                done.add(candidate)
                 continue
             if position > 0 and not base.file.is_wheel:
                 break
+            done.add(candidate)
             key = (base.name, base.file.url)
             if key not in self._prefetched_metadata:
                 self._prefetched_metadata.add(key)
@@ -453,11 +590,8 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         meta = self.metadata(candidate)
         deps: list[ResolverRequirement] = []
         if meta.requires_python:
-            try:
-                spec = SpecifierSet(meta.requires_python)
-            except InvalidSpecifier:
-                spec = SpecifierSet()
-            if not spec.contains(self.python_version, prereleases=True):
+            spec, ok = self._requires_python(meta.requires_python)
+            if not ok:
                 deps.append(RequiresPythonRequirement(spec))
         for req in self._requires(candidate, meta):
             if req.marker is None or self._marker(candidate, req, ""):
@@ -498,17 +632,37 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             parsed.append(req)
         return parsed
 
+    def _requires_python(self, text: str) -> tuple[SpecifierSet, bool]:
+        """A metadata Requires-Python, parsed, and whether the interpreter satisfies it."""
+        known = self._requires_pythons.get(text)
+        if known is None:
+            try:
+                spec = SpecifierSet(text)
+            except InvalidSpecifier:
+                spec = SpecifierSet()
+            known = (spec, spec.contains(self.python_version, prereleases=True))
+            self._requires_pythons[text] = known
+        return known
+
     def _marker(self, candidate: BaseCandidate, req: Requirement, extra: str) -> bool:
         assert req.marker is not None
+        # Memoized per (requirement, extra): the environment is fixed for the provider, and
+        # each requirement text is parsed once (_requires), so releases share the objects.
+        key = (id(req), extra)
+        known = self._markers.get(key)
+        if known is not None and known[0] is req:
+            return known[1]
         env = dict(self._env)
         env["extra"] = extra
         try:
-            return req.marker.evaluate(env)
+            result = req.marker.evaluate(env)
         except (UndefinedComparison, UndefinedEnvironmentName) as e:
             self.warn(
                 f"Ignoring dependency '{req}' of {candidate}: cannot evaluate its marker ({e})"
             )
-            return False
+            return False  # not memoized: the warning names the candidate
+        self._markers[key] = (req, result)  # keeps req alive, so its id stays its own
+        return result
 
     def _dependency(self, req: Requirement) -> ResolverRequirement:
         name = canonicalize_name(req.name)
@@ -528,6 +682,37 @@ def _constraint_allows(constraint: Constraint | None, candidate: Candidate) -> b
         if not (isinstance(base, DirectCandidate) and base.url == constraint.url):
             return False
     return constraint.specifier.contains(candidate.version, prereleases=True)
+
+
+def _without(
+    candidates: tuple[Candidate, ...],
+    positions: Mapping[Candidate, int],
+    rejected: Iterable[Candidate],
+) -> Sequence[Candidate]:
+    """``candidates`` minus ``rejected``, in order (``positions``: each candidate's index)."""
+    found_positions: set[int | None] = set(map(positions.get, rejected))
+    found_positions.discard(None)
+    if not found_positions:
+        return candidates
+    cuts = sorted(cast("set[int]", found_positions))
+    if cuts[-1] == len(cuts) - 1:  # the usual case: the best ones were rejected, in order
+        return candidates[len(cuts) :]
+    found: list[Candidate] = []
+    start = 0
+    for cut in cuts:
+        if cut > start:
+            found.extend(candidates[start:cut])
+        start = cut + 1
+    found.extend(candidates[start:])
+    return found
+
+
+def _get_list(mapping: Mapping[str, Iterator[_T]], key: str) -> list[_T]:
+    """``list(mapping.get(key, ()))``, minus the generic ``Mapping.get`` (a hot path)."""
+    try:
+        return list(mapping[key])
+    except KeyError:
+        return []
 
 
 def _format_name(name: str) -> str:

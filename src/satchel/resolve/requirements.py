@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -46,6 +47,15 @@ class RootRequirement:
         return str(self.requirement)
 
 
+#: What identifies a specifier set for the resolver's caches: its text and its pre-release
+#: flag (the text alone decides which versions it contains).
+SpecKey = tuple[str, bool | None]
+
+
+def specifier_key(specifier: SpecifierSet) -> SpecKey:
+    return str(specifier), specifier.prereleases
+
+
 def normalize_extras(extras: Iterable[str]) -> frozenset[str]:
     """PEP 685: extras compare normalized like project names."""
     return frozenset(canonicalize_name(e) for e in extras)
@@ -65,7 +75,7 @@ class SpecifierRequirement:
     requirement: Requirement
     root: RootRequirement | None = None
 
-    @property
+    @cached_property
     def identifier(self) -> str:
         return make_identifier(self.name, self.extras)
 
@@ -73,6 +83,11 @@ class SpecifierRequirement:
     def is_pinned(self) -> bool:
         """``==X`` (not a wildcard) or ``===X``: the PEP 592 "exact pin" that may pick yanked."""
         return is_exact_pin(self.specifier)
+
+    @cached_property
+    def key(self) -> SpecKey:
+        """:func:`specifier_key` of ``specifier`` (computed once: the resolver asks often)."""
+        return specifier_key(self.specifier)
 
     def __str__(self) -> str:
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""

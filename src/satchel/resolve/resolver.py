@@ -175,7 +175,8 @@ def resolve(
     except resolvelib.ResolutionImpossible as e:
         raise explain_impossible(e.causes, provider, reporter.state) from e
     except resolvelib.ResolutionTooDeep as e:
-        stuck = ", ".join(f"{n} ({c} rejected)" for n, c in reporter.rejections.most_common(3))
+        rejections = reporter.rejections_by_name()
+        stuck = ", ".join(f"{n} ({c} rejected)" for n, c in rejections.most_common(3))
         raise ResolutionImpossible(
             f"Gave up resolving after {e.round_count} rounds of backtracking.",
             hint=(f"The resolver kept backtracking on {stuck}. " if stuck else "")
@@ -189,7 +190,7 @@ class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
 
     def __init__(self) -> None:
         self.state: State[ResolverRequirement, Candidate, str] | None = None
-        self.rejections: Counter[str] = Counter()
+        self.rejections: Counter[str] = Counter()  # by identifier (cheap: a hot path)
 
     def ending_round(self, index: int, state: State[ResolverRequirement, Candidate, str]) -> None:
         self.state = state
@@ -197,7 +198,14 @@ class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
     def rejecting_candidate(
         self, criterion: Criterion[ResolverRequirement, Candidate], candidate: Candidate
     ) -> None:
-        self.rejections[split_identifier(candidate.identifier)[0]] += 1
+        self.rejections[candidate.identifier] += 1
+
+    def rejections_by_name(self) -> Counter[str]:
+        """Rejections per project name (extras counted with their project)."""
+        by_name: Counter[str] = Counter()
+        for identifier, count in self.rejections.items():
+            by_name[split_identifier(identifier)[0]] += count
+        return by_name
 
 
 def _applies(requirement: Requirement, env: dict[str, str]) -> bool:
