@@ -16,7 +16,7 @@ Three tables below say where this differs from running packse's expectation verb
   them; the standard's outcome is asserted instead, with the reason.
 * :data:`LINUX_X86_64_ONLY`: scenarios that hold only because this host is Linux x86_64.
 
-A session summary (tests/e2e/conftest.py) prints the applicable / passing / not-applicable counts.
+A session summary (tests/support/packse_report.py) prints the applicable / passing / not-applicable counts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""e2e-only hooks: the packse conformance summary (see tests/e2e/test_packse.py)."""
+"""pytest plugin (loaded by tests/conftest.py, so the xdist controller has it too): the packse
+conformance summary (see tests/e2e/test_packse.py)."""
 
 from __future__ import annotations
 
