@@ -10,12 +10,10 @@ itself, like any other requirement. Fast cases use the in-tree backend of test_b
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,7 @@ from tests.support.cli import (
 )
 from tests.support.fixtures import publish, publish_sdist
 from tests.support.index_server import IndexServer
-from tests.support.wheels import WheelSpec
+from tests.support.wheels import WheelSpec, write_sdist
 from tests.unit.test_build_real import _c_project
 from tests.unit.test_build_support import (
     INTREE_BACKEND,
@@ -68,15 +66,7 @@ def intree_sdist(dest: Path, name: str, version: str = "1.0", *, requires: list[
         "backend.json": json.dumps({"name": name, "version": version, **cfg}),
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
-    dest.mkdir(parents=True, exist_ok=True)
-    out = dest / f"{base}.tar.gz"
-    with tarfile.open(out, "w:gz") as tf:
-        for path, text in members.items():
-            raw = text.encode()
-            info = tarfile.TarInfo(f"{base}/{path}")
-            info.size = len(raw)
-            tf.addfile(info, io.BytesIO(raw))
-    return out
+    return write_sdist(dest, base, members)
 
 
 # -- sdists from the index -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from satchel.cache import buckets, record
+from tests.e2e.test_cache_faults import FAULTS
 from tests.e2e.test_cache_support import (
     ALPHA,
     ALPHA_WHEEL,
@@ -327,17 +328,6 @@ def test_report_001_wrong_bytes_from_the_server_are_never_cached(
 # -- report 003 ------------------------------------------------------------------------------------
 
 
-BUILT_FAULTS = [
-    "truncated",
-    "zero-length",
-    "bit-flip",
-    "garbage",
-    "wrong-record-type",
-    "future-version",
-    "missing-file",
-    "dangling",
-    "unreadable",
-]
 
 
 def break_built_entry(entry: Path, fault: str) -> None:
@@ -358,7 +348,7 @@ def break_built_entry(entry: Path, fault: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["wheel", "metadata"])
-@pytest.mark.parametrize("fault", BUILT_FAULTS)
+@pytest.mark.parametrize("fault", FAULTS)
 def test_report_003_local_directory_package_heals(
     satchel: Satchel, index_server: IndexServer, tmp_path: Path, kind: str, fault: str
 ) -> None:

@@ -155,6 +155,12 @@ def build_sdist(
         f"{dist}/__init__.py": f'__version__ = "{version}"\n',
     }
     contents.update(files or {})
+    return write_sdist(dest, base, contents)
+
+
+def write_sdist(dest: Path, base: str, contents: Mapping[str, str]) -> Path:
+    """``dest/<base>.tar.gz`` holding ``contents`` ({path: text}) under ``<base>/``."""
+    dest.mkdir(parents=True, exist_ok=True)
     out = dest / f"{base}.tar.gz"
     with tarfile.open(out, "w:gz") as tf:
         for path, text in contents.items():

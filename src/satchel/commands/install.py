@@ -17,6 +17,7 @@ from packaging.version import Version
 
 from satchel.cache.store import Cache
 from satchel.commands.common import cache_in_use, open_cache
+from satchel.commands.install_noop import requirements_of
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
@@ -34,16 +35,8 @@ log = logging.getLogger("satchel")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from satchel.requirements.parser import parse_command_line
-
     started = time.perf_counter()
-    parsed = parse_command_line(
-        args.requirements,
-        editables=args.editable,
-        requirement_files=args.requirement,
-        constraint_files=args.constraint,
-        base_dir=Path.cwd(),
-    )
+    parsed = requirements_of(args)
     if not parsed.requirements:
         raise SatchelError(
             "no requirements given", hint="name packages, or pass -r requirements.txt"

@@ -12,7 +12,28 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
+    from satchel.requirements.models import ParsedRequirements
     from satchel.settings import Settings
+
+
+def requirements_of(args: argparse.Namespace) -> ParsedRequirements:
+    """The install's requirements (command line, -r, -c, -e), read once per run: the no-op check
+    and the full install share them."""
+    parsed = getattr(args, "parsed_requirements", None)
+    if parsed is None:
+        from pathlib import Path
+
+        from satchel.requirements.parser import parse_command_line
+
+        parsed = parse_command_line(
+            args.requirements,
+            editables=args.editable,
+            requirement_files=args.requirement,
+            constraint_files=args.constraint,
+            base_dir=Path.cwd(),
+        )
+        args.parsed_requirements = parsed
+    return parsed
 
 
 def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> int | None:
@@ -75,17 +96,10 @@ def _nothing_to_do(
     from satchel.install.satisfied import check
     from satchel.python.cached import get_facts
     from satchel.python.discover import find_target
-    from satchel.requirements.parser import parse_command_line
 
     log = logging.getLogger("satchel")
     cwd = Path.cwd()
-    parsed = parse_command_line(
-        args.requirements,
-        editables=args.editable,
-        requirement_files=args.requirement,
-        constraint_files=args.constraint,
-        base_dir=cwd,
-    )
+    parsed = requirements_of(args)
     specs = [*parsed.requirements, *parsed.constraints]
     if (
         not parsed.requirements
