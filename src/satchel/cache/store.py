@@ -374,6 +374,7 @@ class Cache:
         _check_key(key)
         vanished = False
         for _attempt in range(3):
+            on_scratch = self.degraded  # (another thread may degrade the cache meanwhile)
             entry = self.bucket_dir(bucket) / key
             try:
                 lock_path = entry.parent / f"{entry.name}.lock"
@@ -388,7 +389,7 @@ class Cache:
                     continue
                 if _is_not_a_disk_error(exc):
                     raise
-                if self.degraded:  # the scratch root failed too
+                if on_scratch:  # the scratch root failed too
                     raise self.cannot_write(f"the unpacked {source or key}", exc) from exc
                 self.write_failed(exc)
         raise AssertionError("unreachable")
