@@ -176,8 +176,8 @@ def _installed_metadata(dists: dict[str, InstalledDist]) -> Any:
                 name=dist.display_name,
                 version=Version(dist.version),
                 requires_dist=tuple(dist.requires_dist),
-                requires_python=dist.metadata.get("Requires-Python"),
-                provides_extra=tuple(dist.metadata.get_all("Provides-Extra") or ()),
+                requires_python=dist.requires_python,
+                provides_extra=tuple(dist.provides_extra),
             )
         except ValueError:
             return None
