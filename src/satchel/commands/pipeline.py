@@ -31,6 +31,8 @@ from satchel.resolve import ResolvedPackage
 log = logging.getLogger("satchel")
 
 FETCH_WORKERS = 8
+#: Distributions installed (linked into the environment) side by side.
+LINK_WORKERS = 4
 
 
 @dataclass
@@ -153,8 +155,8 @@ class Installer:
         for dist in remove:
             uninstall(dist, target.paths, prefix=None if target.is_directory else target.label)
         task = progress.task("Installing", total=len(packages))
-        for pkg in packages:
-            task.advance()
+
+        def install_one(pkg: ResolvedPackage) -> None:
             direct_url = self.direct_url(finder, pkg, trees[pkg.name])
             for attempt in range(2):
                 try:
@@ -175,6 +177,24 @@ class Installer:
                         raise
                     log.warning("cache entry for %s disappeared while installing; unpacking it again", pkg.name)
                     trees[pkg.name] = self.tree_for(finder, pkg, fresh=True)
+            task.advance()
+
+        workers = min(LINK_WORKERS, len(packages))
+        if workers <= 1 or _overlapping(packages, trees):
+            # Distributions that write the same file are installed one after the other, in
+            # order, so that which one wins does not depend on thread timing.
+            for pkg in packages:
+                install_one(pkg)
+            return
+        # Linking is mostly directory creation and link(2) in the kernel, which runs without the
+        # GIL: distributions are installed side by side. The first failure stops the rest.
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="satchel-link")
+        try:
+            futures = [pool.submit(install_one, pkg) for pkg in packages]
+            for future in futures:
+                future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def direct_url(self, finder: SourceFinder, pkg: ResolvedPackage, tree: Tree | None = None) -> dict[str, Any] | None:
         """PEP 610 ``direct_url.json`` for a URL, path or VCS install."""
@@ -256,6 +276,28 @@ def installed_identity(direct_url: dict[str, Any] | None) -> str | None:
         sub = direct_url.get("subdirectory") or ""
         return f"{vcs.get('vcs')}+{direct_url['url']}@{vcs.get('commit_id')}#{sub}"
     return str(direct_url["url"])
+
+
+def _overlapping(packages: Sequence[ResolvedPackage], trees: dict[str, Tree]) -> bool:
+    """Whether two of ``packages`` install a file at the same place in the library directory
+    (their unpacked wheels share a path outside ``.dist-info``; ``.data/purelib`` and
+    ``.data/platlib`` count as the library too)."""
+    seen: set[str] = set()
+    for pkg in packages:
+        for f in trees[pkg.name].manifest.files:
+            path = f.path
+            top, _, rest = path.partition("/")
+            if top.endswith(".dist-info"):
+                continue
+            if top.endswith(".data"):
+                scheme, _, rest = rest.partition("/")
+                if scheme not in ("purelib", "platlib", "scripts", "data"):
+                    continue  # headers go to a directory of the project's own
+                path = rest if scheme in ("purelib", "platlib") else f"{scheme}:{rest}"
+            if path in seen:
+                return True
+            seen.add(path)
+    return False
 
 
 def file_of(pkg: ResolvedPackage) -> IndexFile:

@@ -13,14 +13,15 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import shutil
 import sys
+import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Literal
+from typing import Literal, Union
 
 from satchel.errors import InstallError
+
+StrPath = Union[str, "os.PathLike[str]"]
 
 log = logging.getLogger("satchel.install")
 
@@ -43,12 +44,12 @@ _CLONE_UNSUPPORTED = {
 }
 
 
-def temp_sibling(path: Path) -> Path:
+def temp_sibling(path: StrPath) -> str:
     """A fresh name in ``path``'s directory for building ``path`` before renaming it into place."""
-    return path.parent / f".satchel-{secrets.token_hex(6)}.tmp"
+    return os.path.join(os.path.dirname(path), f".satchel-{os.urandom(6).hex()}.tmp")
 
 
-def _replace(tmp: Path, dst: Path) -> None:
+def _replace(tmp: StrPath, dst: StrPath) -> None:
     try:
         os.replace(tmp, dst)
     finally:
@@ -58,7 +59,7 @@ def _replace(tmp: Path, dst: Path) -> None:
                 os.unlink(tmp)
 
 
-def write_file(dst: Path, data: bytes, *, mode: int = 0o644) -> None:
+def write_file(dst: StrPath, data: bytes, *, mode: int = 0o644) -> None:
     """Write a fresh file atomically (temp name, then rename over ``dst``)."""
     tmp = temp_sibling(dst)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -88,26 +89,43 @@ class Linker:
         self.mode = mode
         self._copy_only = False  # a fallback decided that linking cannot work for this run
         self.fallback_reason: str | None = None
+        self._warn_lock = threading.Lock()  # one Linker serves several installing threads
 
     @property
     def effective_mode(self) -> str:
         return "copy" if self._copy_only else self.mode
 
-    def link_file(self, src: Path, dst: Path) -> None:
-        """Make ``dst`` have ``src``'s content and mode, replacing ``dst`` atomically."""
+    def link_file(self, src: StrPath, dst: StrPath) -> bool:
+        """Make ``dst`` have ``src``'s content and mode, replacing ``dst`` atomically.
+
+        Returns True when ``dst`` did not exist before (this call created it)."""
         mode = self.effective_mode
         if mode == "hardlink":
-            self._hardlink(src, dst)
-        elif mode == "symlink":
+            try:
+                os.link(src, dst)  # the common case: a new file, no temporary name needed
+                return True
+            except FileExistsError:
+                self._via_temp(dst, lambda tmp: os.link(src, tmp))
+                return False
+            except OSError as exc:
+                if exc.errno in _HARDLINK_UNSUPPORTED:
+                    self._copy_only = True
+                elif exc.errno not in _HARDLINK_PER_FILE:
+                    raise
+                self._fall_back("hardlink", src, dst, exc)
+                mode = "copy"
+        existed = os.path.lexists(dst)
+        if mode == "symlink":
             self._via_temp(dst, lambda tmp: os.symlink(os.path.abspath(src), tmp))
         elif mode == "clone":
             self._clone(src, dst)
         else:
             self._copy(src, dst)
+        return not existed
 
     # -- modes --------------------------------------------------------------------------------
 
-    def _via_temp(self, dst: Path, make: Callable[[Path], None]) -> None:
+    def _via_temp(self, dst: StrPath, make: Callable[[str], None]) -> None:
         tmp = temp_sibling(dst)
         try:
             make(tmp)
@@ -117,22 +135,7 @@ class Linker:
                 os.unlink(tmp)
             raise
 
-    def _hardlink(self, src: Path, dst: Path) -> None:
-        try:
-            try:
-                os.link(src, dst)
-            except FileExistsError:
-                self._via_temp(dst, lambda tmp: os.link(src, tmp))
-            return
-        except OSError as exc:
-            if exc.errno in _HARDLINK_UNSUPPORTED:
-                self._copy_only = True
-            elif exc.errno not in _HARDLINK_PER_FILE:
-                raise
-            self._fall_back("hardlink", src, dst, exc)
-        self._copy(src, dst)
-
-    def _clone(self, src: Path, dst: Path) -> None:
+    def _clone(self, src: StrPath, dst: StrPath) -> None:
         if sys.platform != "linux":
             self._copy_only = True
             self._fall_back(
@@ -142,7 +145,7 @@ class Linker:
             return
         import fcntl
 
-        def clone(tmp: Path) -> None:
+        def clone(tmp: str) -> None:
             with open(src, "rb") as fin:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 try:
@@ -160,21 +163,22 @@ class Linker:
             self._fall_back("clone", src, dst, exc)
             self._copy(src, dst)
 
-    def _copy(self, src: Path, dst: Path) -> None:
-        def copy(tmp: Path) -> None:
+    def _copy(self, src: StrPath, dst: StrPath) -> None:
+        def copy(tmp: str) -> None:
             shutil.copyfile(src, tmp)
             shutil.copymode(src, tmp)
 
         self._via_temp(dst, copy)
 
-    def _fall_back(self, kind: str, src: Path, dst: Path, exc: OSError) -> None:
-        if self.fallback_reason is not None:
-            return
-        self.fallback_reason = exc.strerror or str(exc)
+    def _fall_back(self, kind: str, src: StrPath, dst: StrPath, exc: OSError) -> None:
+        with self._warn_lock:
+            if self.fallback_reason is not None:
+                return
+            self.fallback_reason = exc.strerror or str(exc)
         log.warning(
             "cannot %s %s to %s (%s); copying files instead (use --link-mode=copy to silence this)",
             kind,
-            src.parent,
-            dst.parent,
+            os.path.dirname(src),
+            os.path.dirname(dst),
             self.fallback_reason,
         )

@@ -12,8 +12,6 @@ for complete. On failure the files this install created are removed again.
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
 import errno
 import json
 import logging
@@ -22,7 +20,6 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,8 @@ from satchel.cache.manifest import ManifestFile
 from satchel.cache.store import Tree
 from satchel.errors import InstallError
 from satchel.install import scripts
-from satchel.install.installed import InstalledDist
-from satchel.install.link import Linker, temp_sibling, write_file
+from satchel.install.installed import Headers, InstalledDist, parse_headers
+from satchel.install.link import Linker, StrPath, temp_sibling, write_file
 from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
 from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
 
@@ -58,19 +55,19 @@ for raw in sys.stdin.buffer.read().split(b"\0"):
 """
 
 
-def read_headers(path: Path) -> Message:
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-        path.read_bytes()
-    )
+def read_headers(path: StrPath) -> Headers:
+    with open(path, "rb") as fh:
+        return parse_headers(fh.read())
 
 
 @dataclass
 class _Plan:
-    """Where each file goes."""
+    """Where each file goes (destinations as strings: thousands per install, no Path objects)."""
 
-    links: list[tuple[ManifestFile, Path]] = field(default_factory=list)  # linked from the cache
-    scripts: list[tuple[ManifestFile, Path]] = field(default_factory=list)  # .data/scripts
-    sources: list[Path] = field(default_factory=list)  # .py files in purelib/platlib
+    links: list[tuple[ManifestFile, str]] = field(default_factory=list)  # linked from the cache
+    metadata: list[tuple[ManifestFile, str]] = field(default_factory=list)  # .dist-info: last
+    scripts: list[tuple[ManifestFile, str]] = field(default_factory=list)  # .data/scripts
+    sources: list[str] = field(default_factory=list)  # .py files in purelib/platlib
 
 
 class _Transaction:
@@ -81,31 +78,33 @@ class _Transaction:
         self.created_dirs: list[str] = []
         self.created_files: list[str] = []
         self.record: dict[str, tuple[str, int]] = {}  # dst -> (sha256 hex, size)
-        self.current: Path | None = None  # the file being written, for error messages
+        self.current: str | None = None  # the file being written, for error messages
 
     def ensure_dir(self, directory: str) -> None:
         if directory in self.dirs:
             return
-        missing = []
-        d = directory
-        while not os.path.isdir(d):
-            missing.append(d)
-            parent = os.path.dirname(d)
-            if parent == d:
-                break
-            d = parent
-        os.makedirs(directory, exist_ok=True)
-        self.created_dirs.extend(reversed(missing))
+        try:
+            os.mkdir(directory)
+            self.created_dirs.append(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+        except FileNotFoundError:
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                raise
+            self.ensure_dir(parent)
+            self.ensure_dir(directory)
         self.dirs.add(directory)
 
-    def about_to_write(self, dst: Path, at: Path | None = None) -> None:
+    def about_to_write(self, dst: str, at: str | None = None) -> None:
         """``dst`` is written now, at ``at`` if not in place (its place in the staged
         ``.dist-info`` directory)."""
         path = dst if at is None else at
         self.current = dst
-        self.ensure_dir(str(path.parent))
+        self.ensure_dir(os.path.dirname(path))
         if not os.path.lexists(path):
-            self.created_files.append(str(path))
+            self.created_files.append(path)
 
     def rollback(self) -> None:
         for f in reversed(self.created_files):
@@ -139,81 +138,89 @@ def install_tree(
     FileNotFoundError when a file of ``tree`` is missing (the cache entry went away; unpack it
     again and retry). Either way, the files this call created are removed again.
     """
+    base = os.fspath(tree.path)
     files = {f.path: f for f in tree.manifest.files}
     dist_info = _find_dist_info(tree, files)
-    meta = read_headers(tree.path / dist_info / "METADATA")
-    name, version = str(meta.get("Name") or ""), str(meta.get("Version") or "")
+    meta = read_headers(os.path.join(base, dist_info, "METADATA"))
+    name, version = meta.get("Name") or "", meta.get("Version") or ""
     label = f"{name} {version}"
     if not name or not version:
         raise InstallError(f"cannot install {dist_info}: METADATA has no Name or Version")
-    wheel_meta = read_headers(tree.path / dist_info / "WHEEL")
-    purelib = str(wheel_meta.get("Root-Is-Purelib", "true")).strip().lower() == "true"
-    root = Path(paths["purelib" if purelib else "platlib"])
+    wheel_meta = read_headers(os.path.join(base, dist_info, "WHEEL"))
+    purelib = (wheel_meta.get("Root-Is-Purelib") or "true").strip().lower() == "true"
+    root = os.path.abspath(paths["purelib" if purelib else "platlib"])
     headers = paths.get("headers") or paths.get("include")
     scheme_dirs = {
-        "purelib": Path(paths["purelib"]),
-        "platlib": Path(paths["platlib"]),
-        "scripts": Path(paths["scripts"]),
-        "data": Path(paths["data"]),
-        "headers": Path(headers) / name if headers else None,
+        "purelib": os.path.abspath(paths["purelib"]),
+        "platlib": os.path.abspath(paths["platlib"]),
+        "scripts": os.path.abspath(paths["scripts"]),
+        "data": os.path.abspath(paths["data"]),
+        "headers": os.path.abspath(os.path.join(headers, name)) if headers else None,
     }
     plan = _plan(files, dist_info, root, scheme_dirs, label)
     entry_points: list[scripts.EntryPoint] = []
     if f"{dist_info}/entry_points.txt" in files:
-        text = (tree.path / dist_info / "entry_points.txt").read_text(
-            encoding="utf-8", errors="replace"
-        )
+        with open(os.path.join(base, dist_info, "entry_points.txt"), "rb") as fh:
+            text = fh.read().decode("utf-8", errors="replace")
         entry_points = scripts.parse_entry_points(text, label=label)
     if "\n" in installer or "\r" in installer:
         raise ValueError("installer name must be one line")
 
     txn = _Transaction()
-    target = root / dist_info
+    target = os.path.join(root, dist_info)
     staging = temp_sibling(target)
 
-    def staged(dst: Path) -> Path:
-        return staging / dst.relative_to(target) if dst.is_relative_to(target) else dst
-
     try:
-        # The distribution's own files first, its metadata last.
-        for mf, dst in sorted(plan.links, key=lambda link: link[1].is_relative_to(target)):
-            txn.about_to_write(dst, staged(dst))
-            linker.link_file(tree.path / mf.path, staged(dst))
-            txn.record[str(dst)] = (mf.sha256, mf.size)
+        # The distribution's own files first, its metadata last, into the staged .dist-info.
+        record, dirs, created = txn.record, txn.dirs, txn.created_files
+        for links, at_dir in ((plan.links, None), (plan.metadata, staging)):
+            for mf, dst in links:
+                at = dst if at_dir is None else at_dir + dst[len(target) :]
+                txn.current = dst
+                directory = os.path.dirname(at)
+                if directory not in dirs:
+                    txn.ensure_dir(directory)
+                if linker.link_file(base + "/" + mf.path, at):
+                    created.append(at)
+                record[dst] = (mf.sha256, mf.size)
+        scripts_dir = os.path.abspath(paths["scripts"])
         for mf, dst in plan.scripts:
-            content = (tree.path / mf.path).read_bytes()
+            with open(os.path.join(base, mf.path), "rb") as fh:
+                content = fh.read()
             _write(
                 txn, dst, scripts.rewrite_shebang(content, interpreter_executable) or content, 0o755
             )
         for ep in entry_points:
-            dst = Path(paths["scripts"]) / ep.name
+            dst = os.path.join(scripts_dir, ep.name)
             _write(txn, dst, scripts.launcher(ep, interpreter_executable), 0o755)
         if compile_bytecode and plan.sources:
             for pyc in _compile(plan.sources, interpreter_executable, python_version, label):
                 txn.record[str(pyc)] = hash_file(pyc)
                 txn.created_files.append(str(pyc))
 
-        _write(txn, target / "INSTALLER", f"{installer}\n".encode(), 0o644, staging)
+        _write(txn, os.path.join(target, "INSTALLER"), f"{installer}\n".encode(), 0o644, staging)
         if requested:
-            _write(txn, target / "REQUESTED", b"", 0o644, staging)
+            _write(txn, os.path.join(target, "REQUESTED"), b"", 0o644, staging)
         if direct_url is not None:
             url_data = json.dumps(direct_url, sort_keys=True).encode()
-            _write(txn, target / "direct_url.json", url_data, 0o644, staging)
+            _write(txn, os.path.join(target, "direct_url.json"), url_data, 0o644, staging)
 
+        prefix = root + os.sep
         entries = [
-            RecordEntry.for_sha256(_relative(dst, root), sha, size)
+            RecordEntry.for_sha256(_relative(dst, root, prefix), sha, size)
             for dst, (sha, size) in txn.record.items()
         ]
-        record_path = target / "RECORD"
-        entries.append(RecordEntry(_relative(str(record_path), root)))
-        txn.about_to_write(record_path, staged(record_path))
-        write_file(staged(record_path), format_record(entries).encode("utf-8"), mode=0o644)
+        record_path = os.path.join(target, "RECORD")
+        entries.append(RecordEntry(_relative(record_path, root, prefix)))
+        staged_record = os.path.join(staging, "RECORD")
+        txn.about_to_write(record_path, staged_record)
+        write_file(staged_record, format_record(entries).encode("utf-8"), mode=0o644)
         txn.current = target
         _publish(staging, target)
     except OSError as exc:
         txn.rollback()
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, FileNotFoundError) and _is_within(exc.filename, tree.path):
+        if isinstance(exc, FileNotFoundError) and _is_within(exc.filename, base):
             raise  # the cache entry vanished (e.g. `cache clean`): the caller unpacks it again
         where = str(exc.filename or txn.current or "")
         temporary = os.path.basename(where).startswith(".satchel-") or _is_within(where, staging)
@@ -227,10 +234,10 @@ def install_tree(
         txn.rollback()
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return InstalledDist(canonicalize_name(name), version, target)
+    return InstalledDist(canonicalize_name(name), version, Path(target))
 
 
-def _publish(staging: Path, target: Path) -> None:
+def _publish(staging: str, target: str) -> None:
     """Rename the assembled ``.dist-info`` directory into place, replacing one already there (the
     same distribution installed over itself)."""
     try:
@@ -266,60 +273,66 @@ def _find_dist_info(tree: Tree, files: Mapping[str, ManifestFile]) -> str:
 def _plan(
     files: Mapping[str, ManifestFile],
     dist_info: str,
-    root: Path,
-    scheme_dirs: Mapping[str, Path | None],
+    root: str,
+    scheme_dirs: Mapping[str, str | None],
     label: str,
 ) -> _Plan:
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     plan = _Plan()
+    sep = os.sep
     for rel, mf in files.items():
         parts = rel.split("/")
-        if any(p in ("", ".", "..") for p in parts) or "\\" in rel:
+        if "" in parts or "." in parts or ".." in parts or "\\" in rel:
             raise InstallError(f"cannot install {label}: unsafe path {rel!r} in the unpacked wheel")
-        if parts[0] == data_dir:
+        top = parts[0]
+        if top == data_dir:
             scheme = parts[1] if len(parts) > 2 else ""
             base = scheme_dirs.get(scheme) if scheme in SCHEMES else None
             if base is None:
                 raise InstallError(f"cannot install {label}: no install location for {rel!r}")
-            dst = base.joinpath(*parts[2:])
+            dst = sep.join((base, *parts[2:]))
             if scheme == "scripts":
                 plan.scripts.append((mf, dst))
                 continue
             in_lib = scheme in ("purelib", "platlib")
-        else:
-            if parts[0] == dist_info and len(parts) == 2 and parts[1] in _NOT_INSTALLED:
+            plan.links.append((mf, dst))
+        elif top == dist_info:
+            if len(parts) == 2 and parts[1] in _NOT_INSTALLED:
                 continue
-            dst = root.joinpath(*parts)
+            plan.metadata.append((mf, root + sep + rel.replace("/", sep)))
+            continue
+        else:
+            dst = root + sep + rel.replace("/", sep)
             in_lib = True
-        plan.links.append((mf, dst))
+            plan.links.append((mf, dst))
         if in_lib and rel.endswith(".py"):
             plan.sources.append(dst)
     return plan
 
 
-def _write(
-    txn: _Transaction, dst: Path, data: bytes, mode: int, staging: Path | None = None
-) -> None:
+def _write(txn: _Transaction, dst: str, data: bytes, mode: int, staging: str | None = None) -> None:
     """Write a fresh file ``dst``; one of the ``.dist-info`` goes into ``staging`` for now."""
-    at = dst if staging is None else staging / dst.name
+    at = dst if staging is None else os.path.join(staging, os.path.basename(dst))
     txn.about_to_write(dst, at)
     write_file(at, data, mode=mode)
-    txn.record[str(dst)] = hash_bytes(data)
+    txn.record[dst] = hash_bytes(data)
 
 
-def _is_within(filename: object, directory: Path) -> bool:
+def _is_within(filename: object, directory: StrPath) -> bool:
     if not isinstance(filename, (str, os.PathLike)):
         return False
     path = os.path.abspath(os.fspath(filename))
     return path.startswith(os.path.abspath(directory) + os.sep)
 
 
-def _relative(path: str | Path, root: Path) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
+def _relative(path: str, root: str, prefix: str) -> str:
+    """``path`` relative to ``root`` (``prefix`` is ``root`` + separator), with ``/``."""
+    rel = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
 
 
 def _compile(
-    sources: list[Path], executable: str, python_version: tuple[int, ...] | None, label: str
+    sources: list[str], executable: str, python_version: tuple[int, ...] | None, label: str
 ) -> list[Path]:
     """Byte-compile ``sources`` with the target interpreter; return the .pyc files written."""
     payload = b"\0".join(os.fsencode(s) for s in sources)

@@ -1,0 +1,129 @@
+"""Installer.link: distributions are linked into the environment side by side, except those that
+write the same file, which are installed one after the other in order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from packaging.version import Version
+
+import satchel.install.wheel as wheel_module
+from satchel.cache.store import Cache, Tree
+from satchel.commands import pipeline
+from satchel.commands.pipeline import Installer, Target
+from satchel.commands.sources import BuildOptions, SourceFinder
+from satchel.index.client import IndexClient
+from satchel.progress import Progress
+from satchel.python.interpreter import Interpreter
+from satchel.resolve import ResolvedPackage
+from tests.support.wheels import WheelSpec, build_wheel
+from tests.unit.test_install_support import fake_scheme, unpack_into_cache
+
+
+class _Interp:
+    executable = "/usr/bin/python3"
+    version = (3, 11, 0)
+
+
+def _setup(
+    tmp_path: Path, specs: list[WheelSpec]
+) -> tuple[Installer, Target, list[ResolvedPackage], dict[str, Tree]]:
+    cache = Cache(tmp_path / "cache")
+    trees: dict[str, Tree] = {}
+    packages = []
+    for spec in specs:
+        wheel = build_wheel(spec, tmp_path / "wheels")
+        trees[spec.name] = unpack_into_cache(cache, wheel, spec.name, spec.version)
+        packages.append(ResolvedPackage(spec.name, Version(spec.version), None, None, True))
+    installer = Installer(cache, cast(IndexClient, None), BuildOptions())
+    paths = fake_scheme(tmp_path / "env")
+    target = Target(cast(Interpreter, _Interp()), paths, "test env")
+    return installer, target, packages, trees
+
+
+def _link(installer: Installer, target: Target, packages: list[ResolvedPackage], trees: dict[str, Tree]) -> None:
+    installer.link(cast(SourceFinder, None), target, [], packages, trees, Progress(enabled=False))
+
+
+def test_distributions_are_installed_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(3)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    # Every install waits until all three are under way: one at a time, the barrier breaks.
+    barrier = threading.Barrier(3, timeout=20)
+    real = wheel_module.install_tree
+
+    def rendezvous(tree: Tree, **kwargs: Any) -> Any:
+        barrier.wait()
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(wheel_module, "install_tree", rendezvous)
+    _link(installer, target, packages, trees)
+    site = Path(target.paths["purelib"])
+    for spec in specs:
+        assert (site / spec.dist_name / "__init__.py").read_text() == '__version__ = "1.0"\nTAG = "py3-none-any"\n'
+        assert (site / spec.dist_info / "RECORD").is_file()
+
+
+def test_distributions_writing_the_same_file_are_installed_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = [
+        WheelSpec("first", "1.0", files={"common/shared.py": "owner = 'first'\n", "first/__init__.py": ""}),
+        WheelSpec("other", "1.0"),
+        WheelSpec("second", "1.0", files={"common/shared.py": "owner = 'second'\n", "second/__init__.py": ""}),
+    ]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    assert pipeline._overlapping(packages, trees)
+    active, most, order = [0], [0], []
+    lock = threading.Lock()
+    real = wheel_module.install_tree
+
+    def counting(tree: Tree, **kwargs: Any) -> Any:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            time.sleep(0.2)  # long enough for any other install running alongside to show
+            result = real(tree, **kwargs)
+            order.append(result.name)
+            return result
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(wheel_module, "install_tree", counting)
+    _link(installer, target, packages, trees)
+    assert most[0] == 1
+    assert order == ["first", "other", "second"]
+    site = Path(target.paths["purelib"])
+    assert (site / "common" / "shared.py").read_text() == "owner = 'second'\n"
+
+
+def test_overlap_counts_data_purelib_as_the_library(tmp_path: Path) -> None:
+    specs = [
+        WheelSpec("a", "1.0", files={"ns/mod.py": "a = 1\n"}),
+        WheelSpec("b", "1.0", files={"b/__init__.py": ""}, data={"purelib": {"ns/mod.py": "b = 1\n"}}),
+        WheelSpec("c", "1.0", files={"c/__init__.py": ""}, data={"scripts": {"ns/mod.py": "#!python\n"}}),
+    ]
+    _, _, packages, trees = _setup(tmp_path, specs)
+    assert pipeline._overlapping(packages[:2], trees)
+    assert not pipeline._overlapping([packages[0], packages[2]], trees)
+
+
+def test_a_failing_install_is_the_error_of_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(4)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    real = wheel_module.install_tree
+
+    def failing(tree: Tree, **kwargs: Any) -> Any:
+        if tree is trees["p1"]:
+            raise RuntimeError("p1 cannot be installed")
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(wheel_module, "install_tree", failing)
+    with pytest.raises(RuntimeError, match="p1 cannot be installed"):
+        _link(installer, target, packages, trees)
