@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+# Every command imports this module: ``shutil`` and ``ctypes`` (for ``syncfs``) are imported
+# where used, and temporary names come from ``os.urandom`` rather than ``secrets`` -- start-up
+# time that a command which writes nothing (a no-op install) does not pay.
 
 TEMP_PREFIX = ".tmp-"
 
@@ -21,8 +23,13 @@ TEMP_PREFIX = ".tmp-"
 _FSYNC = os.environ.get("SATCHEL_UNSAFE_NO_FSYNC") != "1"
 
 
+def _token() -> str:
+    """12 random hex digits for a temporary name (what ``secrets.token_hex(6)`` returns)."""
+    return os.urandom(6).hex()
+
+
 def temp_name(final: Path) -> Path:
-    return final.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}-{final.name}"[:200]
+    return final.parent / f"{TEMP_PREFIX}{_token()}-{final.name}"[:200]
 
 
 def fsync_fd(fd: int) -> None:
@@ -45,7 +52,24 @@ def _load_syncfs() -> Callable[[int], int] | None:
     return fn
 
 
-_syncfs = _load_syncfs()
+# The libc ``syncfs``, or None where there is none: loaded on first use (loading ctypes and libc
+# is start-up time that only writing a tree needs). Read it through ``_get_syncfs()``; as a
+# module attribute (``atomic._syncfs``) it is loaded on first access too.
+_syncfs: Callable[[int], int] | None
+
+
+def _get_syncfs() -> Callable[[int], int] | None:
+    try:
+        return globals()["_syncfs"]
+    except KeyError:
+        fn = globals()["_syncfs"] = _load_syncfs()
+        return fn
+
+
+def __getattr__(name: str) -> object:
+    if name == "_syncfs":
+        return _get_syncfs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sync_filesystem(path: Path) -> bool:
@@ -54,14 +78,15 @@ def sync_filesystem(path: Path) -> bool:
     False when not available (the caller then fsyncs file by file)."""
     if not _FSYNC:
         return True
-    if _syncfs is None:
+    syncfs = _get_syncfs()
+    if syncfs is None:
         return False
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
-        return _syncfs(fd) == 0
+        return syncfs(fd) == 0
     finally:
         os.close(fd)
 
@@ -108,7 +133,7 @@ def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
 
 def make_temp_dir(parent: Path, name: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}-{name}"[:200]
+    tmp = parent / f"{TEMP_PREFIX}{_token()}-{name}"[:200]
     tmp.mkdir()
     return tmp
 
@@ -130,6 +155,7 @@ def install_dir(tmp: Path, final: Path) -> bool:
 
 def remove_tree(path: Path) -> None:
     """Remove a file or directory tree, including read-only files; never raises for missing."""
+    import shutil
 
     def onerror(func: object, p: str, exc: object) -> None:
         with contextlib.suppress(OSError):
@@ -153,7 +179,7 @@ def discard(path: Path) -> None:
     if not path.exists() and not path.is_symlink():
         return
     if path.is_dir() and not path.is_symlink():
-        aside = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}-trash"
+        aside = path.parent / f"{TEMP_PREFIX}{_token()}-trash"
         try:
             os.rename(path, aside)
         except FileNotFoundError:

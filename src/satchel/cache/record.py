@@ -15,9 +15,10 @@ shape) raises CorruptEntry with a one-line reason; callers treat that as a cache
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
+import sys
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from satchel.cache import schema
@@ -28,6 +29,38 @@ _HEADER = struct.Struct(">8s24sIQ32s")
 HEADER_SIZE = _HEADER.size
 
 R = TypeVar("R", bound="Record")
+
+
+# Small inputs are hashed with the interpreter's built-in sha256 (where it has one) while
+# hashlib is not imported yet: importing it loads OpenSSL, about 3 ms of start-up that reading
+# one small record (the no-op install reads only the target's interpreter record) would pay.
+# OpenSSL's is several times faster per byte, so larger inputs, and everything once hashlib is
+# loaded anyway (the full install imports it), go to hashlib.
+_SMALL = 1 << 14
+_builtin: Callable[[bytes], Any] | None = None
+
+
+def sha256(data: bytes) -> bytes:
+    """The sha256 digest of ``data`` (``hashlib.sha256(data).digest()``)."""
+    global _builtin
+    if len(data) <= _SMALL and "hashlib" not in sys.modules:
+        if _builtin is None:
+            _builtin = _find_builtin_sha256()
+        return _builtin(data).digest()
+    import hashlib
+
+    return hashlib.sha256(data).digest()
+
+
+def _find_builtin_sha256() -> Callable[[bytes], Any]:
+    try:
+        if sys.version_info >= (3, 12):
+            from _sha2 import sha256 as fn
+        else:
+            from _sha256 import sha256 as fn
+    except ImportError:  # built without it (only OpenSSL's, say)
+        from hashlib import sha256 as fn
+    return fn
 
 
 class CorruptEntry(Exception):
@@ -72,7 +105,7 @@ def dumps(record: Record) -> bytes:
     payload = json.dumps(schema.encode(record), separators=(",", ":"), ensure_ascii=False).encode()
     rtype = type(record).record_type.encode("ascii")
     header = _HEADER.pack(
-        MAGIC, rtype, type(record).bucket.version, len(payload), hashlib.sha256(payload).digest()
+        MAGIC, rtype, type(record).bucket.version, len(payload), sha256(payload)
     )
     return header + payload
 
@@ -93,7 +126,7 @@ def loads(data: bytes, cls: type[R]) -> R:
     payload = data[HEADER_SIZE:]
     if len(payload) != length:
         raise CorruptEntry(f"payload is {len(payload)} bytes, header says {length} (truncated?)")
-    if hashlib.sha256(payload).digest() != digest:
+    if sha256(payload) != digest:
         raise CorruptEntry("checksum mismatch")
     try:
         obj = json.loads(payload)

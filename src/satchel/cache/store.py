@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import logging
 import os
-import shutil
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,9 +22,14 @@ from typing import IO, TypeVar
 from satchel.cache import atomic, buckets, record
 from satchel.cache.buckets import Bucket
 from satchel.cache.locks import flock
-from satchel.cache.manifest import Manifest, check_tree, hash_tree
 from satchel.cache.record import CorruptEntry, Record
 from satchel.errors import SatchelError
+
+# hashlib (OpenSSL), tempfile, shutil and the tree manifests are imported where they are used:
+# commands that only read a record or two (a no-op install) never need them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.cache.manifest import Manifest
 
 log = logging.getLogger("satchel.cache")
 
@@ -66,7 +68,7 @@ def default_cache_dir() -> Path:
 
 def safe_key(text: str, length: int = 16) -> str:
     """A short filesystem-safe digest of arbitrary text (URLs, paths)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    return record.sha256(text.encode()).hex()[:length]
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class Cache:
     def _scratch_root(self) -> Path:
         with self._scratch_lock:
             if self._scratch is None:
+                import tempfile
+
                 self._scratch = Path(tempfile.mkdtemp(prefix="satchel-cache-"))
             return self._scratch
 
@@ -136,6 +140,8 @@ class Cache:
     def close(self) -> None:
         """Remove the scratch cache of this run, if any."""
         if self._scratch is not None:
+            import shutil
+
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
@@ -336,6 +342,8 @@ class Cache:
 
     def get_tree(self, bucket: Bucket, key: str) -> Tree | None:
         """An unpacked tree, cheaply checked (every file exists with its size and mtime)."""
+        from satchel.cache.manifest import Manifest, check_tree
+
         for entry in self._entry_paths(bucket, key):
             manifest_path = entry / "manifest"
             try:
@@ -397,6 +405,8 @@ class Cache:
     def _build_tree(
         self, entry: Path, populate: Callable[[Path], dict[str, str] | None], source: str
     ) -> Tree:
+        from satchel.cache.manifest import Manifest, hash_tree
+
         tmp = atomic.make_temp_dir(entry.parent, entry.name)
         try:
             tree = tmp / "tree"
@@ -418,6 +428,8 @@ class Cache:
         return Tree(entry / "tree", manifest)
 
     def _read_tree(self, entry: Path) -> Tree | None:
+        from satchel.cache.manifest import Manifest, check_tree
+
         try:
             manifest = record.loads((entry / "manifest").read_bytes(), Manifest)
         except (OSError, CorruptEntry):
@@ -429,6 +441,8 @@ class Cache:
 
 class FileWriter:
     def __init__(self, fh: IO[bytes], filename: str) -> None:
+        import hashlib
+
         self._fh = fh
         self._hash = hashlib.sha256()
         self.filename = filename
@@ -473,6 +487,8 @@ def touch(path: Path) -> None:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):

@@ -11,16 +11,15 @@ beat both. Each setting (index-url, extra-index-url, find-links) is looked up in
 
 from __future__ import annotations
 
-import configparser
 import importlib.util
 import logging
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from satchel.errors import SatchelError
 
@@ -28,6 +27,7 @@ log = logging.getLogger("satchel.index")
 
 _PYPI_RE = re.compile(r"""^PyPI\s*=\s*PackageIndex\(\s*["']([^"']+)["']""", re.MULTILINE)
 _SECTIONS = ("global", "install")  # lowest to highest priority
+_DELIMITER = re.compile(r"[=:]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,23 @@ class IndexConfig:
     source: str = ""  # where index_url came from, e.g. "SATCHEL_INDEX_URL" or "/etc/pip.conf [global]"
 
 
-@dataclass(frozen=True, slots=True)
 class _Setting:
-    value: str
-    source: str
+    """A setting's value and where it came from."""
+
+    __slots__ = ("source", "value")
+
+    def __init__(self, value: str, source: str) -> None:
+        self.value = value
+        self.source = source
+
+
+def __getattr__(name: str) -> Any:
+    # shutil (with the compression modules it loads) costs start-up time, and is needed only
+    # when there is no pip to read the default index from: imported then. (Also as an attribute,
+    # which tests patch.)
+    if name == "shutil":
+        return importlib.import_module("shutil")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_index_config(
@@ -118,17 +131,14 @@ def read_pip_config(files: Sequence[Path], environ: Mapping[str, str]) -> dict[s
     for path in files:
         if not path.is_file():
             continue
-        parser = configparser.RawConfigParser()
-        try:
-            with path.open(encoding="utf-8") as f:
-                parser.read_file(f)
-        except (OSError, UnicodeDecodeError, configparser.Error) as e:
-            log.warning("ignoring pip configuration %s: %s", path, e)
-            continue
+        sections = read_plain_ini(path)
+        if sections is None:
+            sections = _read_ini(path)
+            if sections is None:
+                continue
         for section in _SECTIONS:
-            if parser.has_section(section):
-                for key, value in parser.items(section):
-                    per_section[section][_normalize(key)] = _Setting(value, f"{path} [{section}]")
+            for key, value in sections.get(section, ()):
+                per_section[section][_normalize(key)] = _Setting(value, f"{path} [{section}]")
     merged: dict[str, _Setting] = {}
     for section in _SECTIONS:
         merged.update(per_section[section])
@@ -137,6 +147,62 @@ def read_pip_config(files: Sequence[Path], environ: Mapping[str, str]) -> dict[s
         if environ.get(var, "").strip():
             merged[key] = _Setting(environ[var], var)
     return merged
+
+
+def _read_ini(path: Path) -> dict[str, list[tuple[str, str]]] | None:
+    """Every section's ``items()`` as pip's ``configparser.RawConfigParser`` reads ``path``;
+    None (after a warning) if it cannot be read."""
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        with path.open(encoding="utf-8") as f:
+            parser.read_file(f)
+    except (OSError, UnicodeDecodeError, configparser.Error) as e:
+        log.warning("ignoring pip configuration %s: %s", path, e)
+        return None
+    return {section: parser.items(section) for section in parser.sections()}
+
+
+def read_plain_ini(path: Path) -> dict[str, list[tuple[str, str]]] | None:
+    """What ``_read_ini`` returns for ``path``, without importing configparser (a millisecond
+    of start-up), when the file is in a narrow form that configparser certainly reads that
+    way; None for anything else (then configparser reads it, and warns about it as before).
+
+    The narrow form: UTF-8; only blank lines, comment lines (``#`` or ``;`` after any
+    whitespace), section headers ``[name]`` and ``key = value`` / ``key: value`` lines, none
+    of the last two indented (no continuation lines); no ``[DEFAULT]``, no section or key twice
+    in a section, no key before the first section, no key without a name or a delimiter.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    keys: set[str] = set()
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        value = line.strip()
+        if not value or value[0] in "#;":
+            continue
+        if line[0].isspace():
+            return None  # maybe a continuation line
+        if value[0] == "[":
+            name = value[1:-1]
+            if value[-1] != "]" or not name or name == "DEFAULT" or name in sections:
+                return None
+            current = sections[name] = []
+            keys = set()
+            continue
+        delimiter = _DELIMITER.search(value)
+        if current is None or delimiter is None:
+            return None
+        key = value[: delimiter.start()].rstrip().lower()
+        if not key or key in keys:
+            return None
+        keys.add(key)
+        current.append((key, value[delimiter.end() :].strip()))
+    return sections
 
 
 def _normalize(key: str) -> str:
@@ -170,6 +236,8 @@ def pip_default_index_url() -> tuple[str, str]:
             return str(PyPI.simple_url), "pip's default (imported)"
         except Exception:  # a broken or very different pip: try the next way
             pass
+    import shutil
+
     python = shutil.which("python3")
     if python:
         try:

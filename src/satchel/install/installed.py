@@ -27,8 +27,9 @@ log = logging.getLogger("satchel.install")
 
 # email.feedparser's headerRE: a field name of printable ASCII but ':' and then ':', or a
 # continuation line (leading space or tab), or a Unix "From " envelope line.
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+# (compiled where used, by the slower path that few files take)
+_HEADER_LINE = r"From |[\041-\071\073-\176]*:|[\t ]"
+_NEWLINE = r"\r\n|\r|\n"
 # A header block of only well-formed lines ("Name: value", continuations; no "From " line, no
 # empty field name), \n-terminated, and its fields with their continuation lines.
 _PLAIN_BLOCK = re.compile(r"(?:(?:[\041-\071\073-\176]+:|[ \t])[^\n]*(?:\n|\Z))*")
@@ -101,12 +102,13 @@ def parse_headers(data: bytes) -> Headers:
         ends = [i for i in (end, data.find(b"\n\r\n"), data.find(b"\r\r")) if i >= 0]
         if ends:
             data = data[: min(ends) + 1]
-        lines = _NEWLINE.split(data.decode("utf-8", "replace"))
+        lines = re.split(_NEWLINE, data.decode("utf-8", "replace"))
     fields: list[tuple[str, str]] = []
     name = ""
     value: list[str] = []
+    header_line = re.compile(_HEADER_LINE)
     for line in lines:
-        if not _HEADER_LINE.match(line):
+        if not header_line.match(line):
             break
         if line[0] in " \t":
             if name:
@@ -125,10 +127,25 @@ def parse_headers(data: bytes) -> Headers:
     return Headers(fields)
 
 
+# Where a header block can end (what ``parse_headers`` looks for): the file is read until one of
+# these has been read (or to its end), then ``parse_headers`` has all it reads.
+_BLOCK_ENDS = (b"\n\n", b"\n\r\n", b"\r\r")
+
+
 def _read_headers(path: Path) -> Headers:
     """The header block of a METADATA/PKG-INFO file. Raises OSError."""
-    with open(path, "rb") as fh:
-        return parse_headers(fh.read())
+    # Not the whole file (the description follows the headers), and without a file object.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 16384)
+        while not any(end in data for end in _BLOCK_ENDS):
+            more = os.read(fd, 65536)
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
+    return parse_headers(data)
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
+from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -111,6 +112,109 @@ def _plain(text: str, m: re.Match[str], specs: str) -> PlainRequirement:
     extras = m.group("extras")
     names = frozenset(e.strip(" \t") for e in extras.split(",")) if extras is not None else frozenset()
     return PlainRequirement(text, m.group("name"), names, SpecifierSet(specs))
+
+
+# Markers in a narrow form too: comparisons of a variable (on the left) with a plain quoted
+# literal, joined by "and"/"or", with or without parentheses -- the version variable with a plain
+# release number and any of < <= > >= == !=, the others with == or != only. Packaging certainly
+# parses them, and evaluates them as ``_marker_holds`` does. A dependency of a distribution
+# itself whose marker is certainly false for the target (most platform and old-Python
+# backports) is skipped like an extra-only one, without packaging's parser.
+_MARKER_TOKEN = re.compile(
+    r"[ \t]*(?:(?P<paren>[()])|(?P<bool>and|or)(?=[ \t(])"
+    r"|(?P<var>python_version|extra|os_name|sys_platform|platform_system|platform_machine"
+    r"|implementation_name|platform_python_implementation)"
+    r"[ \t]*(?P<op>[<>]=?|[=!]=)[ \t]*(?P<q>['\"])(?P<value>[A-Za-z0-9._-]*)(?P=q))"
+)
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+_Marker = list["tuple[str, str, str] | str | _Marker"]  # packaging's shape: atoms, "and", "or"
+
+
+def _marker_tree(text: str) -> _Marker | None:
+    """``text`` (a marker) parsed, if it is in the narrow form; else None."""
+    tokens: list[re.Match[str]] = []
+    end = len(text.rstrip(" \t"))
+    pos = 0
+    while pos < end:
+        m = _MARKER_TOKEN.match(text, pos, end)
+        if m is None:
+            return None
+        var, op, value = m.group("var", "op", "value")
+        if var is None:
+            pass
+        elif var == "python_version":
+            if not _RELEASE.fullmatch(value):
+                return None
+        elif op not in ("==", "!=") or (var == "extra" and not _NAME_ONLY.fullmatch(value)):
+            return None
+        tokens.append(m)
+        pos = m.end()
+    tree, used = _marker_expr(tokens, 0)
+    return tree if tree is not None and used == len(tokens) else None
+
+
+def _marker_expr(tokens: list[re.Match[str]], i: int) -> tuple[_Marker | None, int]:
+    """marker_atom (("and" | "or") marker_atom)* from ``tokens[i]``: (tree, next index)."""
+    tree: _Marker = []
+    while True:
+        if i >= len(tokens):
+            return None, i
+        m = tokens[i]
+        if m.group("paren") == "(":
+            inner, i = _marker_expr(tokens, i + 1)
+            if inner is None or i >= len(tokens) or tokens[i].group("paren") != ")":
+                return None, i
+            tree.append(inner)
+        elif m["var"] is not None:
+            tree.append((m["var"], m["op"], m["value"]))
+        else:
+            return None, i
+        i += 1
+        if i < len(tokens) and tokens[i].group("bool") is not None:
+            tree.append(tokens[i].group("bool"))
+            i += 1
+        else:
+            return tree, i
+
+
+def _marker_holds(tree: _Marker, env: Mapping[str, str], nested: bool = False) -> bool:
+    """What packaging's ``Marker.evaluate`` answers for a narrow marker, given its whole
+    environment (its defaults updated with the target's, ``extra`` canonical). As packaging
+    does, an ``extra`` literal is normalized only outside parentheses."""
+    groups: list[list[bool]] = [[]]
+    for item in tree:
+        if isinstance(item, list):
+            groups[-1].append(_marker_holds(item, env, nested=True))
+        elif isinstance(item, tuple):
+            var, op, value = item
+            if var == "python_version":
+                groups[-1].append(Specifier(op + value).contains(env[var], prereleases=True))
+            else:
+                want = canonicalize_name(value) if var == "extra" and not nested else value
+                groups[-1].append((env[var] == want) == (op == "=="))
+        elif item == "or":
+            groups.append([])
+    return any(all(group) for group in groups)
+
+
+def _marker_verdict(text: str, env: Mapping[str, str]) -> tuple[re.Match[str], str, bool] | None:
+    """For a Requires-Dist in the narrow form with a narrow marker: the match and specifiers of
+    its requirement (as ``_narrow`` gives them), and whether its marker holds in ``env`` (a whole
+    marker environment, as for ``_marker_holds``) without an extra. None for other lines."""
+    head, semicolon, marker = text.partition(";")
+    found = _narrow(head) if semicolon else None
+    tree = _marker_tree(marker) if found is not None else None
+    if found is None or tree is None:
+        return None
+    return found[0], found[1], _marker_holds(tree, env)
+
+
+def certainly_not_needed(text: str, env: Mapping[str, str]) -> bool:
+    """Whether the Requires-Dist ``text`` is certainly valid, and its marker certainly false in
+    ``env`` without an extra."""
+    verdict = _marker_verdict(text, env)
+    return verdict is not None and not verdict[2]
 
 
 class InstalledLike(Protocol):
@@ -199,6 +303,8 @@ class _Walk:
     ) -> None:
         self.installed = installed
         self.env = dict(env)
+        # What packaging evaluates a Requires-Dist marker against, without an extra.
+        self.marker_env = {**cast(dict[str, str], default_environment()), **self.env, "extra": ""}
         self.python_version = python_version
         self.no_deps = no_deps
         self.constraints: dict[str, SpecifierSet] = {}
@@ -289,13 +395,20 @@ class _Walk:
 
     def base_requirement(self, name: str, text: str) -> _Req | None:
         """``text`` as a dependency of the distribution itself; None if it is certainly valid
-        and for an extra only (then it is not even parsed)."""
+        and not needed without an extra (for an extra only, or a marker false for the target):
+        then packaging does not even parse it."""
         if text in self.base:
             return self.base[text]
         req: _Req | None
         found = _narrow(text)
         if found is None:
-            req = self.parse(name, text)
+            verdict = _marker_verdict(text, self.marker_env)
+            if verdict is None:
+                req = self.parse(name, text)
+            elif verdict[2]:  # its marker holds: as good as a line without one, here
+                req = _plain(text, verdict[0], verdict[1])
+            else:
+                req = None
         elif found[0].group("marker") is not None:
             req = None
         else:

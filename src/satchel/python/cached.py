@@ -23,8 +23,11 @@ from satchel.cache.record import Record
 from satchel.cache.store import Cache, safe_key
 from satchel.errors import InterpreterError
 from satchel.python import probe
-from satchel.python.interpreter import Interpreter
 from satchel.python.probe import ProbeFacts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.python.interpreter import Interpreter
 
 
 @dataclass(frozen=True)

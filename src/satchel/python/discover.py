@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,10 @@ from satchel.errors import InterpreterError
 
 NO_VENV_HINT = "create one with `satchel venv`, pass -p/--python, or use --system"
 _VERSION_QUERY = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
-_REQUEST = re.compile(r"(?:c?python)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(t)?", re.IGNORECASE)
-_PATH_NAME = re.compile(r"python(\d+)\.(\d+)(t?)(?:\.exe)?", re.IGNORECASE)
-_PYENV_NAME = re.compile(r"(\d+)\.(\d+)\.(\d+)(t?)")
+# Compiled on first use (``re`` keeps them): only a version request (``-p 3.12``) needs them.
+_REQUEST = r"(?:c?python)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(t)?"  # re.IGNORECASE
+_PATH_NAME = r"python(\d+)\.(\d+)(t?)(?:\.exe)?"  # re.IGNORECASE
+_PYENV_NAME = r"(\d+)\.(\d+)\.(\d+)(t?)"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class VersionRequest:
 
 def parse_version_request(text: str) -> VersionRequest | None:
     """The version request ``text`` spells, or None if it is not one."""
-    m = _REQUEST.fullmatch(text.strip())
+    m = re.fullmatch(_REQUEST, text.strip(), re.IGNORECASE)
     if not m:
         return None
     major, minor, patch, t = m.groups()
@@ -73,6 +73,8 @@ def find_target(python: str | None, *, system: bool, cwd: Path, cache: Cache | N
     if python is not None:
         return resolve_python_option(python, cwd=cwd, cache=cache)
     if system:
+        import shutil  # (here: shutil and the compression modules it loads cost start-up time)
+
         found = shutil.which("python3") or shutil.which("python")
         if found is None:
             raise InterpreterError("--system: no python3 found on PATH", hint="pass -p/--python")
@@ -111,6 +113,8 @@ def resolve_python_option(text: str, *, cwd: Path, cache: Cache | None = None) -
         return find_interpreter_for_version(text, cache=cache)
     if (cwd / text).exists():  # `-p venv`: a directory here, not /usr/bin/venv
         return _from_path(text, cwd)
+    import shutil
+
     found = shutil.which(text)
     if found is not None:
         return _unwrap_script(Path(os.path.abspath(found)))
@@ -171,7 +175,7 @@ def _candidates(wanted: VersionRequest) -> list[tuple[Path, tuple[int, int, int]
         except OSError:
             continue
         for name in names:
-            m = _PATH_NAME.fullmatch(name)
+            m = re.fullmatch(_PATH_NAME, name, re.IGNORECASE)
             if not m or int(m.group(1)) != wanted.major:
                 continue
             if wanted.minor is not None and int(m.group(2)) != wanted.minor:
@@ -185,7 +189,7 @@ def _candidates(wanted: VersionRequest) -> list[tuple[Path, tuple[int, int, int]
     except OSError:
         names = []
     for name in names:
-        m = _PYENV_NAME.fullmatch(name)
+        m = re.fullmatch(_PYENV_NAME, name)
         if not m:
             continue
         for exe_name in ("python3", "python"):
@@ -259,7 +263,7 @@ def _pyenv_version(path: Path, pyenv: Path) -> tuple[int, int, int] | None:
         rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(pyenv / "versions"))
     except ValueError:
         return None
-    m = _PYENV_NAME.fullmatch(rel.parts[0]) if rel.parts else None
+    m = re.fullmatch(_PYENV_NAME, rel.parts[0]) if rel.parts else None
     if not m:
         return None
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -277,11 +281,11 @@ def _is_shims_dir(entry: Path, pyenv: Path) -> bool:
 def _freethreaded_name(exe: Path, real: str) -> bool:
     """Free-threaded builds are named python3.13t; pyenv installs them as versions/3.13.0t."""
     for name in (exe.name, Path(real).name):
-        m = _PATH_NAME.fullmatch(name)
+        m = re.fullmatch(_PATH_NAME, name, re.IGNORECASE)
         if m and m.group(3):
             return True
     return any(
-        (m := _PYENV_NAME.fullmatch(part)) is not None and bool(m.group(4))
+        (m := re.fullmatch(_PYENV_NAME, part)) is not None and bool(m.group(4))
         for part in (*exe.parts, *Path(real).parts)
     )
 

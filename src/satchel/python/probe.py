@@ -23,8 +23,12 @@ from pathlib import Path
 
 from satchel.cache import schema
 from satchel.errors import InterpreterError
-from satchel.python.interpreter import Interpreter
-from satchel.python.tags import compute_tags
+
+# ``Interpreter`` and the tag computation are imported by ``to_interpreter``: reading cached
+# probe facts (a no-op install) needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.python.interpreter import Interpreter
 
 PROBE_TIMEOUT = 30.0
 MIN_VERSION = (3, 8)
@@ -488,6 +492,9 @@ def run_probe(executable: Path, *, timeout: float = PROBE_TIMEOUT) -> Interprete
 
 def to_interpreter(executable: Path | str, facts: ProbeFacts) -> Interpreter:
     """The Interpreter for ``executable`` (kept absolute, not resolved) from its probe facts."""
+    from satchel.python.interpreter import Interpreter
+    from satchel.python.tags import compute_tags
+
     return Interpreter(
         executable=os.path.abspath(executable),
         version=facts.version_info,

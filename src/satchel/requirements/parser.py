@@ -9,9 +9,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import shlex
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
@@ -53,10 +51,16 @@ _SUPPORTED_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
+# The private helper classes below are plain classes, not dataclasses: making a dataclass costs
+# a few hundred microseconds of start-up each, and the no-op install imports this module.
+
+
 class _Option:
-    name: str  # canonical long spelling, e.g. "--index-url"
-    takes_value: bool
+    __slots__ = ("name", "takes_value")
+
+    def __init__(self, name: str, takes_value: bool) -> None:
+        self.name = name  # canonical long spelling, e.g. "--index-url"
+        self.takes_value = takes_value
 
 
 _FILE_OPTIONS: dict[str, _Option] = {
@@ -205,22 +209,22 @@ def parse_command_line(
 # accumulated state
 
 
-@dataclass
 class _State:
-    requirements: list[RequirementSpec] = field(default_factory=list)
-    constraints: list[RequirementSpec] = field(default_factory=list)
-    index_url: str | None = None
-    extra_index_urls: list[str] = field(default_factory=list)
-    find_links: list[str] = field(default_factory=list)
-    no_index: bool = False
-    pre: bool = False
-    only_binary: set[str] = field(default_factory=set)
-    no_binary: set[str] = field(default_factory=set)
-    require_hashes: bool = False
-    prefer_binary: bool = False
-    trusted_hosts: list[str] = field(default_factory=list)
-    use_features: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.requirements: list[RequirementSpec] = []
+        self.constraints: list[RequirementSpec] = []
+        self.index_url: str | None = None
+        self.extra_index_urls: list[str] = []
+        self.find_links: list[str] = []
+        self.no_index = False
+        self.pre = False
+        self.only_binary: set[str] = set()
+        self.no_binary: set[str] = set()
+        self.require_hashes = False
+        self.prefer_binary = False
+        self.trusted_hosts: list[str] = []
+        self.use_features: list[str] = []
+        self.files: list[str] = []
 
     def freeze(self) -> ParsedRequirements:
         return ParsedRequirements(
@@ -292,13 +296,23 @@ def _apply_format_control(items: Iterable[str], target: set[str], other: set[str
 # files
 
 
-@dataclass(frozen=True)
 class _FileContext:
-    display: str  # the file as the user would name it (for messages and ``source``)
-    base_dir: Path  # absolute directory of the file
-    constraint: bool
-    env: Mapping[str, str]
-    chain: tuple[tuple[Path, str], ...]  # (resolved path, display) of this file and includers
+    __slots__ = ("base_dir", "chain", "constraint", "display", "env")
+
+    def __init__(
+        self,
+        *,
+        display: str,
+        base_dir: Path,
+        constraint: bool,
+        env: Mapping[str, str],
+        chain: tuple[tuple[Path, str], ...],
+    ) -> None:
+        self.display = display  # the file as the user would name it (messages, ``source``)
+        self.base_dir = base_dir  # absolute directory of the file
+        self.constraint = constraint
+        self.env = env
+        self.chain = chain  # (resolved path, display) of this file and its includers
 
 
 def _read_file(
@@ -573,6 +587,8 @@ def _remote_file_error(url: str, *, where: str | None) -> RequirementsFileError:
 
 
 def _shlex(text: str, where: str) -> list[str]:
+    import shlex  # (only option lines need it)
+
     try:
         return shlex.split(text, comments=False, posix=True)
     except ValueError as exc:

@@ -18,7 +18,7 @@ from packaging.utils import (
 # A scheme followed by "://" (or the special "file:" form), e.g. https://, git+ssh://, file:.
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.ASCII)
 _VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
-_PASSWORD_RE = re.compile(r"(://[^/:@\s]*):[^/@\s]*@")
+_PASSWORD = r"(://[^/:@\s]*):[^/@\s]*@"  # (compiled when used: for messages only)
 
 ARCHIVE_SUFFIXES = (
     ".whl",
@@ -34,9 +34,7 @@ ARCHIVE_SUFFIXES = (
 PROJECT_MARKERS = ("pyproject.toml", "setup.py")
 
 # "<name>-<version>" for archive names parse_sdist_filename does not handle (.tar.bz2 etc.).
-_NAME_VERSION_RE = re.compile(
-    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z_][A-Za-z0-9._]*)*)-\d"
-)
+_NAME_VERSION = r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*(?:-[A-Za-z_][A-Za-z0-9._]*)*)-\d"
 
 
 def is_url(text: str) -> bool:
@@ -105,7 +103,7 @@ def infer_name_from_filename(filename: str) -> str | None:
         return None
     for suffix in ARCHIVE_SUFFIXES:
         if lower.endswith(suffix):
-            match = _NAME_VERSION_RE.match(filename[: -len(suffix)])
+            match = re.match(_NAME_VERSION, filename[: -len(suffix)])
             if match:
                 return canonicalize_name(match.group("name"))
             return None
@@ -114,4 +112,4 @@ def infer_name_from_filename(filename: str) -> str | None:
 
 def redact(text: str) -> str:
     """Hide the password of any ``scheme://user:password@host`` in ``text``."""
-    return _PASSWORD_RE.sub(r"\1:****@", text)
+    return re.sub(_PASSWORD, r"\1:****@", text)
