@@ -416,3 +416,31 @@ def test_marked_dependencies_are_followed_without_packaging(monkeypatch: pytest.
     assert_not_satisfied([alpha, Dist("beta", "2.0"), gamma], ["alpha"],
                          "delta is not installed")
     assert_not_satisfied([alpha, Dist("beta", "2.0")], ["alpha"], "gamma is not installed")
+
+
+def test_a_command_runs_with_start_up_frozen_and_fewer_collections(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gc
+
+    import satchel.cli.main as cli_main
+
+    seen: dict[str, object] = {}
+
+    def fake_run(args: object, settings: object) -> int:
+        seen["threshold"] = gc.get_threshold()
+        seen["enabled"] = gc.isenabled()
+        seen["frozen"] = gc.get_freeze_count()
+        return 0
+
+    import satchel.commands.listing as listing
+
+    monkeypatch.setattr(listing, "run", fake_run)
+    monkeypatch.setenv("SATCHEL_CACHE_DIR", str(tmp_path))
+    before = (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count())
+    assert cli_main.main(["list"]) == 0
+    assert seen["threshold"] == cli_main.GC_THRESHOLD
+    assert seen["enabled"] is True
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 0
+    # and everything is as it was afterwards
+    assert (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()) == before
