@@ -71,20 +71,87 @@ class Installer:
         self, finder: SourceFinder, packages: Sequence[ResolvedPackage], progress: Progress
     ) -> dict[str, Tree]:
         """Every package's wheel unpacked in the cache (downloaded or built first), in parallel:
-        independent sdists build at the same time."""
+        independent sdists build at the same time.
+
+        FETCH_WORKERS threads each download a wheel (what waits on the network), then unpack
+        it -- a big one just downloaded only once one of a core's worth of unpack slots is
+        free: creating thousands of files is system time, and more such writers than cores
+        only contend (on 2 cores the jupyter set's big wheels unpack in about half the time 2
+        at once than 8 at once), while a small wheel mostly waits for the disk to sync, and a
+        cached one is most likely unpacked already (only checked). The biggest jobs go first,
+        to the network and to the slots -- sources to build, then wheels by how many files
+        they hold (jedi's 5,600 small files take longer than jupyterlab's 17 MB), as far as
+        the index or the metadata read told: one big wheel started last would finish long
+        after the rest. Results, and the first error, come in the order of ``packages``."""
+        import heapq
+        import threading
+
         if not packages:
             return {}
         task = progress.task("Preparing", total=len(packages))
 
-        def one(pkg: ResolvedPackage) -> tuple[str, Tree]:
-            tree = self.tree_for(finder, pkg)
-            task.advance()
-            return pkg.name, tree
+        build = 1 << 40  # a source to build: the biggest job of all
 
+        def work(pkg: ResolvedPackage) -> int:
+            if pkg.file is None:  # a direct reference: a wheel URL, else a source to build
+                return 0 if is_wheel_url(pkg.url or "") else build
+            if not pkg.file.is_wheel:
+                return build
+            size, members = self.client.file_shape(pkg.file)
+            return (members or 0) + (size or 0) // 32768
+
+        def to_download(pkg: ResolvedPackage) -> bool:
+            """An index wheel that tree_for would download (it checks the same, first)."""
+            file = pkg.file
+            if file is None or not file.is_wheel or not file.sha256:
+                return False
+            try:
+                _allowed(pkg, file.sha256)
+                return self.cache.get_file(pkg.name, file.sha256, file.filename, verify=False) is None
+            except Exception:  # tree_for meets (and reports) the same
+                return False
+
+        slots = max(2, min(FETCH_WORKERS, os.cpu_count() or 2))
+        small = 256  # wheels estimated below this many files need no slot
+        waiting: list[tuple[int, int]] = []  # (-work, position): who gets the next free slot
+        busy = 0
+        cv = threading.Condition()
+
+        def one(position: int, pkg: ResolvedPackage) -> Tree:
+            nonlocal busy
+            try:
+                downloading = to_download(pkg)
+                if downloading:
+                    assert pkg.file is not None
+                    self.client.download(pkg.name, pkg.file)  # a failure is final: no retry
+                cost = work(pkg)
+                if cost < small or not (downloading or cost >= build):
+                    # A few files (mostly waiting for the disk, not a slot's worth), or a wheel
+                    # that was in the cache already, so most likely unpacked too.
+                    return self.tree_for(finder, pkg)
+                turn = (-cost, position)
+                with cv:
+                    heapq.heappush(waiting, turn)
+                    while busy >= slots or waiting[0] != turn:
+                        cv.wait()
+                    heapq.heappop(waiting)
+                    busy += 1
+                    cv.notify_all()
+                try:
+                    return self.tree_for(finder, pkg)
+                finally:
+                    with cv:
+                        busy -= 1
+                        cv.notify_all()
+            finally:
+                task.advance()
+
+        order = sorted(enumerate(packages), key=lambda item: work(item[1]), reverse=True)
         with ThreadPoolExecutor(min(FETCH_WORKERS, len(packages)), thread_name_prefix="satchel-fetch") as pool:
-            results = list(pool.map(one, packages))
+            futures = {pkg.name: pool.submit(one, position, pkg) for position, pkg in order}
+            trees = {pkg.name: futures[pkg.name].result() for pkg in packages}
         task.finish()
-        return dict(results)
+        return trees
 
     def tree_for(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool = False) -> Tree:
         """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:

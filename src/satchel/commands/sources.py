@@ -144,6 +144,34 @@ class SourceFinder:
         if file.is_wheel:
             self.client.prefetch_metadata(name, version, file)
 
+    # What the resolver's lookahead uses (see ``SatchelProvider``): the same prefetches, and
+    # ``then`` called from a worker thread once the result is there (never on failure).
+
+    def prefetch_then(self, name: str, then: Callable[[], None]) -> None:
+        self.client.prefetch(name, then)
+
+    def prefetch_metadata_then(
+        self, name: str, version: Version, file: IndexFile, then: Callable[[], None]
+    ) -> None:
+        if file.is_wheel:
+            self.client.prefetch_metadata(name, version, file, then)
+
+    def prefetched_files(self, name: str) -> Sequence[IndexFile]:
+        """:meth:`find_files` for the lookahead: the same files, without counting the project
+        as asked about (the progress bar counts what the resolver asks)."""
+        return self.client.find_files(name)
+
+    def prefetched_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
+        return self.client.get_metadata(name, version, file)
+
+    def over_network(self, name: str) -> bool:
+        """Whether ``name``'s files (loaded) came from a remote index this run."""
+        return self.client.fetched_over_network(name)
+
+    def resolution_done(self) -> None:
+        """The resolver is done: prefetches not started yet are not needed any more."""
+        self.client.resolution_done()
+
     def get_installed_metadata(self, name: str) -> CoreMetadata | None:
         return self.client.get_installed_metadata(name)
 

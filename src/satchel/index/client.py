@@ -8,11 +8,13 @@ Every cache read that fails is a miss (the cache warns and heals); only a failed
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,10 +31,19 @@ from satchel.index.models import IndexFile
 from satchel.index.records import CachedMetadata, CachedPage, UrlDigest
 
 if TYPE_CHECKING:
+    from satchel.cache.record import Record
     from satchel.index.http import HttpClient
 
 log = logging.getLogger("satchel.index")
 T = TypeVar("T")
+
+
+#: Threads writing page and metadata records to the cache. Each write waits for two fsyncs:
+#: two writers managed 225 records a second on the busy test machine, eight about 285 (the
+#: 3,000 of a boto3 resolution must be written while it runs, not after).
+WRITERS = 8
+#: The most a learned tail (see ``IndexClient._fetch_metadata_bytes``) may ask for at once.
+MAX_LEARNED_TAIL = 512 * 1024
 
 
 @dataclass
@@ -59,10 +70,19 @@ class IndexClient:
         self._installed_metadata = installed_metadata or (lambda name: None)
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _Pool | None = None
         self._futures: dict[tuple[str, str], Future[Any]] = {}
         self._futures_lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: dict[str, Future[None]] = {}
+        self._held: list[tuple[str, Record]] = []  # page records to write after the resolution
+        self._thens: list[list[Callable[[], None]]] = []  # callbacks of prefetches, until done
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
+        self._tails: dict[str, int] = {}  # project -> tail to fetch first for a wheel's METADATA
+        self._shapes: dict[str, tuple[int, int]] = {}  # wheel URL -> (size, members), when seen
+        # URL -> ((filename, sha256), path) of what this run downloaded (and hashed)
+        self._fetched: dict[str, tuple[tuple[str, str | None], Path]] = {}
+        self._over_network: set[str] = set()  # projects with a page fetched from a remote index
         # Download progress, when someone shows it: called with (expected total or None) when a
         # download starts, then (None, bytes) for every chunk; from worker threads.
         self.on_download: Callable[[int | None, int], None] | None = None
@@ -73,36 +93,118 @@ class IndexClient:
     def http(self) -> HttpClient:
         if self.options.offline:
             raise OfflineError("network access needed but --offline was given")
+        return self._http_client()
+
+    def _http_client(self) -> HttpClient:
+        """The HTTP client, even offline (for ``file:`` URLs, which need no network)."""
         with self._http_lock:
             if self._http is None:
                 from satchel.index.http import HttpClient
 
-                self._http = HttpClient(timeout=self.options.timeout)
+                self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers)
             return self._http
 
-    def _submit(self, kind: str, key: str, fn: Callable[[], T]) -> Future[T]:
+    def _submit(self, kind: str, key: str, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
+        """The one future of (kind, key), started if need be. ``urgent``: someone waits for it
+        now, so it goes before every prefetch still queued (and a queued prefetch of it moves
+        up)."""
         with self._futures_lock:
             fut = self._futures.get((kind, key))
-            if fut is None:
+            if fut is None or fut.cancelled():
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="satchel")
-                fut = self._pool.submit(fn)
+                    self._pool = _Pool(self.options.workers, "satchel")
+                fut = self._pool.submit(fn, urgent=urgent)
                 self._futures[(kind, key)] = fut
+            elif urgent:
+                self._pool.promote(fut)  # type: ignore[union-attr]  # (a future implies a pool)
             return fut
+
+    def _then(self, fut: Future[Any], then: Callable[[], None] | None) -> None:
+        if then is None:
+            return
+        # Held here so that resolution_done can let go of it: a future keeps its callbacks,
+        # and through them a whole resolver's state, which costs time to tear down at exit.
+        holder = [then]
+        with self._futures_lock:
+            self._thens.append(holder)
+
+        def call(f: Future[Any]) -> None:
+            if holder and not f.cancelled() and f.exception() is None:
+                holder[0]()
+
+        fut.add_done_callback(call)
+
+    def _wait(self, kind: str, key: str, fn: Callable[[], T]) -> T:
+        """The result of (kind, key), started now unless it is under way."""
+        while True:
+            try:
+                return self._submit(kind, key, fn, urgent=True).result()
+            except CancelledError:  # a queued prefetch dropped in between: ask again
+                continue
+
+    def resolution_done(self) -> None:
+        """A resolution is over: forget the prefetches nobody asked for yet (they are not
+        started; a later request starts afresh), and write the page records held back."""
+        if self._pool is not None:
+            self._pool.drop_queued()
+        with self._futures_lock:
+            thens, self._thens = self._thens, []
+        for holder in thens:
+            holder.clear()
+        self._write_held()
+
+    def _write_later(self, key: str, rec: Record, *, hold: bool = False) -> None:
+        """Store ``rec`` under ``key`` in the background: whoever waits for a page or metadata
+        should not also wait for its record to be encoded and fsynced (tens of milliseconds
+        when a dozen workers sync at once). ``hold``: not even that before the resolution is
+        over (:meth:`resolution_done`): encoding a page of thousands of files takes the
+        interpreter lock from the resolution for tens of milliseconds. :meth:`close` waits for
+        every write."""
+        with self._futures_lock:
+            if hold:
+                self._held.append((key, rec))
+                return
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="satchel-write")
+            self._writes[key] = self._writer.submit(self.cache.write, key, rec)
+
+    def _write_held(self) -> None:
+        with self._futures_lock:
+            held, self._held = self._held, []
+        for key, rec in held:
+            self._write_later(key, rec)
+
+    def _written(self, key: str) -> None:
+        """Wait until a background write of ``key`` (if any) is done."""
+        with self._futures_lock:
+            pending = self._writes.get(key)
+        if pending is not None:
+            pending.exception()
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
+        self._write_held()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self._http is not None:
             self._http.close()
 
     # -- pages ---------------------------------------------------------------------------------
 
-    def prefetch(self, name: str) -> None:
-        self._submit("page", name, lambda: self._load_project(name))
+    def prefetch(self, name: str, then: Callable[[], None] | None = None) -> None:
+        """Start loading ``name``'s files; ``then`` is called when they are in (in a worker
+        thread, or at once if they are already), not if loading fails or the prefetch is
+        dropped, nor after :meth:`resolution_done`."""
+        self._then(self._submit("page", name, lambda: self._load_project(name), urgent=False), then)
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
-        return self._submit("page", name, lambda: self._load_project(name)).result()
+        return self._wait("page", name, lambda: self._load_project(name))
+
+    def fetched_over_network(self, name: str) -> bool:
+        """Whether loading ``name``'s files (done) fetched a page from a remote index, rather
+        than only from the cache or local indexes."""
+        return name in self._over_network
 
     def _load_project(self, name: str) -> list[IndexFile]:
         seen: set[str] = set()
@@ -130,6 +232,8 @@ class IndexClient:
         return None if self.options.offline else self.http
 
     def _page(self, index_url: str, name: str) -> list[IndexFile]:
+        if index_url.startswith("file:"):
+            return self._local_page(index_url, name)
         key = f"{name}/{safe_key(index_url)}.rec"
         cached = self.cache.read(CachedPage, key)
         now = time.time()
@@ -154,6 +258,7 @@ class IndexClient:
             )
         resp = self.http.get(url, headers)
         self.stats["pages_fetched"] += 1
+        self._over_network.add(name)
         now = time.time()
         if resp.status == 304 and cached is not None:
             old = Freshness(cached.fetched_at, cached.expires_at, cached.etag, cached.last_modified)
@@ -169,8 +274,22 @@ class IndexClient:
         self._store_page(key, url, freshness, True, files)
         return files
 
+    def _local_page(self, index_url: str, name: str) -> list[IndexFile]:
+        """A page of a ``file:`` index, read as it is now: caching a local file would only add
+        a record write (and a read) per project and index, and serve it stale for --ttl."""
+        from satchel.index.simple import parse_page
+
+        url = index_url.rstrip("/") + f"/{name}/"
+        resp = self._http_client().get(url)
+        self.stats["pages_fetched"] += 1
+        if resp.status in (404, 410):
+            log.debug("%s: no such project on %s", name, index_url)
+            return []
+        return parse_page(resp.body, resp.content_type, resp.url, name)
+
     def _store_page(self, key: str, url: str, f: Freshness, found: bool, files: list[IndexFile]) -> None:
-        self.cache.write(key, CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files))
+        page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
+        self._write_later(key, page, hold=True)
 
     # -- metadata ------------------------------------------------------------------------------
 
@@ -180,13 +299,16 @@ class IndexClient:
             return f"{name}/{_safe_filename(file.filename)}.{sha}.rec"
         return f"{name}/url-{safe_key(file.url, 32)}.rec"
 
-    def prefetch_metadata(self, name: str, version: Version, file: IndexFile) -> None:
+    def prefetch_metadata(
+        self, name: str, version: Version, file: IndexFile, then: Callable[[], None] | None = None
+    ) -> None:
+        """Start loading a wheel's metadata (``then``: as for :meth:`prefetch`)."""
         if file.is_wheel:
-            self._submit("meta", file.url, lambda: self._load_metadata(name, file))
+            fut = self._submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
+            self._then(fut, then)
 
     def get_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
-        fut = self._submit("meta", file.url, lambda: self._load_metadata(name, file))
-        return fut.result()
+        return self._wait("meta", file.url, lambda: self._load_metadata(name, file))
 
     def _load_metadata(self, name: str, file: IndexFile) -> CoreMetadata:
         key = self._metadata_key(name, file)
@@ -203,7 +325,7 @@ class IndexClient:
             meta = CoreMetadata.from_email(data)
         except ValueError as exc:
             raise SatchelError(f"invalid metadata in {file.filename} ({file.url}): {exc}") from None
-        self.cache.write(key, _to_record(file, meta))
+        self._write_later(key, _to_record(file, meta))
         self.stats["metadata_fetched"] += 1
         return meta
 
@@ -228,14 +350,33 @@ class IndexClient:
                 return resp.body
         if file.url.startswith(("http://", "https://")):
             from satchel.index.http import RangeNotSupported
-            from satchel.index.lazy_wheel import read_remote_metadata
+            from satchel.index.lazy_wheel import TAIL_SIZE, fetch_remote_metadata
 
             try:
-                return read_remote_metadata(self.http, file.url, file.filename)
+                found = fetch_remote_metadata(
+                    self.http, file.url, file.filename, tail=self._tails.get(name, TAIL_SIZE)
+                )
             except RangeNotSupported:
                 log.debug("%s: no range requests; downloading the whole wheel", file.url)
+            else:
+                self._shapes[file.url] = (found.size, found.members)
+                # Releases of one project are laid out alike: ask for as much of the next one's
+                # tail as held this one's METADATA (one request instead of two or three, for
+                # each of the hundreds of botocore versions a backtracking resolution reads).
+                want = found.span + found.span // 4 + 4096
+                if TAIL_SIZE < want <= MAX_LEARNED_TAIL:
+                    self._tails[name] = want
+                return found.data
         path = self.download(name, file)
         return _wheel_metadata(path, file.filename)
+
+    def file_shape(self, file: IndexFile) -> tuple[int | None, int | None]:
+        """(size in bytes, number of members) of ``file`` as far as known without reading it:
+        from a ranged METADATA read of it this run, else the size the index gave."""
+        shape = self._shapes.get(file.url)
+        if shape is not None:
+            return shape
+        return file.size, None
 
     def get_direct_metadata(self, name: str, url: str) -> CoreMetadata:
         filename = url.rsplit("/", 1)[-1].split("#", 1)[0]
@@ -266,6 +407,9 @@ class IndexClient:
     def download(self, name: str, file: IndexFile) -> Path:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
         name = str(canonicalize_name(name))
+        fetched = self._fetched.get(file.url)
+        if fetched is not None and fetched[0] == (file.filename, file.sha256) and fetched[1].is_file():
+            return fetched[1]  # downloaded (and hashed) by this run: no need to hash it again
         local = self._cached_file(name, file)
         if local is not None:
             return local
@@ -293,6 +437,7 @@ class IndexClient:
                     f"{name}/by-url/{safe_key(file.url, 32)}.rec", UrlDigest(file.url, file.filename, digest)
                 )
         self.stats["downloads"] += 1
+        self._fetched[file.url] = ((file.filename, file.sha256), path)
         return path
 
     def _download_once(self, name: str, file: IndexFile) -> tuple[Path, str]:
@@ -310,7 +455,9 @@ class IndexClient:
         except DigestMismatch as exc:
             # Metadata read from this URL by Range requests (which no digest covers) is cached
             # under the digest the index promised: the bytes were not those, so neither is it.
-            self.cache.remove(buckets.METADATA, self._metadata_key(name, file))
+            key = self._metadata_key(name, file)
+            self._written(key)
+            self.cache.remove(buckets.METADATA, key)
             raise HashMismatchError(
                 f"hash mismatch for {file.filename} from {_redact(file.url)}: "
                 f"expected sha256 {exc.expected}, got {exc.actual}",
@@ -319,6 +466,104 @@ class IndexClient:
         assert writer.path is not None and writer.sha256 is not None
         log.debug("downloaded %s (%d bytes)", file.filename, writer.size)
         return writer.path, writer.sha256
+
+
+class _Pool:
+    """Worker threads that run what someone waits for before any prefetch, and prefetches in
+    the order they were asked for: a resolver that asks for a page or metadata nobody
+    prefetched must not queue behind a hundred speculative fetches."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._cv = threading.Condition(threading.Lock())
+        self._heap: list[tuple[int, int, _Task]] = []  # (0 urgent / 1 prefetch, order, task)
+        self._tasks: dict[Future[Any], _Task] = {}  # queued, not started
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
+        task = _Task(fn)
+        task.urgent = urgent
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("cannot schedule new work after shutdown")
+            self._tasks[task.future] = task
+            heapq.heappush(self._heap, (0 if urgent else 1, next(self._order), task))
+            self._cv.notify()
+            if len(self._tasks) > self._idle and len(self._threads) < self._workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        return task.future
+
+    def promote(self, future: Future[Any]) -> None:
+        """Run ``future``'s task before every prefetch, if it has not started yet."""
+        with self._cv:
+            task = self._tasks.get(future)
+            if task is not None and not task.urgent:
+                task.urgent = True
+                heapq.heappush(self._heap, (0, next(self._order), task))
+
+    def drop_queued(self) -> None:
+        """Cancel every queued prefetch (their futures report cancelled)."""
+        with self._cv:
+            dropped = [t for t in self._tasks.values() if not t.urgent]
+            for task in dropped:
+                del self._tasks[task.future]
+        for task in dropped:
+            task.future.cancel()
+
+    def shutdown(self) -> None:
+        with self._cv:
+            self._closed = True
+            queued = list(self._tasks.values())
+            self._tasks.clear()
+            self._cv.notify_all()
+        for task in queued:
+            task.future.cancel()
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while True:
+                    while self._heap and self._heap[0][2].future not in self._tasks:
+                        heapq.heappop(self._heap)  # started already (promoted twice), or dropped
+                    if self._heap:
+                        task = heapq.heappop(self._heap)[2]
+                        del self._tasks[task.future]
+                        break
+                    if self._closed:
+                        return
+                    self._idle += 1
+                    self._cv.wait()
+                    self._idle -= 1
+            task.run()
+
+
+class _Task:
+    __slots__ = ("fn", "future", "urgent")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.future: Future[Any] = Future()
+        self.urgent = False
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.fn()
+        except BaseException as exc:
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(result)
 
 
 def _safe_filename(filename: str) -> str:

@@ -9,6 +9,7 @@ import email.parser
 import email.policy
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -124,11 +125,17 @@ def find_wheel_metadata(zf: zipfile.ZipFile, filename: str) -> str:
     There must be exactly one top-level ``.dist-info`` directory whose name matches the
     wheel's project name.
     """
+    return wheel_metadata_path(zf.namelist(), filename)
+
+
+def wheel_metadata_path(names: Collection[str], filename: str) -> str:
+    """:func:`find_wheel_metadata` over member names: ``names`` must hold at least every member
+    under a top-level ``*.dist-info`` directory (other names do not change the answer)."""
     try:
         want, _version, _, _ = parse_wheel_filename(filename)
     except InvalidWheelFilename:
         raise MetadataError(f"{filename}: not a valid wheel filename") from None
-    dirs = {n.split("/", 1)[0] for n in zf.namelist() if "/" in n}
+    dirs = {n.split("/", 1)[0] for n in names if "/" in n}
     info_dirs = sorted(d for d in dirs if d.endswith(".dist-info"))
     if not info_dirs:
         raise MetadataError(f"{filename}: wheel has no .dist-info directory")
@@ -139,10 +146,8 @@ def find_wheel_metadata(zf: zipfile.ZipFile, filename: str) -> str:
     if canonicalize_name(info_name) != want:
         raise MetadataError(f"{filename}: .dist-info directory {info!r} is not for {want!r}")
     path = f"{info}/METADATA"
-    try:
-        zf.getinfo(path)
-    except KeyError:
-        raise MetadataError(f"{filename}: wheel has no {path}") from None
+    if path not in names:
+        raise MetadataError(f"{filename}: wheel has no {path}")
     return path
 
 

@@ -182,6 +182,8 @@ def resolve(
             hint=(f"The resolver kept backtracking on {stuck}. " if stuck else "")
             + "Narrow the search by pinning these packages (e.g. in a constraints file).",
         ) from e
+    finally:
+        provider.finish()  # no more fetching ahead
     return _build_resolution(result, provider, root_names)
 
 

@@ -1,0 +1,72 @@
+"""How a cold install fetches, counted at the local index: metadata read ahead while the resolver
+backtracks, the lookahead fetching each page once and nothing a marker rules out, learned METADATA
+tails, and the same result as ever."""
+
+from __future__ import annotations
+
+from tests.support.cli import Satchel
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def metadata_reads(server: IndexServer, filename: str) -> int:
+    """Range requests for ``filename``: reads of its METADATA."""
+    return sum(
+        1
+        for r in server.requests
+        if r.path.endswith("/" + filename) and "range" in {k.lower() for k in r.headers}
+    )
+
+
+def test_backtracking_reads_the_next_versions_metadata_ahead(satchel: Satchel, index_server: IndexServer) -> None:
+    # a 1..12 each needs b of its own version; b above 4 needs c>=2, which c<2 rules out: the
+    # resolver tries a 12, 11, ... down to 4, reading the metadata of each a and b on its way.
+    # Many members: the central directory and RECORD put METADATA beyond the first 64 KB tail.
+    files: dict[str, bytes | str] = {f"a/m{i:04d}_{'x' * 60}.py": "" for i in range(1500)}
+    publish(
+        index_server,
+        *(WheelSpec("a", f"{v}.0", requires=[f"b=={v}.0"], files=files) for v in range(1, 13)),
+        *(WheelSpec("b", f"{v}.0", requires=["c>=2"] if v > 4 else []) for v in range(1, 13)),
+        WheelSpec("c", "1.0"),
+        WheelSpec("c", "2.0"),
+    )
+    index_server.stall("/files/a-", 0.05)  # every read of a takes a while: what runs ahead shows
+    venv = satchel.venv()
+    result = satchel.run("install", "-p", venv, "a", "c<2")
+    assert " + a==4.0" in result.stderr and " + b==4.0" in result.stderr and " + c==1.0" in result.stderr
+    # The first two versions are read at once, with the default tail: two requests each.
+    # Every later one with one request: the tail the first one needed.
+    assert metadata_reads(index_server, "a-12.0-py3-none-any.whl") == 2
+    assert metadata_reads(index_server, "a-11.0-py3-none-any.whl") <= 2
+    for v in range(4, 11):
+        assert metadata_reads(index_server, f"a-{v}.0-py3-none-any.whl") == 1, v
+    # Versions below the solution were read ahead too (prefetches not started when the
+    # resolution ends are dropped, so not necessarily all of them).
+    assert 1 <= sum(metadata_reads(index_server, f"a-{v}.0-py3-none-any.whl") for v in (1, 2, 3)) <= 3
+
+
+def test_the_lookahead_fetches_each_page_once_and_nothing_ruled_out(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(
+        index_server,
+        WheelSpec("app", "1.0", requires=["lib1", "lib2>=2", "winonly; sys_platform == 'win32'"]),
+        WheelSpec("lib1", "1.0", requires=["base"]),
+        WheelSpec("lib2", "1.0", requires=["old"]),
+        WheelSpec("lib2", "2.0", requires=["base>=1", "extra-user[fancy]"]),
+        WheelSpec("base", "1.0"),
+        WheelSpec("old", "1.0"),
+        WheelSpec("winonly", "1.0"),
+        WheelSpec("extra-user", "1.0", extras={"fancy": ["fancy-dep"]}),
+        WheelSpec("fancy-dep", "1.0"),
+    )
+    index_server.stall("/simple/", 0.05)
+    venv = satchel.venv()
+    result = satchel.run("install", "-p", venv, "app")
+    for name in ("app", "lib1", "lib2", "base", "extra-user", "fancy-dep"):
+        assert f" + {name}==" in result.stderr
+        assert index_server.count(f"/simple/{name}/") == 1, name
+    assert index_server.count("/simple/winonly/") == 0
+    assert index_server.count("/simple/old/") == 0  # only lib2 1.0 needs it
+    assert metadata_reads(index_server, "lib2-1.0-py3-none-any.whl") <= 1  # the runner-up, perhaps

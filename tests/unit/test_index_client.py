@@ -1,0 +1,205 @@
+"""The index client's cold-install machinery: learned METADATA tails, local index pages read as
+they are, the worker pool that serves waiting requests before prefetches, records written in the
+background, and what it learns of a wheel's shape."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from satchel.cache import buckets
+from satchel.cache.store import Cache
+from satchel.index.client import IndexClient, IndexOptions, _Pool
+from satchel.index.models import IndexFile
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def client(tmp_path: Path, *index_urls: str, offline: bool = False) -> IndexClient:
+    return IndexClient(Cache(tmp_path / "cache"), IndexOptions(list(index_urls), offline=offline, timeout=5))
+
+
+def wheel_file(client: IndexClient, name: str, version: str) -> IndexFile:
+    (found,) = [f for f in client.find_files(name) if f.filename.startswith(f"{name}-{version}-")]
+    return found
+
+
+def metadata_reads(server: IndexServer, name: str, version: str) -> int:
+    return sum(1 for r in server.requests if f"/{name}-{version}-" in r.path and "range" in {k.lower() for k in r.headers})
+
+
+# METADATA 300 KB from the end: the default 64 KB tail misses it.
+def far(version: str) -> WheelSpec:
+    return WheelSpec("demo", version, extra_members={"zz/padding.bin": os.urandom(300_000)})
+
+
+def test_the_next_version_is_read_with_the_tail_the_last_one_needed(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    publish(index_server, far("1.0"), far("2.0"), far("3.0"))
+    c = client(tmp_path, index_server.index_url)
+    try:
+        c.get_metadata("demo", Version("3.0"), wheel_file(c, "demo", "3.0"))
+        assert metadata_reads(index_server, "demo", "3.0") == 2  # tail, then METADATA
+        for version in ("2.0", "1.0"):
+            meta = c.get_metadata("demo", Version(version), wheel_file(c, "demo", version))
+            assert str(meta.version) == version
+            assert metadata_reads(index_server, "demo", version) == 1
+    finally:
+        c.close()
+
+
+def test_what_a_ranged_read_learns_of_the_wheel(index_server: IndexServer, tmp_path: Path) -> None:
+    (path,) = publish(index_server, WheelSpec("demo", "1.0", files={f"demo/m{i}.py": "" for i in range(40)}))
+    c = client(tmp_path, index_server.index_url)
+    try:
+        file = wheel_file(c, "demo", "1.0")
+        assert c.file_shape(file) == (None, None)  # an HTML page gives no size
+        c.get_metadata("demo", Version("1.0"), file)
+        size, members = c.file_shape(file)
+        assert size == path.stat().st_size
+        assert members == 40 + 3  # the modules, METADATA, WHEEL, RECORD
+    finally:
+        c.close()
+
+
+def test_local_index_pages_are_read_as_they_are_not_cached(tmp_path: Path) -> None:
+    index = tmp_path / "local" / "simple"
+    (index / "demo").mkdir(parents=True)
+    page = index / "demo" / "index.html"
+    page.write_text('<a href="../../demo-1.0-py3-none-any.whl">demo-1.0-py3-none-any.whl</a>')
+    url = index.as_uri()
+    c = client(tmp_path, url)
+    try:
+        assert [f.filename for f in c.find_files("demo")] == ["demo-1.0-py3-none-any.whl"]
+    finally:
+        c.close()
+    assert not list((tmp_path / "cache").glob(f"{buckets.INDEX.dirname}/**/*.rec"))
+    # A new release shows at once, and --offline reads the local index too.
+    page.write_text(page.read_text() + '<a href="../../demo-2.0-py3-none-any.whl">demo-2.0-py3-none-any.whl</a>')
+    offline = client(tmp_path, url, offline=True)
+    try:
+        assert len(offline.find_files("demo")) == 2
+        assert offline.find_files("nothing") == []
+    finally:
+        offline.close()
+
+
+def test_records_are_written_in_the_background_and_all_by_close(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    publish(index_server, WheelSpec("demo", "1.0"))
+    c = client(tmp_path, index_server.index_url)
+    file = wheel_file(c, "demo", "1.0")
+    c.get_metadata("demo", Version("1.0"), file)
+    c.resolution_done()  # page records are held until the resolution is over
+    c.close()
+    index_server.reset_log()
+    again = client(tmp_path, index_server.index_url)
+    try:
+        meta = again.get_metadata("demo", Version("1.0"), wheel_file(again, "demo", "1.0"))
+        assert meta.name == "demo"
+        assert index_server.count() == 0  # page and metadata both from the cache
+    finally:
+        again.close()
+
+
+def test_page_records_are_written_by_close_without_a_resolution(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    publish(index_server, WheelSpec("demo", "1.0"))
+    c = client(tmp_path, index_server.index_url)
+    c.find_files("demo")
+    c.close()
+    index_server.reset_log()
+    again = client(tmp_path, index_server.index_url)
+    try:
+        again.find_files("demo")
+        assert index_server.count() == 0
+    finally:
+        again.close()
+
+
+def test_dropped_prefetches_are_fetched_when_asked_for(index_server: IndexServer, tmp_path: Path) -> None:
+    publish(index_server, *(WheelSpec(f"p{i}", "1.0") for i in range(6)))
+    index_server.stall("/simple/p0/", 0.5)
+    c = IndexClient(Cache(tmp_path / "cache"), IndexOptions([index_server.index_url], timeout=5, workers=1))
+    try:
+        for i in range(6):
+            c.prefetch(f"p{i}")  # p0 holds the only worker; the rest wait in the queue
+        deadline = time.monotonic() + 5
+        while not index_server.count("/simple/p0/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        c.resolution_done()
+        assert [f.filename for f in c.find_files("p5")] == ["p5-1.0-py3-none-any.whl"]
+        assert [f.filename for f in c.find_files("p0")] == ["p0-1.0-py3-none-any.whl"]  # not dropped
+        assert index_server.count("/simple/p3/") == 0  # dropped, and nobody asked
+    finally:
+        c.close()
+
+
+# -- the pool ----------------------------------------------------------------------------------------
+
+
+def test_waiting_requests_go_before_queued_prefetches() -> None:
+    pool = _Pool(1, "test")
+    release = threading.Event()
+    order: list[str] = []
+
+    def job(name: str) -> str:
+        if name == "blocker":
+            release.wait(5)
+        order.append(name)
+        return name
+
+    try:
+        pool.submit(lambda: job("blocker"), urgent=False)
+        time.sleep(0.05)  # the worker is busy with it
+        prefetches = [pool.submit(lambda n=n: job(n), urgent=False) for n in ("p1", "p2", "p3")]
+        promoted = pool.submit(lambda: job("p4"), urgent=False)
+        urgent = pool.submit(lambda: job("urgent"), urgent=True)
+        pool.promote(promoted)
+        release.set()
+        assert urgent.result(5) == "urgent"
+        for f in prefetches:
+            f.result(5)
+        assert order == ["blocker", "urgent", "p4", "p1", "p2", "p3"]
+    finally:
+        pool.shutdown()
+
+
+def test_dropping_cancels_only_queued_prefetches() -> None:
+    pool = _Pool(1, "test")
+    release = threading.Event()
+    try:
+        busy = pool.submit(lambda: release.wait(5), urgent=False)
+        time.sleep(0.05)
+        queued = pool.submit(lambda: 1, urgent=False)
+        wanted = pool.submit(lambda: 2, urgent=True)
+        pool.drop_queued()
+        release.set()
+        assert busy.result(5) is True
+        assert queued.cancelled()
+        assert wanted.result(5) == 2
+    finally:
+        pool.shutdown()
+
+
+def test_a_failing_task_fails_its_future_only() -> None:
+    pool = _Pool(2, "test")
+    try:
+        bad = pool.submit(lambda: 1 / 0, urgent=True)
+        good = pool.submit(lambda: 3, urgent=False)
+        with pytest.raises(ZeroDivisionError):
+            bad.result(5)
+        assert good.result(5) == 3
+    finally:
+        pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.submit(lambda: 4, urgent=True)

@@ -1,0 +1,114 @@
+"""Installer.prepare: downloads first, then unpacking the biggest wheels first, a core's worth of
+big ones at a time; results and the first error in the order asked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from packaging.version import Version
+
+from satchel.cache.store import Cache, Tree
+from satchel.commands import pipeline
+from satchel.commands.pipeline import Installer
+from satchel.commands.sources import BuildOptions, SourceFinder
+from satchel.index.client import IndexClient
+from satchel.index.models import IndexFile
+from satchel.progress import Progress
+from satchel.resolve import ResolvedPackage
+
+
+class FakeClient:
+    """Wheel shapes as a ranged METADATA read would have learned them; downloads recorded."""
+
+    def __init__(self, shapes: dict[str, tuple[int | None, int | None]]) -> None:
+        self.shapes = shapes
+        self.downloads: list[str] = []
+        self.lock = threading.Lock()
+
+    def file_shape(self, file: IndexFile) -> tuple[int | None, int | None]:
+        return self.shapes.get(file.filename, (None, None))
+
+    def download(self, name: str, file: IndexFile) -> Path:
+        with self.lock:
+            self.downloads.append(name)
+        time.sleep(self.delays.get(name, 0))
+        return Path("/nonexistent")
+
+    delays: dict[str, float] = {}
+
+
+def package(name: str, *, sdist: bool = False) -> ResolvedPackage:
+    filename = f"{name}-1.0.tar.gz" if sdist else f"{name}-1.0-py3-none-any.whl"
+    file = IndexFile(filename, f"https://files.invalid/{filename}", {"sha256": "0" * 63 + str(len(name) % 10)})
+    return ResolvedPackage(name, Version("1.0"), file, None, True)
+
+
+def installer(tmp_path: Path, client: FakeClient) -> Installer:
+    return Installer(Cache(tmp_path / "cache"), cast(IndexClient, client), BuildOptions())
+
+
+def run(inst: Installer, packages: list[ResolvedPackage]) -> dict[str, Tree]:
+    return inst.prepare(cast(SourceFinder, None), packages, Progress(enabled=False))
+
+
+def test_biggest_first_and_a_slot_per_core_for_big_wheels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shapes: dict[str, tuple[int | None, int | None]] = {
+        "huge-1.0-py3-none-any.whl": (1_000_000, 5000),
+        "big-1.0-py3-none-any.whl": (20_000_000, 1000),
+        "mid-1.0-py3-none-any.whl": (100_000, 400),
+        "small-1.0-py3-none-any.whl": (10_000, 5),
+    }
+    client = FakeClient(shapes)
+    # Ready to unpack in this order (whoever is ready first may take a free slot): huge, big, mid.
+    client.delays = {"big": 0.05, "mid": 0.1, "small": 0.1, "unknown": 0.1}
+    inst = installer(tmp_path, client)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    started: list[str] = []
+    running: set[str] = set()
+    most_big = 0
+    lock = threading.Lock()
+
+    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False) -> Any:
+        nonlocal most_big
+        with lock:
+            started.append(pkg.name)
+            running.add(pkg.name)
+            most_big = max(most_big, len(running & {"huge", "big", "mid", "src"}))
+        time.sleep(0.2)
+        with lock:
+            running.discard(pkg.name)
+        return f"tree of {pkg.name}"
+
+    monkeypatch.setattr(Installer, "tree_for", tree_for)
+    packages = [package(n) for n in ("mid", "small", "unknown", "big", "huge")] + [package("src", sdist=True)]
+    trees = run(inst, packages)
+    assert list(trees) == [p.name for p in packages]
+    assert trees["huge"] == "tree of huge"  # type: ignore[comparison-overlap]
+    assert sorted(client.downloads) == ["big", "huge", "mid", "small", "unknown"]  # not the sdist
+    big_ones = [n for n in started if n in ("src", "huge", "big", "mid")]
+    assert big_ones == ["src", "huge", "big", "mid"]  # a build, then by files (and bytes)
+    assert most_big == 2
+
+
+def test_the_first_error_in_order_and_no_second_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing(FakeClient):
+        def download(self, name: str, file: IndexFile) -> Path:
+            super().download(name, file)
+            if name in ("b", "d"):
+                raise RuntimeError(f"download of {name} failed")
+            return Path("/nonexistent")
+
+    client = Failing({"d-1.0-py3-none-any.whl": (10**8, 10**5)})  # d goes first
+    inst = installer(tmp_path, client)
+    unpacked: list[str] = []
+    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False: unpacked.append(pkg.name))
+    with pytest.raises(RuntimeError, match="download of b failed"):
+        run(inst, [package(n) for n in "abcd"])
+    assert sorted(client.downloads) == ["a", "b", "c", "d"]  # each once
+    assert sorted(unpacked) == ["a", "c"]  # everything else was still prepared
