@@ -127,3 +127,18 @@ def test_a_failing_install_is_the_error_of_the_run(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(wheel_module, "install_tree", failing)
     with pytest.raises(RuntimeError, match="p1 cannot be installed"):
         _link(installer, target, packages, trees)
+
+
+def test_overlap_counts_scripts_and_entry_point_launchers(tmp_path: Path) -> None:
+    specs = [
+        WheelSpec("a", "1.0", console_scripts={"tool": "a:main"}),
+        WheelSpec("b", "1.0", gui_scripts={"tool": "b:main"}),
+        WheelSpec("c", "1.0", data={"scripts": {"tool": "#!python\n"}}),
+        WheelSpec("d", "1.0", console_scripts={"other-tool": "d:main"}),
+    ]
+    _, _, packages, trees = _setup(tmp_path, specs)
+    a, b, c, d = packages
+    assert pipeline._overlapping([a, b], trees)  # two launchers named "tool"
+    assert pipeline._overlapping([c, a], trees)  # a script file and a launcher
+    assert not pipeline._overlapping([a, d], trees)
+    assert not pipeline._overlapping([b, d], trees)

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from satchel.cache import buckets
 from satchel.cache.store import Cache, Tree
 from satchel.commands.sources import BuildOptions, SourceFinder, Sources, is_wheel_url, url_file
-from satchel.errors import BuildError, HashMismatchError, ResolutionImpossible
+from satchel.errors import BuildError, HashMismatchError, ResolutionImpossible, SatchelError
 from satchel.index.client import IndexClient
 from satchel.index.models import IndexFile
 from satchel.install.installed import InstalledDist
@@ -346,15 +346,31 @@ def installed_identity(direct_url: dict[str, Any] | None) -> str | None:
 
 
 def _overlapping(packages: Sequence[ResolvedPackage], trees: dict[str, Tree]) -> bool:
-    """Whether two of ``packages`` install a file at the same place in the library directory
-    (their unpacked wheels share a path outside ``.dist-info``; ``.data/purelib`` and
-    ``.data/platlib`` count as the library too)."""
+    """Whether two of ``packages`` install a file at the same place: the same path in the library
+    directory (outside ``.dist-info``; ``.data/purelib`` and ``.data/platlib`` count as the
+    library), the same ``.data/scripts`` or ``.data/data`` file, or the same script, whether a
+    ``.data/scripts`` file or a launcher for an entry point. An ``entry_points.txt`` that cannot
+    be read counts as overlapping: installing in order then reports its error in order."""
+    from satchel.install.scripts import parse_entry_points
+
     seen: set[str] = set()
     for pkg in packages:
-        for f in trees[pkg.name].manifest.files:
+        tree = trees[pkg.name]
+        for f in tree.manifest.files:
             path = f.path
             top, _, rest = path.partition("/")
             if top.endswith(".dist-info"):
+                if rest == "entry_points.txt":
+                    try:
+                        with open(os.path.join(tree.path, path), "rb") as fh:
+                            text = fh.read().decode("utf-8", errors="replace")
+                        names = [ep.name for ep in parse_entry_points(text, label=pkg.name)]
+                    except (OSError, SatchelError):
+                        return True
+                    for name in names:
+                        if f"scripts:{name}" in seen:
+                            return True
+                        seen.add(f"scripts:{name}")
                 continue
             if top.endswith(".data"):
                 scheme, _, rest = rest.partition("/")
