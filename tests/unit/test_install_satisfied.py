@@ -407,9 +407,8 @@ def test_narrow_forms_agree_with_packaging_on_real_metadata() -> None:
     assert seen > 20
 
 
-def test_extra_only_lines_are_never_parsed_unless_their_extra_is_wanted(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def spy_on_parsing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requirement texts ``satisfied`` hands to packaging's parser from now on."""
     import satchel.install.satisfied as satisfied
 
     parsed: list[str] = []
@@ -420,14 +419,21 @@ def test_extra_only_lines_are_never_parsed_unless_their_extra_is_wanted(
         return real(text)
 
     monkeypatch.setattr(satisfied, "Requirement", spy)
+    return parsed
+
+
+def test_extra_only_lines_are_never_parsed_unless_their_extra_is_wanted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = spy_on_parsing(monkeypatch)
     alpha = Dist(
         "alpha", "1.0", ["beta", 'pytest; extra == "test"', 'sphinx; extra == "docs"'],
         provides_extra=["test", "docs"],
     )
     have = installed(alpha, Dist("beta", "1.0"), Dist("pytest", "8.0"))
-    assert check([real("alpha")], have, MARKERS, PYTHON)
+    assert check([Requirement("alpha")], have, MARKERS, PYTHON)
     assert parsed == []  # "beta" is read without packaging's parser, the rest skipped
-    assert check([real("alpha[test]")], have, MARKERS, PYTHON)
+    assert check([Requirement("alpha[test]")], have, MARKERS, PYTHON)
     assert parsed == ['pytest; extra == "test"', 'sphinx; extra == "docs"']
 
 

@@ -392,19 +392,14 @@ _MARKED_DEPS = [
 
 
 def test_marked_dependencies_are_followed_without_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
-    from packaging.requirements import Requirement
+    from tests.unit.test_install_satisfied import (
+        Dist,
+        assert_not_satisfied,
+        assert_satisfied,
+        spy_on_parsing,
+    )
 
-    from satchel.install import satisfied
-    from tests.unit.test_install_satisfied import Dist, assert_not_satisfied, assert_satisfied
-
-    parsed: list[str] = []
-    real = satisfied.Requirement
-
-    def spy(text: str) -> Requirement:
-        parsed.append(text)
-        return real(text)
-
-    monkeypatch.setattr(satisfied, "Requirement", spy)
+    parsed = spy_on_parsing(monkeypatch)
     alpha = Dist("alpha", "1.0", _MARKED_DEPS)
     gamma = Dist("gamma", "1.0", ['delta; extra == "fast"'], provides_extra=["fast"])
     dists = [alpha, Dist("beta", "2.0"), gamma, Dist("delta", "1.0")]
