@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from satchel.cache import buckets
 from satchel.cache.store import Cache
 from satchel.errors import InstallError
 from satchel.install.unpack import UnpackLimits, unpack_wheel
-from tests.support.wheels import WheelSpec, build_wheel, record_hash, sha256_file
+from tests.support.wheels import WheelSpec, build_wheel, declare_sizes, record_hash, sha256_file
 from tests.unit.test_install_support import rewrite_zip, unpack_into_cache
 
 DEMO = {"demo/__init__.py": "VALUE = 1\n", "demo/tool.sh": "#!/bin/sh\necho hi\n"}
@@ -42,16 +41,6 @@ def edit_record(wheel: Path, edit: Callable[[str], str]) -> None:
         name = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD"))
         text = zf.read(name).decode()
     rewrite_zip(wheel, replace={name: edit(text).encode()})
-
-
-def patch_declared_sizes(wheel: Path, size: int) -> None:
-    """Claim ``size`` uncompressed bytes for every member in the central directory."""
-    data = bytearray(wheel.read_bytes())
-    pos = data.find(b"PK\x01\x02")
-    while pos != -1:
-        struct.pack_into("<I", data, pos + 24, size)
-        pos = data.find(b"PK\x01\x02", pos + 4)
-    wheel.write_bytes(bytes(data))
 
 
 def test_unpacks_and_reports_hashes(tmp_path: Path) -> None:
@@ -178,7 +167,7 @@ HOSTILE: list[tuple[str, dict[str, object], Callable[[Path], object] | None, str
         lambda w: w.write_bytes(b"<html>503 Service Unavailable</html>"),
         "not a valid zip",
     ),
-    ("declared-size-bomb", {}, lambda w: patch_declared_sizes(w, 0xFFFFFF00), "zip bomb"),
+    ("declared-size-bomb", {}, lambda w: declare_sizes(w, 0xFFFFFF00), "zip bomb"),
     ("ratio-bomb", {"files": {"demo/zeros.bin": b"\0" * (20 * 1024 * 1024)}}, None, "zip bomb"),
 ]
 
