@@ -37,7 +37,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DEFAULT_REQ_DIR = REPO.parent / "shared" / "requirements"
+DEFAULT_REQ_DIR = REPO / "bench" / "requirements"
 DEFAULT_WORK = BENCH / "work"
 DEFAULT_OUT = BENCH / "results"
 
@@ -974,7 +974,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory (default bench/results)")
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work directory (default bench/work)")
     p.add_argument("--req-dir", type=Path, default=DEFAULT_REQ_DIR,
-                   help="directory of requirement sets (default ../shared/requirements)")
+                   help="directory of requirement sets (default bench/requirements)")
     p.add_argument("--python", default=sys.executable, help="base interpreter for every venv (default: this one)")
     p.add_argument("--uv-version", default=UV_VERSION, help=f"default {UV_VERSION}")
     p.add_argument("--pip-version", default=PIP_VERSION, help=f"default {PIP_VERSION}")

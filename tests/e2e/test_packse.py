@@ -1,6 +1,6 @@
 """packse conformance: uv's resolver scenarios, run through the real CLI against the local index.
 
-Each scenario (``../shared/scenarios/packse/*/*.toml``, see docs/conformance.md) is built into
+Each scenario (``tests/data/packse/*/*.toml``, see docs/conformance.md) is built into
 wheels and sdists (tests/support/packse.py), published on a local index, and resolved with
 ``satchel install --dry-run`` into an empty venv of the scenario's Python. The `` + name==version``
 lines are compared with ``[expected]``: a satisfiable scenario must exit 0 and, when packse

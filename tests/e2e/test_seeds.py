@@ -1,4 +1,4 @@
-"""The five user reports satchel was started from (/work/shared/seeds/), each turned into a test.
+"""The five user reports satchel was started from (the seed reports), each turned into a test.
 
 000 (uv 0.1.25) and 002 (uv 0.1.3): entries written by another version killed `install -U`.
 001 (pip): half-written or corrupt entries were "ignored" but their corrupt body failed the hash

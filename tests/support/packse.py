@@ -1,6 +1,6 @@
 """packse resolver scenarios (uv's conformance data) as packages on the local test index.
 
-A scenario TOML (``../shared/scenarios/packse/<category>/<name>.toml``, see its README.md)
+A scenario TOML (``tests/data/packse/<category>/<name>.toml``, see its README.md)
 describes packages (``[packages.<name>.versions."<version>"]`` with ``requires``,
 ``requires_python``, ``extras``, ``sdist``, ``wheel``, ``wheel_tags``, ``yanked``), what the root
 requires (``[root]``), resolver options, the environment's Python and the ``[expected]`` outcome.
@@ -47,7 +47,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SCENARIOS_DIR = Path(os.environ.get("SATCHEL_PACKSE_DIR", REPO.parent / "shared" / "scenarios" / "packse"))
+SCENARIOS_DIR = Path(os.environ.get("SATCHEL_PACKSE_DIR", REPO / "tests" / "data" / "packse"))
 
 DEFAULT_REQUIRES_PYTHON = ">=3.12"  # packse's PackageMetadata.requires_python default
 DEFAULT_PYTHON = "3.12"  # packse's EnvironmentMetadata.python default
