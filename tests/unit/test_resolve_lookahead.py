@@ -15,7 +15,8 @@ from packaging.version import Version
 from satchel.errors import ResolutionImpossible
 from satchel.index.models import IndexFile
 from satchel.resolve import CoreMetadata, Resolution
-from satchel.resolve.provider import PREFETCH_AHEAD_MAX
+from satchel.resolve.finder import Lookahead
+from satchel.resolve.lookahead import PREFETCH_AHEAD_MAX
 from tests.unit.test_resolve_fakes import FakeFinder, versions
 
 
@@ -160,6 +161,26 @@ def test_no_lookahead_without_dependencies() -> None:
     finder.add("a", "1.0", ["b"])
     finder.add("b", "1.0")
     finder.resolve("a", no_deps=True)
+    assert finder.called("ahead_page") == []
+
+
+def test_the_lookahead_is_a_declared_capability() -> None:
+    from satchel.commands.sources import SourceFinder
+
+    assert issubclass(SourceFinder, Lookahead)  # the install's finder offers it
+    assert isinstance(LookaheadFinder(), Lookahead)
+    assert not isinstance(FakeFinder(), Lookahead)
+
+    class Partial(FakeFinder):  # one method short of the capability: no lookahead at all
+        def prefetch_then(self, name: str, then: Callable[[], None]) -> None:
+            self.calls.append(("ahead_page", name))
+            then()
+
+    finder = Partial()
+    assert not isinstance(finder, Lookahead)
+    finder.add("a", "1.0", ["b"])
+    finder.add("b", "1.0")
+    assert versions(finder.resolve("a")) == {"a": "1.0", "b": "1.0"}
     assert finder.called("ahead_page") == []
 
 

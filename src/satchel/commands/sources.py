@@ -144,7 +144,8 @@ class SourceFinder:
         if file.is_wheel:
             self.client.prefetch_metadata(name, version, file)
 
-    # What the resolver's lookahead uses (see ``SatchelProvider``): the same prefetches, and
+    # What the resolver's lookahead uses (``satchel.resolve.finder.Lookahead``, see
+    # ``satchel.resolve.lookahead``): the same prefetches, and
     # ``then`` called from a worker thread once the result is there (never on failure).
 
     def prefetch_then(self, name: str, then: Callable[[], None]) -> None:

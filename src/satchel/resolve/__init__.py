@@ -6,8 +6,9 @@ Entry point: :func:`resolve`. The layer below implements :class:`Finder`.
 from __future__ import annotations
 
 from satchel.resolve.finder import CoreMetadata, Finder
+from satchel.resolve.options import ResolveOptions
 from satchel.resolve.requirements import RootRequirement
-from satchel.resolve.resolver import Resolution, ResolvedPackage, ResolveOptions, resolve
+from satchel.resolve.resolver import Resolution, ResolvedPackage, resolve
 
 __all__ = [
     "CoreMetadata",

@@ -14,7 +14,7 @@ Three shapes of failure, checked in this order:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -28,11 +28,13 @@ from satchel.resolve.candidates import (
     EXCLUDED_REQUIRES_PYTHON,
     Candidate,
     DirectCandidate,
+    ProjectFiles,
     VersionEntry,
     base_of,
     split_identifier,
 )
 from satchel.resolve.requirements import (
+    Constraint,
     ExplicitRequirement,
     RequiresPythonRequirement,
     ResolverRequirement,
@@ -42,17 +44,53 @@ from satchel.resolve.requirements import (
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation, State
 
-    from satchel.resolve.provider import SatchelProvider
-
     Info = RequirementInformation[ResolverRequirement, Candidate]
 
 #: How many versions to list when saying what exists.
 SHOWN_VERSIONS = 5
 
 
+class ResolutionFacts(Protocol):
+    """What the explainer asks about the failed resolution (the resolver's provider answers)."""
+
+    @property
+    def python_version(self) -> Version:
+        """The target interpreter's version."""
+        ...
+
+    @property
+    def best_tag(self) -> str:
+        """The interpreter's most specific wheel tag (for "it supports e.g. ...")."""
+        ...
+
+    def constraint(self, name: str) -> Constraint | None: ...
+
+    def direct_url(self, name: str) -> str | None:
+        """The URL ``name`` must come from (a root or constraint ``name @ url``), if any."""
+        ...
+
+    def is_installed(self, name: str) -> bool: ...
+
+    def project_files(self, name: str) -> ProjectFiles: ...
+
+    def index_versions(self, name: str, specifier: SpecifierSet) -> list[Version]:
+        """Versions the index offers under ``specifier``, best first (the resolver's rules)."""
+        ...
+
+    def has_matches(self, requirement: ResolverRequirement) -> bool:
+        """Whether ``requirement`` alone (with the constraints) has any candidate."""
+        ...
+
+    def requested_by(self, identifier: str) -> Sequence[Info]:
+        """Every (requirement, parent) produced for ``identifier`` (parent None: a root)."""
+        ...
+
+    def is_satisfied_by(self, requirement: ResolverRequirement, candidate: Candidate) -> bool: ...
+
+
 def explain_impossible(
     causes: Collection[Info],
-    provider: SatchelProvider,
+    provider: ResolutionFacts,
     state: State[ResolverRequirement, Candidate, str] | None = None,
 ) -> ResolutionImpossible:
     """The user-facing error for resolvelib's ``ResolutionImpossible(causes)``.
@@ -76,7 +114,7 @@ def explain_impossible(
 
 
 def _wrong_python(
-    infos: list[Info], chains: _Chains, provider: SatchelProvider
+    infos: list[Info], chains: _Chains, provider: ResolutionFacts
 ) -> ResolutionImpossible:
     parents = _unique(str(i.parent) for i in infos if i.parent is not None)
     names = _unique(i.parent.name for i in infos if i.parent is not None)
@@ -103,7 +141,7 @@ def _wrong_python(
     return ResolutionImpossible("\n".join([first, *lines]), hint=hint)
 
 
-def _unsatisfiable(info: Info, chains: _Chains, provider: SatchelProvider) -> ResolutionImpossible:
+def _unsatisfiable(info: Info, chains: _Chains, provider: ResolutionFacts) -> ResolutionImpossible:
     req = info.requirement
     name = split_identifier(req.identifier)[0]
     display = _display_name(req)
@@ -184,7 +222,7 @@ def _unsatisfiable(info: Info, chains: _Chains, provider: SatchelProvider) -> Re
 
 
 def _conflict(
-    infos: list[Info], python: list[Info], chains: _Chains, provider: SatchelProvider
+    infos: list[Info], python: list[Info], chains: _Chains, provider: ResolutionFacts
 ) -> ResolutionImpossible:
     reqs = _unique(str(i.requirement) for i in infos)
     if len(reqs) == 1:
@@ -246,7 +284,7 @@ class _Chains:
     """Who required what: from the resolver's last state, else the provider's records."""
 
     def __init__(
-        self, provider: SatchelProvider, state: State[ResolverRequirement, Candidate, str] | None
+        self, provider: ResolutionFacts, state: State[ResolverRequirement, Candidate, str] | None
     ) -> None:
         self._provider = provider
         self._criteria = state.criteria if state is not None else {}
@@ -310,7 +348,7 @@ def _spec_text(req: ResolverRequirement) -> str:
     return str(req)
 
 
-def _versions_line(name: str, specs: Sequence[str], provider: SatchelProvider) -> str:
+def _versions_line(name: str, specs: Sequence[str], provider: ResolutionFacts) -> str:
     versions = sorted(provider.index_versions(name, SpecifierSet()))
     if not versions:
         return f"  {name}: the index lists no version this interpreter can use"
@@ -330,7 +368,7 @@ def _abbreviate(versions: Sequence[Version]) -> str:
     return ", ".join(shown)
 
 
-def _matches_without_constraint(req: ResolverRequirement, provider: SatchelProvider) -> bool:
+def _matches_without_constraint(req: ResolverRequirement, provider: ResolutionFacts) -> bool:
     if isinstance(req, SpecifierRequirement):
         return any(
             req.specifier.contains(v, prereleases=True)
@@ -353,7 +391,7 @@ def _unusable_hint(
     display: str,
     unusable: list[tuple[VersionEntry, list[str]]],
     available: Sequence[Version],
-    provider: SatchelProvider,
+    provider: ResolutionFacts,
 ) -> str:
     if not unusable:
         if available:

@@ -14,12 +14,15 @@ Contract for implementers:
   (the resolver caches, but may ask again after backtracking in a fresh provider).
 * ``prefetch*`` methods never block and never raise: they start work in the background
   (or do nothing) and a later blocking call reports any failure.
+
+A finder may also offer :class:`Lookahead` (the index-backed one does): then the resolver
+fetches ahead of itself (see :mod:`satchel.resolve.lookahead`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from packaging.version import Version
 
@@ -63,4 +66,30 @@ class Finder(Protocol):
     def get_installed_metadata(self, name: str) -> CoreMetadata | None:
         """Metadata of the distribution installed in the target environment, or None when
         it is not installed or its metadata cannot be read."""
+        ...
+
+
+@runtime_checkable
+class Lookahead(Protocol):
+    """What a :class:`Finder` offers for fetching ahead of the resolver (the index-backed one
+    does; a finder that does not implement all of it gets no lookahead). ``then`` is called
+    from a worker thread once the result is there, never on failure; the ``prefetched_*``
+    methods return what their blocking counterparts would, when called from such a ``then``."""
+
+    def prefetch_then(self, name: str, then: Callable[[], None]) -> None: ...
+
+    def prefetch_metadata_then(
+        self, name: str, version: Version, file: IndexFile, then: Callable[[], None]
+    ) -> None: ...
+
+    def prefetched_files(self, name: str) -> Sequence[IndexFile]: ...
+
+    def prefetched_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata: ...
+
+    def over_network(self, name: str) -> bool:
+        """Whether ``name``'s files (loaded) came over the network rather than from a cache."""
+        ...
+
+    def resolution_done(self) -> None:
+        """The resolution is over: drop what is still queued."""
         ...

@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
 
-from satchel.errors import ResolutionImpossible
-from satchel.index.models import IndexFile
 from satchel.resolve.candidates import (
     PYTHON_IDENTIFIER,
     BaseCandidate,
     Candidate,
     DirectCandidate,
     ExtrasCandidate,
-    FileParser,
-    FilePolicy,
     IndexCandidate,
-    InstalledCandidate,
     ProjectFiles,
     PythonCandidate,
     base_of,
-    select_files,
     split_identifier,
 )
-from satchel.resolve.finder import CoreMetadata, Finder
-from satchel.resolve.matching import VersionIndex
+from satchel.resolve.dependencies import MetadataReader
+from satchel.resolve.finder import CoreMetadata, Finder, Lookahead
+from satchel.resolve.lookahead import FetchAhead
+from satchel.resolve.options import ResolveOptions
 from satchel.resolve.requirements import (
     Constraint,
     ExplicitRequirement,
@@ -45,67 +38,17 @@ from satchel.resolve.requirements import (
     RootRequirement,
     SpecifierRequirement,
     SpecKey,
-    is_exact_pin,
     normalize_extras,
     specifier_key,
 )
+from satchel.resolve.store import CandidateStore
 
 if TYPE_CHECKING:
     from satchel.python.interpreter import Interpreter
-    from satchel.resolve.resolver import ResolveOptions
 
     Info = RequirementInformation[ResolverRequirement, Candidate]
 
 _T = TypeVar("_T")
-
-log = logging.getLogger("satchel.resolve")
-
-#: How many of the best candidates of a name get their metadata prefetched.
-PREFETCH_METADATA_COUNT = 2
-#: The lookahead guesses a project's candidate from the first this many different specifiers
-#: it sees for it. More mean the resolver is backtracking through its dependents (boto3:
-#: a new botocore range for each of 1,500 versions), which the guesses cannot follow anyway:
-#: _prefetch_ahead does.
-LOOKAHEAD_SPECIFIERS = 3
-#: Once the resolver asks for the metadata of a second version of a project (it is
-#: backtracking through its versions), the metadata of the next ``2 * versions asked``
-#: releases, at most this many, is fetched ahead: urllib3<1.25.4 + boto3 reads ~3,000 versions
-#: of boto3 and botocore one after the other, each of which would otherwise wait for its own
-#: round trips.
-PREFETCH_AHEAD_MAX = 64
-
-
-class Lookahead(Protocol):
-    """What a :class:`Finder` offers for fetching ahead of the resolver (the index-backed one
-    does; a finder without these methods gets no lookahead). ``then`` is called from a worker
-    thread once the result is there, never on failure; the ``prefetched_*`` methods return
-    what their blocking counterparts would, when called from such a ``then``."""
-
-    def prefetch_then(self, name: str, then: Callable[[], None]) -> None: ...
-
-    def prefetch_metadata_then(
-        self, name: str, version: Version, file: IndexFile, then: Callable[[], None]
-    ) -> None: ...
-
-    def prefetched_files(self, name: str) -> Sequence[IndexFile]: ...
-
-    def prefetched_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata: ...
-
-    def over_network(self, name: str) -> bool:
-        """Whether ``name``'s files (loaded) came over the network rather than from a cache."""
-        ...
-
-    def resolution_done(self) -> None: ...
-
-
-_LOOKAHEAD_METHODS = (
-    "prefetch_then",
-    "prefetch_metadata_then",
-    "prefetched_files",
-    "prefetched_metadata",
-    "over_network",
-    "resolution_done",
-)
 
 
 class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
@@ -114,18 +57,11 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     Identifiers are normalized names, ``name[extra,...]`` for extras candidates, and
     :data:`PYTHON_IDENTIFIER`. All lookups are cached for the provider's lifetime; the
     caches depend on the interpreter, the options and what the finder returns, all fixed for
-    one provider (so a provider must not be reused for another resolution).
-
-    Lookahead (when the finder offers :class:`Lookahead`): every requirement the provider
-    sees -- roots, and dependencies of what the resolver pins -- and, transitively, the
-    dependencies of the best candidate for it, have their pages and metadata fetched in
-    worker threads as soon as what leads to them arrives, instead of when the resolver gets
-    there (a cold jupyter resolution spent three quarters of its time waiting for pages asked
-    one after the other). The walk goes on only through pages fetched over the network. It
-    only guesses what to fetch: the resolver asks for everything it
-    uses as before, so the result is the same. The guessing shares the provider's caches of
-    files, candidates, parsed requirements and markers (under ``_lock``), so the resolver
-    does not redo that work.
+    one provider (so a provider must not be reused for another resolution). Files and
+    candidates live in a :class:`~satchel.resolve.store.CandidateStore`; what is fetched
+    ahead of the resolver (and the lookahead's worker threads, when the finder offers
+    :class:`Lookahead`) in a :class:`~satchel.resolve.lookahead.FetchAhead`. The provider
+    keeps the resolvelib interface, the dependencies and what the error explainer asks.
     """
 
     def __init__(
@@ -139,67 +75,38 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         root_names: AbstractSet[str],
         hashes: Mapping[str, frozenset[str]],
     ) -> None:
-        self._finder = finder
         self._interpreter = interpreter
         self._options = options
         self._constraints = constraints
         self._direct_urls = direct_urls
-        self._root_names = root_names
         self._hashes = hashes
-        self._env: dict[str, str] = dict(interpreter.markers)
-        self._tag_ranks: dict[str, int] = {}
-        for rank, tag in enumerate(interpreter.tags):
-            self._tag_ranks.setdefault(tag, rank)
-        self.python_version = Version(interpreter.version_str)
+        self._store = store = CandidateStore(
+            finder=finder, interpreter=interpreter, options=options, root_names=root_names, hashes=hashes
+        )
+        self.python_version = store.python_version
         self._python = PythonCandidate(self.python_version)
-        self._installed_versions = {canonicalize_name(k): v for k, v in options.installed.items()}
-        self._upgrade_packages = {canonicalize_name(n) for n in options.upgrade_packages}
-        self._only_binary = {_format_name(n) for n in options.only_binary}
-        self._no_binary = {_format_name(n) for n in options.no_binary}
+        self._read = MetadataReader(interpreter.markers, self.python_version, self.warn)
+        lookahead = None if options.no_deps or not isinstance(finder, Lookahead) else finder
+        self._ahead = FetchAhead(
+            store=store,
+            lookahead=lookahead,
+            constraints=constraints,
+            direct_urls=direct_urls,
+            requirement=self._read.requirement,
+            marker_holds=lambda req, extra: self._read.marker(None, req, extra),
+        )
+        # the store's and the lookahead's, bound for find_matches (a hot path)
+        self._installed_versions = store.installed_versions
+        self._wrapped = store.wrapped
+        self._prefetch_done = self._ahead.done
 
-        self._files: dict[str, ProjectFiles] = {}
-        self._parser = FileParser(self._tag_ranks, self.python_version)
-        self._version_index: dict[str, VersionIndex] = {}
         self._constraint_keys: dict[str, SpecKey] = {}
-        # (name, keys of the specifier sets) -> index candidates, best first
-        self._matches: dict[tuple[str, frozenset[SpecKey]], tuple[IndexCandidate, ...]] = {}
-        # the same with extras applied, by identifier, and each candidate's position
-        self._wrapped: dict[
-            tuple[str, frozenset[SpecKey]], tuple[tuple[Candidate, ...], dict[Candidate, int]]
-        ] = {}
         self._identifiers: dict[str, tuple[str, frozenset[str]]] = {}
-        self._metadata: dict[BaseCandidate, CoreMetadata] = {}
-        self._direct: dict[tuple[str, str], DirectCandidate] = {}
-        self._installed: dict[str, InstalledCandidate | None] = {}
-        self._index_cands: dict[tuple[str, str], IndexCandidate] = {}
-        self._extras_cands: dict[tuple[BaseCandidate, frozenset[str]], ExtrasCandidate] = {}
-        self._deps: dict[Candidate, tuple[ResolverRequirement, ...]] = {}
-        self._parsed: dict[str, Requirement] = {}
-        self._markers: dict[tuple[int, str], tuple[Requirement, bool]] = {}
-        self._requires_pythons: dict[str, tuple[SpecifierSet, bool]] = {}
-        self._satisfied: dict[tuple[ResolverRequirement, Candidate], bool] = {}
         self._counts: dict[str, int] = {}
-        self._prefetched: set[str] = set()
-        self._prefetched_metadata: set[tuple[str, str]] = set()
-        # candidates whose metadata needs no prefetch (any more), for _prefetch_metadata
-        self._prefetch_done: set[Candidate] = set()
-        self._versions_tried: dict[str, int] = {}  # name -> index candidates whose metadata was asked for
-        # name -> positions in its releases whose metadata _prefetch_ahead asked for, [low, high)
-        self._ahead_range: dict[str, tuple[int, int]] = {}
+        self._satisfied: dict[tuple[ResolverRequirement, Candidate], bool] = {}
+        self._deps: dict[Candidate, tuple[ResolverRequirement, ...]] = {}
         self._requested_by: dict[str, list[Info]] = {}
         self._warnings: dict[str, None] = {}
-        self._asked: set[str] = set()  # names whose files the resolver asked the finder for
-
-        # Lookahead (see the class docstring). _lock guards the caches it shares with the
-        # resolver's thread (_files, _matches, _version_index, _index_cands, the parser) and
-        # its own state below.
-        self._lock = threading.RLock()
-        self._lookahead: Lookahead | None = None
-        if not options.no_deps and all(hasattr(finder, m) for m in _LOOKAHEAD_METHODS):
-            self._lookahead = cast("Lookahead", finder)
-        self._walk_specs: dict[str, dict[SpecKey, SpecifierSet]] = {}  # name -> specifiers seen
-        self._walk_extras: dict[str, frozenset[str]] = {}  # name -> extras seen
-        self._walk_guess: dict[str, tuple[IndexCandidate, frozenset[str]]] = {}  # + extras walked
 
     # -- information for the resolver front end and the error explainer ----------------------
 
@@ -228,34 +135,18 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         return self._hashes.get(name, frozenset())
 
     def is_installed(self, name: str) -> bool:
-        return self._installed_candidate(name) is not None
+        return self._store.installed_candidate(name) is not None
 
     def requested_by(self, identifier: str) -> Sequence[Info]:
         """Every (requirement, parent) ever produced for ``identifier`` (parent None: root)."""
         return self._requested_by.get(identifier, ())
 
     def project_files(self, name: str) -> ProjectFiles:
-        files = self._files.get(name)
-        if files is None or name not in self._asked:
-            # The finder hears of every project the resolver looks at, even when the lookahead
-            # has its files already.
-            found = self._finder.find_files(name)
-            self._asked.add(name)
-            with self._lock:
-                files = self._files.get(name)
-                if files is None:
-                    files = select_files(name, found, self._policy(name), self._parser)
-                    self._files[name] = files
-        return files
+        return self._store.project_files(name)
 
     def prefetch_project(self, name: str) -> None:
         """Ask the finder to start loading ``name``'s page unless it will not be needed."""
-        if name in self._prefetched:
-            return
-        self._prefetched.add(name)
-        if name in self._direct_urls or self._prefers_installed(name):
-            return
-        self._finder.prefetch(name)
+        self._ahead.prefetch_project(name)
 
     def root_requirement(self, root: RootRequirement) -> ResolverRequirement:
         """The resolver requirement for a (marker-applicable) root requirement."""
@@ -264,19 +155,19 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         url = root.direct_url
         req: ResolverRequirement
         if url:
-            candidate = self._with_extras(self.direct_candidate(name, url), extras)
+            candidate = self._store.with_extras(self.direct_candidate(name, url), extras)
             req = ExplicitRequirement(candidate, root.requirement, root)
         else:
             req = SpecifierRequirement(
                 name, extras, root.requirement.specifier, root.requirement, root
             )
-            self._walk(name, extras, root.requirement.specifier)
+            self._ahead.walk(name, extras, root.requirement.specifier)
         self._requested_by.setdefault(req.identifier, []).append(RequirementInformation(req, None))
         return req
 
     def index_versions(self, name: str, specifier: SpecifierSet) -> list[Version]:
         """Versions the index offers for ``name`` under ``specifier`` (same rules as matching)."""
-        return [c.version for c in self._index_candidates(name, (specifier,))]
+        return [c.version for c in self._store.index_candidates(name, (specifier,))]
 
     def has_matches(self, requirement: ResolverRequirement) -> bool:
         """Whether ``requirement`` alone (with the constraints) has any candidate."""
@@ -370,7 +261,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         if (
             len(keys) == len(reqs)
             and name not in self._direct_urls
-            and (name not in self._installed_versions or self._installed_candidate(name) is None)
+            and (name not in self._installed_versions or self._store.installed_candidate(name) is None)
         ):
             # Only specifiers: an index candidate is acceptable exactly when it matches all
             # of them and the constraint's (which is how _index_candidates picks them) and
@@ -384,14 +275,14 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
                 specifiers = [r.specifier for r in reqs if isinstance(r, SpecifierRequirement)]
                 if constraint is not None:
                     specifiers.append(constraint.specifier)
-                cached = self._wrapped_candidates(identifier, name, extras, specifiers, key[1])
+                cached = self._store.wrapped_candidates(identifier, name, extras, specifiers, key[1])
             candidates, positions = cached
             found = _without(candidates, positions, rejected) if rejected else candidates
             if found and not (
                 found[0] in self._prefetch_done
                 and (len(found) == 1 or found[1] in self._prefetch_done)
             ):
-                self._prefetch_metadata(found)
+                self._ahead.prefetch_metadata(found)
             self._counts[identifier] = len(found)
             return found
         return self._find_matches_general(identifier, name, extras, reqs, set(rejected))
@@ -414,13 +305,13 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             )
 
         explicit = [
-            self._with_extras(base_of(r.candidate), extras)
+            self._store.with_extras(base_of(r.candidate), extras)
             for r in reqs
             if isinstance(r, ExplicitRequirement)
         ]
         if not explicit and name in self._direct_urls:
             explicit = [
-                self._with_extras(self.direct_candidate(name, self._direct_urls[name]), extras)
+                self._store.with_extras(self.direct_candidate(name, self._direct_urls[name]), extras)
             ]
         if explicit:
             chosen = [c for c in dict.fromkeys(explicit) if acceptable(c)]
@@ -431,20 +322,20 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         specifiers = [r.specifier for r in reqs if isinstance(r, SpecifierRequirement)]
         if constraint is not None:
             specifiers.append(constraint.specifier)
-        installed = self._installed_candidate(name)
+        installed = self._store.installed_candidate(name)
         if installed is not None:
-            wrapped = self._with_extras(installed, extras)
+            wrapped = self._store.with_extras(installed, extras)
             if not acceptable(wrapped):
                 installed = None
-            elif self._prefers_installed(name):
+            elif self._store.prefers_installed(name):
                 # Keep what is installed; only look at the index if it gets rejected.
                 self._counts[identifier] = 1
 
                 def installed_first() -> Iterator[Candidate]:
                     yield wrapped
-                    for c in self._index_candidates(name, specifiers):
+                    for c in self._store.index_candidates(name, specifiers):
                         if c.version != wrapped.version:
-                            candidate = self._with_extras(c, extras)
+                            candidate = self._store.with_extras(c, extras)
                             if candidate not in bad:
                                 yield candidate
 
@@ -455,18 +346,18 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             # Reuse the installed distribution where its version would be picked anyway.
             bases: list[BaseCandidate] = [
                 c
-                for c in self._index_candidates(name, specifiers)
+                for c in self._store.index_candidates(name, specifiers)
                 if c.version != installed.version
             ]
             position = next(
                 (i for i, c in enumerate(bases) if c.version < installed.version), len(bases)
             )
             bases.insert(position, installed)
-            found = [c for c in (self._with_extras(b, extras) for b in bases) if c not in bad]
+            found = [c for c in (self._store.with_extras(b, extras) for b in bases) if c not in bad]
         else:
-            candidates, positions = self._wrapped_candidates(identifier, name, extras, specifiers)
+            candidates, positions = self._store.wrapped_candidates(identifier, name, extras, specifiers)
             found = _without(candidates, positions, bad)
-        self._prefetch_metadata(found)
+        self._ahead.prefetch_metadata(found)
         self._counts[identifier] = len(found)
         return found
 
@@ -491,95 +382,14 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
                 info: Info = RequirementInformation(req, candidate)
                 self._requested_by.setdefault(req.identifier, []).append(info)
                 if isinstance(req, SpecifierRequirement):
-                    self.prefetch_project(req.name)
-                    self._walk(req.name, req.extras, req.specifier)
+                    self._ahead.prefetch_project(req.name)
+                    self._ahead.walk(req.name, req.extras, req.specifier)
         return deps
 
-    # -- candidates --------------------------------------------------------------------------
+    # -- candidates and the end ----------------------------------------------------------
 
     def direct_candidate(self, name: str, url: str) -> DirectCandidate:
-        candidate = self._direct.get((name, url))
-        if candidate is None:
-            meta = self._finder.get_direct_metadata(name, url)
-            if canonicalize_name(meta.name) != name:
-                raise ResolutionImpossible(
-                    f"{url} contains {meta.name} {meta.version}, not {name}.",
-                    hint=f"Fix the name before '@' in the requirement, e.g. '{meta.name} @ {url}'.",
-                )
-            candidate = DirectCandidate(name, meta.version, url)
-            self._metadata[candidate] = meta
-            self._direct[(name, url)] = candidate
-        return candidate
-
-    def _index_candidates(
-        self,
-        name: str,
-        specifiers: Sequence[SpecifierSet],
-        keys: frozenset[SpecKey] | None = None,
-    ) -> tuple[IndexCandidate, ...]:
-        """Index candidates matching all ``specifiers``, best first (PEP 440 / PEP 592 rules).
-
-        Memoized by the specifiers' keys (``keys``: their :func:`specifier_key`, when the
-        caller has them): backtracking asks the same questions many times.
-        """
-        if keys is None:
-            keys = frozenset(map(specifier_key, specifiers))
-        chosen = self._matches.get((name, keys))
-        if chosen is None or name not in self._asked:  # (the lookahead may have been first)
-            project = self.project_files(name)
-            with self._lock:
-                chosen = self._matches.get((name, keys))
-                if chosen is None:
-                    chosen = self._compute_index_candidates(name, specifiers, project)
-                    self._matches[(name, keys)] = chosen
-        return chosen
-
-    def _compute_index_candidates(
-        self, name: str, specifiers: Sequence[SpecifierSet], project: ProjectFiles
-    ) -> tuple[IndexCandidate, ...]:
-        specifier = SpecifierSet()
-        for s in specifiers:
-            specifier &= s
-        exact = is_exact_pin(specifier)
-        index = self._version_index.get(name)
-        if index is None:
-            index = self._version_index[name] = VersionIndex(project.versions)
-        chosen: list[IndexCandidate] = []
-        for position in index.matching(specifiers):
-            entry = project.entry(position)
-            file = entry.file or (entry.yanked_file if exact else None)
-            if file is None:
-                continue
-            key = (name, file.url)
-            candidate = self._index_cands.get(key)
-            if candidate is None:
-                candidate = self._index_cands[key] = IndexCandidate(name, entry.version, file)
-            chosen.append(candidate)
-        if not (self._options.pre or specifier.prereleases):
-            finals = [c for c in chosen if not c.version.is_prerelease]
-            if finals:  # pre-releases only when nothing else matches (PEP 440)
-                chosen = finals
-        return tuple(chosen)
-
-    def _wrapped_candidates(
-        self,
-        identifier: str,
-        name: str,
-        extras: frozenset[str],
-        specifiers: Sequence[SpecifierSet],
-        keys: frozenset[SpecKey] | None = None,
-    ) -> tuple[tuple[Candidate, ...], dict[Candidate, int]]:
-        """:meth:`_index_candidates` as candidates for ``identifier``, and their positions."""
-        if keys is None:
-            keys = frozenset(map(specifier_key, specifiers))
-        found = self._wrapped.get((identifier, keys))
-        if found is None:
-            wrapped = tuple(
-                self._with_extras(c, extras) for c in self._index_candidates(name, specifiers, keys)
-            )
-            found = (wrapped, {c: i for i, c in enumerate(wrapped)})
-            self._wrapped[(identifier, keys)] = found
-        return found
+        return self._store.direct_candidate(name, url)
 
     def _constraint_key(self, constraint: Constraint) -> SpecKey:
         key = self._constraint_keys.get(constraint.name)
@@ -587,219 +397,18 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             key = self._constraint_keys[constraint.name] = specifier_key(constraint.specifier)
         return key
 
-    def _installed_candidate(self, name: str) -> InstalledCandidate | None:
-        if name not in self._installed_versions:
-            return None
-        if name not in self._installed:
-            meta = self._finder.get_installed_metadata(name)
-            candidate = None
-            if meta is not None and canonicalize_name(meta.name) == name:
-                candidate = InstalledCandidate(name, meta.version)
-                self._metadata[candidate] = meta
-            self._installed[name] = candidate
-        return self._installed[name]
-
-    def _prefers_installed(self, name: str) -> bool:
-        """pip's "only if needed" upgrade strategy: keep what is installed unless asked."""
-        if name not in self._installed_versions or name in self._upgrade_packages:
-            return False
-        return not (self._options.upgrade and name in self._root_names)
-
-    def _with_extras(self, base: Candidate, extras: frozenset[str]) -> Candidate:
-        if not extras or isinstance(base, (ExtrasCandidate, PythonCandidate)):
-            return base
-        key = (base, extras)
-        candidate = self._extras_cands.get(key)
-        if candidate is None:
-            candidate = self._extras_cands[key] = ExtrasCandidate(base, extras)
-        return candidate
-
-    def _prefetch_metadata(self, found: Sequence[Candidate]) -> None:
-        """Start fetching metadata of the best candidate, and of the runner-up when it is a
-        wheel (cheap to read; an sdist may need a build, which is not worth a guess)."""
-        done = self._prefetch_done
-        for position, candidate in enumerate(found[:PREFETCH_METADATA_COUNT]):
-            if candidate in done:
-                continue
-            base = base_of(candidate)
-            if not isinstance(base, IndexCandidate) or base in self._metadata:
-                done.add(candidate)
-                continue
-            if position > 0 and not base.file.is_wheel:
-                break
-            done.add(candidate)
-            key = (base.name, base.file.url)
-            if key not in self._prefetched_metadata:
-                self._prefetched_metadata.add(key)
-                self._finder.prefetch_metadata(base.name, base.version, base.file)
-
-    def _prefetch_ahead(self, candidate: IndexCandidate, tried: int) -> None:
-        """The resolver wants the metadata of ``candidate``, the ``tried``-th version of its
-        project it asks about: from the second on it is backtracking through them. Fetch the
-        metadata of the releases it will try next, in its order (best first, below this one),
-        more of them the longer it goes on."""
-        name = candidate.name
-        depth = min(PREFETCH_AHEAD_MAX, 2 * tried)
-        releases, positions = self._wrapped_candidates(name, name, frozenset(), ())
-        position = positions.get(candidate)
-        if position is None:
-            return
-        start, stop = position + 1, position + 1 + depth
-        low, high = self._ahead_range.get(name, (0, 0))
-        if low <= start <= high:  # the usual case: going on from the last window
-            start = max(start, high)
-            self._ahead_range[name] = (low, max(high, stop))
-        else:
-            self._ahead_range[name] = (start, stop)
-        for base in releases[start:stop]:
-            if not isinstance(base, IndexCandidate) or not base.file.is_wheel or base in self._metadata:
-                continue
-            key = (base.name, base.file.url)
-            if key not in self._prefetched_metadata:
-                self._prefetched_metadata.add(key)
-                self._finder.prefetch_metadata(base.name, base.version, base.file)
-
-    # -- lookahead (see the class docstring) ---------------------------------------------------
-
     def finish(self) -> None:
         """The resolution is over (or failed): guess no more, and drop what is still queued."""
-        lookahead, self._lookahead = self._lookahead, None
-        if lookahead is not None:
-            lookahead.resolution_done()
-
-    def _walk(self, name: str, extras: frozenset[str], specifier: SpecifierSet) -> None:
-        """Someone requires ``name[extras] specifier``: fetch its page, then the metadata of its
-        best candidate under every specifier seen for it, then the same for that candidate's
-        dependencies, and so on (each step in a worker thread, when the previous one is in)."""
-        lookahead = self._lookahead
-        if lookahead is None or name in self._direct_urls or self._prefers_installed(name):
-            return
-        key = specifier_key(specifier)
-        with self._lock:
-            specs = self._walk_specs.setdefault(name, {})
-            seen = self._walk_extras.get(name, frozenset())
-            new_spec = key not in specs and len(specs) < LOOKAHEAD_SPECIFIERS
-            if not new_spec and extras <= seen:
-                return
-            if new_spec:
-                specs[key] = specifier
-            self._walk_extras[name] = seen | extras
-        self._guard(
-            lambda: lookahead.prefetch_then(name, lambda: self._guard(lambda: self._walk_page(name)))
-        )
-
-    def _walk_page(self, name: str) -> None:
-        """``name``'s page is in: guess the candidate and fetch its metadata -- unless the page
-        came from the cache. Then the walk ends here: what lies beyond is most likely cached
-        too, and guessing in threads beside a resolver that finds everything at hand only
-        costs it time (a warm jupyter resolution took a quarter longer)."""
-        lookahead = self._lookahead
-        if lookahead is None or not lookahead.over_network(name):
-            return
-        with self._lock:
-            specifiers = list(self._walk_specs[name].values())
-            constraint = self._constraints.get(name)
-            if constraint is not None:
-                specifiers.append(constraint.specifier)
-            keys = frozenset(map(specifier_key, specifiers))
-            chosen = self._matches.get((name, keys))
-            if chosen is None:
-                project = self._files.get(name)
-                if project is None:
-                    found = lookahead.prefetched_files(name)  # in already: does not block
-                    project = select_files(name, found, self._policy(name), self._parser)
-                    self._files[name] = project
-                chosen = self._compute_index_candidates(name, specifiers, project)
-                self._matches[(name, keys)] = chosen
-            if not chosen or not chosen[0].file.is_wheel:
-                return  # nothing, or an sdist (its metadata may need a build: not for a guess)
-            best = chosen[0]
-            guessed = self._walk_guess.get(name)
-            if guessed is not None and guessed[0] == best:
-                if guessed[1] >= self._walk_extras[name]:
-                    return
-            else:
-                self._walk_guess[name] = (best, frozenset())
-            self._prefetched_metadata.add((name, best.file.url))
-        self._guard(
-            lambda: lookahead.prefetch_metadata_then(
-                name, best.version, best.file, lambda: self._guard(lambda: self._walk_metadata(best))
-            )
-        )
-
-    def _walk_metadata(self, candidate: IndexCandidate) -> None:
-        """The metadata of a guessed candidate is in: walk its dependencies."""
-        lookahead = self._lookahead
-        if lookahead is None:
-            return
-        name = candidate.name
-        meta = lookahead.prefetched_metadata(name, candidate.version, candidate.file)
-        with self._lock:
-            guessed = self._walk_guess.get(name)
-            if guessed is None or guessed[0] != candidate:
-                return  # a later specifier changed the guess
-            extras = self._walk_extras.get(name, frozenset())
-            self._walk_guess[name] = (candidate, extras)
-        wanted: list[tuple[str, frozenset[str], SpecifierSet]] = []
-        for text in meta.requires_dist:
-            req = self._parsed.get(text)
-            if req is None:
-                try:
-                    req = self._parsed[text] = Requirement(text)
-                except InvalidRequirement:
-                    continue
-            if req.url:
-                continue
-            if req.marker is not None and not (
-                self._marker(None, req, "") or any(self._marker(None, req, e) for e in extras)
-            ):
-                continue
-            wanted.append((canonicalize_name(req.name), normalize_extras(req.extras), req.specifier))
-        for dep, dep_extras, specifier in wanted:
-            self._walk(dep, dep_extras, specifier)
-
-    def _guard(self, step: Callable[[], None]) -> None:
-        """Run a lookahead step; a failure only ends the guessing there (the resolver asks
-        for everything it needs itself, and reports what fails)."""
-        try:
-            step()
-        except Exception as exc:
-            log.debug("lookahead stopped: %s", exc)
-
-    def _policy(self, name: str) -> FilePolicy:
-        allow_wheels = allow_sdists = True
-        if name in self._no_binary:
-            allow_wheels = False
-        elif name in self._only_binary or ":all:" in self._only_binary:
-            allow_sdists = False
-        elif ":all:" in self._no_binary:
-            allow_wheels = False
-        return FilePolicy(
-            tag_ranks=self._tag_ranks,
-            python_version=self.python_version,
-            allow_wheels=allow_wheels,
-            allow_sdists=allow_sdists,
-            hashes=self._hashes.get(name, frozenset()),
-        )
+        self._ahead.finish()
 
     # -- metadata and dependencies -----------------------------------------------------------
 
     def metadata(self, candidate: BaseCandidate) -> CoreMetadata:
-        meta = self._metadata.get(candidate)
+        meta = self._store.metadata.get(candidate)
         if meta is None:
             assert isinstance(candidate, IndexCandidate)  # the others are stored on creation
-            meta = self._finder.get_metadata(candidate.name, candidate.version, candidate.file)
-            if canonicalize_name(meta.name) != candidate.name or meta.version != candidate.version:
-                raise ResolutionImpossible(
-                    f"The metadata of {candidate.file.filename} says it is {meta.name} "
-                    f"{meta.version}, not {candidate.name} {candidate.version}.",
-                    hint=f"The index serves an inconsistent file; exclude that release "
-                    f"(e.g. with the constraint '{candidate.name}!={candidate.version}').",
-                )
-            self._metadata[candidate] = meta
-            tried = self._versions_tried[candidate.name] = self._versions_tried.get(candidate.name, 0) + 1
-            if tried > 1:
-                self._prefetch_ahead(candidate, tried)
+            meta = self._store.fetch_metadata(candidate)
+            self._ahead.metadata_asked(candidate)
         return meta
 
     def _compute_dependencies(self, candidate: Candidate) -> list[ResolverRequirement]:
@@ -812,11 +421,11 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         meta = self.metadata(candidate)
         deps: list[ResolverRequirement] = []
         if meta.requires_python:
-            spec, ok = self._requires_python(meta.requires_python)
+            spec, ok = self._read.requires_python(meta.requires_python)
             if not ok:
                 deps.append(RequiresPythonRequirement(spec))
-        for req in self._requires(candidate, meta):
-            if req.marker is None or self._marker(candidate, req, ""):
+        for req in self._read.requires(candidate, meta):
+            if req.marker is None or self._read.marker(candidate, req, ""):
                 deps.append(self._dependency(req))
         return deps
 
@@ -828,10 +437,10 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         meta = self.metadata(base)
         provided = normalize_extras(meta.provides_extra)
         used: set[str] = set()
-        for req in self._requires(base, meta):
-            if req.marker is None or self._marker(base, req, ""):
+        for req in self._read.requires(base, meta):
+            if req.marker is None or self._read.marker(base, req, ""):
                 continue  # a dependency of the base candidate itself
-            matching = {e for e in candidate.extras if self._marker(base, req, e)}
+            matching = {e for e in candidate.extras if self._read.marker(base, req, e)}
             if matching:
                 used |= matching
                 deps.append(self._dependency(req))
@@ -839,63 +448,12 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             self.warn(f"{base} does not provide the extra '{extra}'")
         return deps
 
-    def _requires(self, candidate: BaseCandidate, meta: CoreMetadata) -> list[Requirement]:
-        parsed = []
-        for text in meta.requires_dist:
-            req = self._parsed.get(text)
-            if req is None:
-                try:
-                    req = self._parsed[text] = Requirement(text)
-                except InvalidRequirement as e:
-                    raise ResolutionImpossible(
-                        f"{candidate} declares an invalid dependency {text!r}: {e}",
-                        hint=f"Require another version of {candidate.name}.",
-                    )
-            parsed.append(req)
-        return parsed
-
-    def _requires_python(self, text: str) -> tuple[SpecifierSet, bool]:
-        """A metadata Requires-Python, parsed, and whether the interpreter satisfies it."""
-        known = self._requires_pythons.get(text)
-        if known is None:
-            try:
-                spec = SpecifierSet(text)
-            except InvalidSpecifier:
-                spec = SpecifierSet()
-            known = (spec, spec.contains(self.python_version, prereleases=True))
-            self._requires_pythons[text] = known
-        return known
-
-    def _marker(self, candidate: BaseCandidate | None, req: Requirement, extra: str) -> bool:
-        """Whether ``req``'s marker holds for ``extra``. A marker that cannot be evaluated is
-        false, with a warning naming ``candidate`` (none when it is None: the lookahead's
-        guesses warn about nothing)."""
-        assert req.marker is not None
-        # Memoized per (requirement, extra): the environment is fixed for the provider, and
-        # each requirement text is parsed once (_requires), so releases share the objects.
-        key = (id(req), extra)
-        known = self._markers.get(key)
-        if known is not None and known[0] is req:
-            return known[1]
-        env = dict(self._env)
-        env["extra"] = extra
-        try:
-            result = req.marker.evaluate(env)
-        except (UndefinedComparison, UndefinedEnvironmentName) as e:
-            if candidate is not None:
-                self.warn(
-                    f"Ignoring dependency '{req}' of {candidate}: cannot evaluate its marker ({e})"
-                )
-            return False  # not memoized: the warning names the candidate
-        self._markers[key] = (req, result)  # keeps req alive, so its id stays its own
-        return result
-
     def _dependency(self, req: Requirement) -> ResolverRequirement:
         name = canonicalize_name(req.name)
         extras = normalize_extras(req.extras)
         if req.url:
             return ExplicitRequirement(
-                self._with_extras(self.direct_candidate(name, req.url), extras), req
+                self._store.with_extras(self.direct_candidate(name, req.url), extras), req
             )
         return SpecifierRequirement(name, extras, req.specifier, req)
 
@@ -940,6 +498,3 @@ def _get_list(mapping: Mapping[str, Iterator[_T]], key: str) -> list[_T]:
     except KeyError:
         return []
 
-
-def _format_name(name: str) -> str:
-    return name if name.startswith(":") else canonicalize_name(name)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import resolvelib
 from packaging.requirements import Requirement
@@ -29,35 +28,9 @@ from satchel.resolve.candidates import (
 )
 from satchel.resolve.explain import explain_impossible
 from satchel.resolve.finder import Finder
+from satchel.resolve.options import ResolveOptions
 from satchel.resolve.provider import SatchelProvider
 from satchel.resolve.requirements import Constraint, ResolverRequirement, RootRequirement
-
-#: resolvelib rounds before giving up (one round pins one package or backtracks once).
-DEFAULT_MAX_ROUNDS = 200_000
-
-
-@dataclass(frozen=True)
-class ResolveOptions:
-    """How to pick versions.
-
-    ``pre``: allow pre-releases everywhere (otherwise only when a specifier names one, or
-    when nothing but pre-releases matches). ``installed``: what the target environment has
-    (name -> version); an installed version that satisfies the requirements is kept without
-    even consulting the index ("only if needed"), except for root requirements when
-    ``upgrade`` is set and for names in ``upgrade_packages`` (which may be transitive).
-    ``no_deps``: do not follow dependencies. ``only_binary`` / ``no_binary``: project names or
-    ``":all:"``; a name listed explicitly wins over ``":all:"``. Yanked files are used only
-    for exact ``==``/``===`` pins (PEP 592).
-    """
-
-    pre: bool = False
-    upgrade: bool = False
-    upgrade_packages: AbstractSet[str] = frozenset()
-    installed: Mapping[str, Version] = field(default_factory=dict)
-    no_deps: bool = False
-    only_binary: AbstractSet[str] = frozenset()
-    no_binary: AbstractSet[str] = frozenset()
-    max_rounds: int = DEFAULT_MAX_ROUNDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,36 @@
+"""How the resolver picks versions: :class:`ResolveOptions` (a record, no behaviour)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+
+from packaging.version import Version
+
+#: resolvelib rounds before giving up (one round pins one package or backtracks once).
+DEFAULT_MAX_ROUNDS = 200_000
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How to pick versions.
+
+    ``pre``: allow pre-releases everywhere (otherwise only when a specifier names one, or
+    when nothing but pre-releases matches). ``installed``: what the target environment has
+    (name -> version); an installed version that satisfies the requirements is kept without
+    even consulting the index ("only if needed"), except for root requirements when
+    ``upgrade`` is set and for names in ``upgrade_packages`` (which may be transitive).
+    ``no_deps``: do not follow dependencies. ``only_binary`` / ``no_binary``: project names or
+    ``":all:"``; a name listed explicitly wins over ``":all:"``. Yanked files are used only
+    for exact ``==``/``===`` pins (PEP 592).
+    """
+
+    pre: bool = False
+    upgrade: bool = False
+    upgrade_packages: AbstractSet[str] = frozenset()
+    installed: Mapping[str, Version] = field(default_factory=dict)
+    no_deps: bool = False
+    only_binary: AbstractSet[str] = frozenset()
+    no_binary: AbstractSet[str] = frozenset()
+    max_rounds: int = DEFAULT_MAX_ROUNDS
