@@ -189,3 +189,31 @@ def test_a_probe_the_cache_cannot_store_is_one_warning(
         result = satchel.run("install", "-p", venv, "alpha")
     assert len(result.warnings()) == 1 and "cannot write to the cache" in result.warnings()[0], result
     assert "Nothing to do: 2 packages" in result.stderr
+
+
+def test_a_marker_that_cannot_be_evaluated_is_warned_about_every_time(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    # satchel.standards.markers: a dependency whose marker cannot be evaluated is left out with a
+    # warning, so the no-op check never hides that warning; `satchel check` does the same.
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0", requires=['beta; python_version ~= "x"', "gamma"]),
+        WheelSpec("beta", "1.0"),
+        WheelSpec("gamma", "1.0"),
+    )
+    venv = satchel.venv()
+    first = satchel.run("install", "-p", venv, "alpha")
+    assert installed_versions(venv) == {"alpha": "1.0", "gamma": "1.0"}
+    warning = "Ignoring dependency 'beta; python_version ~= \"x\"' of alpha 1.0"
+    assert warning + ": cannot evaluate its marker" in first.stderr
+    again = satchel.run("install", "-p", venv, "alpha")  # the full install says it again
+    assert warning + " (installed): cannot evaluate its marker" in again.stderr
+    assert "Nothing to do: 2 packages" in again.stderr
+    checked = satchel.run("check", "-p", venv)
+    assert "cannot evaluate its marker" in checked.stderr and "Traceback" not in checked.stderr
+    assert checked.stdout.strip() == "No broken requirements found."
+    # the user's own requirement with such a marker is an error naming it
+    failed = satchel.run("install", "-p", venv, 'alpha; python_version ~= "x"', check=False)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "cannot evaluate the marker of 'alpha; python_version ~= \"x\"' (command line)" in failed.stderr

@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
-from packaging.markers import Marker, default_environment
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
-from satchel.install.satisfied import Outcome, check, is_extra_only, plain_requirement
+from satchel.install.satisfied import Outcome, check
 from satchel.resolve import CoreMetadata
 from tests.unit.test_resolve_fakes import MARKERS, FakeFinder
 
@@ -300,111 +300,6 @@ def test_surprises_are_not_satisfied() -> None:
 
     outcome = check([Requirement("alpha")], {"alpha": Broken("alpha", "1.0")}, MARKERS, PYTHON)
     assert not outcome and "disk on fire" in outcome.reason
-
-
-# -- extra-only Requires-Dist lines ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        'pytest; extra == "test"',
-        "pytest ; extra == 'test'",
-        'pytest>=7.0; extra == "test"',
-        'pytest-cov (>=2.0,<3) ; extra == "testing"',
-        'sphinx~=7.2;extra=="docs"',
-        'jsonschema[format-nongpl,x]>=4.18.0; extra == "validation"',
-        'a.b_c-d==1.0.*; extra == "x"',
-        'a!=2.0rc1,<3.0.post1,>=1.0.dev0 ; extra == "x"',
-    ],
-)
-def test_extra_only_lines(text: str) -> None:
-    assert is_extra_only(text)
-    req = Requirement(text)
-    env = {**default_environment(), "extra": ""}
-    assert req.marker is not None and not req.marker.evaluate(env)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "pytest",  # no marker
-        'pytest; python_version < "3.10"',  # another marker
-        'pytest; python_version < "3.10" and extra == "test"',  # it is evaluated, can fail
-        'pytest; extra == "test" or python_version < "3.10"',
-        'pytest; extra != "test"',
-        'pytest>=>7; extra == "test"',  # invalid
-        'pytest>=7.*; extra == "test"',  # invalid: ".*" only with == and !=
-        'pytest~=7; extra == "test"',  # invalid: ~= needs two release segments
-        'pytest===7.0; extra == "test"',  # valid, but not in the narrow form
-        'pytest>=7.0+local; extra == "test"',  # invalid: no local versions with >=
-        'pytest @ https://x.invalid/p.whl ; extra == "test"',
-        'pytest[]; extra == "test"',
-        'pytest (); extra == "test"',
-        'pytest-; extra == "test"',
-        'pytest; extra == ""',
-        "pytest; extra == 'test\"",
-        'pytest; extra == "test"\n  folded',
-    ],
-)
-def test_not_extra_only_lines(text: str) -> None:
-    assert not is_extra_only(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "beta",
-        "Jupyter_Server<3,>=2.19.0",
-        "a.b (>=1.0,<2)",
-        "x[Fast_Thing, other] ~=1.2.3",
-        "y !=2.0rc1 , ==1.0.*",
-        "z>=1.0.post1.dev3 ",
-    ],
-)
-def test_plain_lines_read_like_packaging_reads_them(text: str) -> None:
-    plain = plain_requirement(text)
-    assert plain is not None
-    req = Requirement(text)
-    assert (plain.name, set(plain.extras), plain.specifier) == (req.name, req.extras, req.specifier)
-    assert req.marker is None and req.url is None and str(plain) == text
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        'beta; python_version < "3.10"',
-        'beta; extra == "x"',
-        "beta @ https://x.invalid/beta.whl",
-        "beta>=1.0+local",
-        "beta===1.0",
-        "beta>=>1",
-        "beta (>=1",
-    ],
-)
-def test_other_lines_are_left_to_packaging(text: str) -> None:
-    assert plain_requirement(text) is None
-
-
-def test_narrow_forms_agree_with_packaging_on_real_metadata() -> None:
-    """Every Requires-Dist of the test environment's own distributions."""
-    import importlib.metadata
-
-    env = {**default_environment(), "extra": ""}
-    seen = 0
-    for dist in importlib.metadata.distributions():
-        for text in dist.requires or ():
-            req = Requirement(text)
-            plain = plain_requirement(text)
-            if plain is not None:
-                seen += 1
-                assert (plain.name, set(plain.extras), plain.specifier, req.marker) == (
-                    req.name, req.extras, req.specifier, None
-                ), text
-            if is_extra_only(text):
-                seen += 1
-                assert req.marker is not None and not req.marker.evaluate(env), text
-    assert seen > 20
 
 
 def spy_on_parsing(monkeypatch: pytest.MonkeyPatch) -> list[str]:

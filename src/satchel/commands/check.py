@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -12,6 +13,9 @@ from packaging.version import InvalidVersion, Version
 from satchel.commands.environment import target_interpreter
 from satchel.install.installed import list_installed
 from satchel.settings import Settings
+from satchel.standards.markers import MarkerUndefined, marker_holds
+
+log = logging.getLogger("satchel")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,8 +30,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             except InvalidRequirement:
                 problems.append(f"{dist.display_name} {dist.version} has an invalid requirement {text!r}")
                 continue
-            if req.marker is not None and not req.marker.evaluate({**interp.markers, "extra": ""}):
-                continue
+            if req.marker is not None:
+                try:
+                    if not marker_holds(req.marker, interp.markers):
+                        continue
+                except MarkerUndefined as e:  # left out with a warning, as the resolver does
+                    log.warning(
+                        "Ignoring requirement %r of %s %s: cannot evaluate its marker (%s)",
+                        text, dist.display_name, dist.version, e,
+                    )
+                    continue
             dep = by_name.get(str(canonicalize_name(req.name)))
             if dep is None:
                 problems.append(f"{dist.display_name} {dist.version} requires {req.name}, which is not installed.")

@@ -13,11 +13,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from satchel.index.models import IndexFile
+from satchel.standards.requires_python import admits
 
 #: Identifier of the virtual candidate standing for the target interpreter (used when a
 #: release's metadata Requires-Python excludes it). Not a valid project name, so no clash.
@@ -305,15 +305,10 @@ class FileParser:
         return None
 
     def python_ok(self, requires_python: str) -> bool:
+        """:func:`satchel.standards.requires_python.admits`, for this parser's interpreter."""
         ok = self._python_ok.get(requires_python)
         if ok is None:
-            try:
-                spec = SpecifierSet(requires_python)
-            except InvalidSpecifier:
-                spec = SpecifierSet()  # unparseable Requires-Python is ignored, like pip does
-            ok = self._python_ok[requires_python] = spec.contains(
-                self.python_version, prereleases=True
-            )
+            ok = self._python_ok[requires_python] = admits(requires_python, self.python_version)
         return ok
 
     def _wheel_stem(self, name_part: str, version_part: str) -> tuple[str | None, Version | None]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
 from satchel.resolve.candidates import BaseCandidate
 from satchel.resolve.finder import CoreMetadata
+from satchel.standards.markers import MarkerUndefined, marker_holds
+from satchel.standards.requires_python import admits, parse_requires_python
 
 
 class MetadataReader:
@@ -65,21 +66,18 @@ class MetadataReader:
         return req
 
     def requires_python(self, text: str) -> tuple[SpecifierSet, bool]:
-        """A metadata Requires-Python, parsed, and whether the interpreter satisfies it."""
+        """A metadata Requires-Python, parsed, and whether the interpreter satisfies it
+        (:mod:`satchel.standards.requires_python`)."""
         known = self._requires_pythons.get(text)
         if known is None:
-            try:
-                spec = SpecifierSet(text)
-            except InvalidSpecifier:
-                spec = SpecifierSet()
-            known = (spec, spec.contains(self._python_version, prereleases=True))
+            known = (parse_requires_python(text), admits(text, self._python_version))
             self._requires_pythons[text] = known
         return known
 
     def marker(self, candidate: BaseCandidate | None, req: Requirement, extra: str) -> bool:
         """Whether ``req``'s marker holds for ``extra``. A marker that cannot be evaluated is
         false, with a warning naming ``candidate`` (none when it is None: the lookahead's
-        guesses warn about nothing)."""
+        guesses warn about nothing): the policy of :mod:`satchel.standards.markers`."""
         assert req.marker is not None
         # Memoized per (requirement, extra): the environment is fixed for the resolution, and
         # each requirement text is parsed once (requires), so releases share the objects.
@@ -87,11 +85,9 @@ class MetadataReader:
         known = self._markers.get(key)
         if known is not None and known[0] is req:
             return known[1]
-        env = dict(self._env)
-        env["extra"] = extra
         try:
-            result = req.marker.evaluate(env)
-        except (UndefinedComparison, UndefinedEnvironmentName) as e:
+            result = marker_holds(req.marker, self._env, extra)
+        except MarkerUndefined as e:
             if candidate is not None:
                 self._warn(
                     f"Ignoring dependency '{req}' of {candidate}: cannot evaluate its marker ({e})"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
@@ -40,6 +40,7 @@ from satchel.resolve.requirements import (
     ResolverRequirement,
     SpecifierRequirement,
 )
+from satchel.standards.requires_python import excluding_operators
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation, State
@@ -438,11 +439,10 @@ def _python_direction(specifiers: Iterable[str], python: Version) -> str | None:
     ``python``, ``"older"`` when only upper bounds (``<``, ``<=``) do, else None."""
     failing: set[str] = set()
     for text in specifiers:
-        try:
-            spec = SpecifierSet(text)
-        except InvalidSpecifier:
+        excluding = excluding_operators(text, python)
+        if excluding is None:
             return None
-        failing |= {s.operator for s in spec if not s.contains(python, prereleases=True)}
+        failing |= excluding
     if failing and failing <= {">", ">="}:
         return "newer"
     if failing and failing <= {"<", "<="}:

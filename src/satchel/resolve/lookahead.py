@@ -30,8 +30,9 @@ from packaging.utils import canonicalize_name
 
 from satchel.resolve.candidates import Candidate, IndexCandidate, base_of
 from satchel.resolve.finder import Lookahead
-from satchel.resolve.requirements import Constraint, SpecKey, normalize_extras, specifier_key
+from satchel.resolve.requirements import Constraint, SpecKey, specifier_key
 from satchel.resolve.store import CandidateStore
+from satchel.standards.extras import normalize_extras
 
 log = logging.getLogger("satchel.resolve")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from packaging.requirements import Requirement
@@ -38,10 +39,15 @@ from satchel.resolve.requirements import (
     RootRequirement,
     SpecifierRequirement,
     SpecKey,
-    normalize_extras,
     specifier_key,
 )
 from satchel.resolve.store import CandidateStore
+from satchel.standards.extras import (
+    extra_dependencies,
+    missing_extras,
+    needed_without_extras,
+    normalize_extras,
+)
 
 if TYPE_CHECKING:
     from satchel.python.interpreter import Interpreter
@@ -424,8 +430,9 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             spec, ok = self._read.requires_python(meta.requires_python)
             if not ok:
                 deps.append(RequiresPythonRequirement(spec))
+        holds = partial(self._read.marker, candidate)
         for req in self._read.requires(candidate, meta):
-            if req.marker is None or self._read.marker(candidate, req, ""):
+            if needed_without_extras(req, holds):
                 deps.append(self._dependency(req))
         return deps
 
@@ -435,16 +442,11 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         if self._options.no_deps:
             return deps
         meta = self.metadata(base)
-        provided = normalize_extras(meta.provides_extra)
-        used: set[str] = set()
-        for req in self._read.requires(base, meta):
-            if req.marker is None or self._read.marker(base, req, ""):
-                continue  # a dependency of the base candidate itself
-            matching = {e for e in candidate.extras if self._read.marker(base, req, e)}
-            if matching:
-                used |= matching
-                deps.append(self._dependency(req))
-        for extra in sorted(candidate.extras - provided - used):
+        added, used = extra_dependencies(
+            self._read.requires(base, meta), candidate.extras, partial(self._read.marker, base)
+        )
+        deps.extend(self._dependency(req) for req in added)
+        for extra in missing_extras(candidate.extras, meta.provides_extra, used):
             self.warn(f"{base} does not provide the extra '{extra}'")
         return deps
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -54,11 +53,6 @@ SpecKey = tuple[str, bool | None]
 
 def specifier_key(specifier: SpecifierSet) -> SpecKey:
     return str(specifier), specifier.prereleases
-
-
-def normalize_extras(extras: Iterable[str]) -> frozenset[str]:
-    """PEP 685: extras compare normalized like project names."""
-    return frozenset(canonicalize_name(e) for e in extras)
 
 
 @dataclass(frozen=True, eq=False)

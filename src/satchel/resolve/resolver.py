@@ -7,13 +7,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import resolvelib
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib.resolvers import Criterion, Result
 from resolvelib.structs import State
 
-from satchel.errors import ResolutionImpossible
+from satchel.errors import ResolutionImpossible, SatchelError
 from satchel.index.models import IndexFile
 from satchel.python.interpreter import Interpreter
 from satchel.resolve.candidates import (
@@ -31,6 +30,7 @@ from satchel.resolve.finder import Finder
 from satchel.resolve.options import ResolveOptions
 from satchel.resolve.provider import SatchelProvider
 from satchel.resolve.requirements import Constraint, ResolverRequirement, RootRequirement
+from satchel.standards.markers import MarkerUndefined, marker_holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +117,8 @@ def resolve(
     """
     options = options or ResolveOptions()
     env = dict(interpreter.markers)
-    active = [r for r in roots if _applies(r.requirement, env)]
-    active_constraints = [c for c in constraints if _applies(c.requirement, env)]
+    active = [r for r in roots if _applies(r, env)]
+    active_constraints = [c for c in constraints if _applies(c, env)]
     merged = _merge_constraints(active_constraints)
     direct_urls: dict[str, str] = {n: c.url for n, c in merged.items() if c.url}
     for root in active:
@@ -183,8 +183,21 @@ class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
         return by_name
 
 
-def _applies(requirement: Requirement, env: dict[str, str]) -> bool:
-    return requirement.marker is None or requirement.marker.evaluate({**env, "extra": ""})
+def _applies(root: RootRequirement, env: dict[str, str]) -> bool:
+    """Whether the marker of a root requirement or constraint holds for the target. One that
+    cannot be evaluated is an error (the policy of :mod:`satchel.standards.markers`)."""
+    marker = root.requirement.marker
+    if marker is None:
+        return True
+    try:
+        return marker_holds(marker, env)
+    except MarkerUndefined as e:
+        where = f" ({root.source})" if root.source else ""
+        raise SatchelError(
+            f"cannot evaluate the marker of '{root.requirement}'{where} for the target: {e}",
+            hint="fix the marker: compare versions with version-like values, and use only "
+            "the PEP 508 environment markers",
+        ) from None
 
 
 def _merge_constraints(constraints: Sequence[RootRequirement]) -> dict[str, Constraint]:
