@@ -9,6 +9,7 @@ does something else (picks from the index, warns, or fails).
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from satchel.errors import ResolutionImpossible
+from satchel.errors import SatchelError
 from satchel.install.satisfied import Outcome, check
 from satchel.resolve import CoreMetadata
 from tests.unit.test_resolve_fakes import MARKERS, FakeFinder
@@ -91,7 +92,7 @@ def both(
         )
     try:
         resolution = finder.resolve(*roots, constraints=constraints, no_deps=no_deps)
-    except ResolutionImpossible:
+    except SatchelError:  # no solution, or a root's marker it cannot evaluate
         return outcome, None
     kept = all(p.installed for p in resolution.values()) and not resolution.warnings
     return outcome, tuple(sorted(resolution)) if kept else None
@@ -340,3 +341,59 @@ def test_marker_environment_is_the_targets() -> None:
     outcome = check([Requirement("alpha")], have, windows, PYTHON)
     assert not outcome and "pywin32 is not installed" in outcome.reason
     assert Marker('sys_platform == "win32"').evaluate(windows)
+
+
+# -- random installed sets, against the resolver -----------------------------------------------
+
+_NAMES = ["a", "b", "c", "d", "e"]
+_INSTALLED_VERSIONS = ["0.5", "1.0", "1.0", "1.5", "2.0", "2.0", "3.0rc1", "1.2"]  # 1.2: not on the index
+_SPECS = ["", "", ">=1", "<2", "==1.0", "!=1.5", ">=0.5,<3", "~=1.0", ">=2", "==3.0rc1", "<1.5"]
+_MARKERS = ['sys_platform == "win32"', 'python_version >= "3.8"', 'extra == "x"', 'extra == "y"',
+            'os_name == "posix" and extra == "x"', 'python_version < "3"', 'platform_release ~= "x"']
+
+
+def _random_requirement(rng: random.Random, *, markers: list[str], marked: float = 0.35) -> str:
+    text = rng.choice(_NAMES)
+    if rng.random() < 0.2:
+        text += "[x]"
+    text += rng.choice(_SPECS) if rng.random() < 0.6 else ""
+    if markers and rng.random() < marked:
+        text += "; " + rng.choice(markers)
+    return text
+
+
+def _random_case(rng: random.Random) -> tuple[list[Dist], list[str], list[str], bool]:
+    dists = []
+    for name in _NAMES:
+        if rng.random() < 0.12:
+            continue
+        dists.append(
+            Dist(
+                name,
+                rng.choice(_INSTALLED_VERSIONS),
+                [_random_requirement(rng, markers=_MARKERS) for _ in range(rng.choice([0, 1, 1, 2, 3]))],
+                requires_python=rng.choice([None] * 12 + [">=3.8", ">=3.12", "nonsense"]),
+                provides_extra=["x"] if rng.random() < 0.7 else [],
+                metadata_name=name.upper() if rng.random() < 0.97 else "z",
+            )
+        )
+    root_markers = _MARKERS[:2] + _MARKERS[5:6]  # the user's markers evaluate (else: an error)
+    roots = [_random_requirement(rng, markers=root_markers, marked=0.1) for _ in range(rng.randint(1, 3))]
+    constraints = [rng.choice(_NAMES) + rng.choice(_SPECS[2:]) for _ in range(rng.choice([0, 0, 1, 2]))]
+    return dists, roots, constraints, rng.random() < 0.1
+
+
+def test_random_installed_sets_are_satisfied_exactly_when_the_resolver_keeps_them() -> None:
+    """Seeded random indexes and installed sets: ``check`` says "satisfied" exactly when a real
+    resolution keeps every installed distribution as it is (and warns about nothing), and then
+    names the same packages."""
+    satisfied = 0
+    for seed in range(1000):
+        dists, roots, constraints, no_deps = _random_case(random.Random(seed))
+        outcome, kept = both(dists, roots, constraints=constraints, no_deps=no_deps)
+        case = f"seed {seed}: {dists} {roots} -c {constraints} no_deps={no_deps}: {outcome}"
+        assert outcome.satisfied == (kept is not None), case
+        if outcome.satisfied:
+            assert outcome.names == kept, case
+            satisfied += 1
+    assert 100 < satisfied < 900  # both answers are common enough to mean something

@@ -82,6 +82,19 @@ def test_dependency_cycle_resolves(finder: FakeFinder) -> None:
     assert result.install_order() == ("a", "b")
 
 
+def test_a_cycle_the_backtracking_cut_off_is_dropped(finder: FakeFinder) -> None:
+    # e requires its own extra (e[x] -> e -> e[x]); after backtracking on d nothing requires
+    # them any more, and the result must simply leave them out (resolvelib's own walk of the
+    # final graph recursed forever on such a cycle: a RecursionError traceback).
+    for version in ("1.0", "2.0"):
+        finder.add("d", version)
+        finder.add("e", version, extras=["x"])
+    finder.install("d", "1.0", ["e>=1"])
+    finder.install("e", "1.5", ["d>=2", "e[x]"])
+    finder.installed["e"] = replace(finder.installed["e"], provides_extra=("x",))
+    assert versions(finder.resolve("d")) == {"d": "2.0"}
+
+
 # -- extras and markers ------------------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import resolvelib
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from resolvelib.resolvers import Criterion, Result
+from resolvelib.resolvers import Criterion
+from resolvelib.resolvers import Resolution as Resolution_
 from resolvelib.structs import State
 
 from satchel.errors import ResolutionImpossible, SatchelError
@@ -140,11 +141,12 @@ def resolve(
     requirements = [provider.root_requirement(r) for r in active]
 
     reporter = _Reporter()
-    resolver: resolvelib.Resolver[ResolverRequirement, Candidate, str] = resolvelib.Resolver(
-        provider, reporter
-    )
+    # resolvelib's Resolver.resolve is this plus its _build_result, whose recursive walk never
+    # ends on a cycle the backtracking cut off from the roots (``e`` requires ``e[x]``, which
+    # requires ``e``, both left pinned but no longer required by anything): _connected_pins.
+    resolution: Resolution_[ResolverRequirement, Candidate, str] = Resolution_(provider, reporter)
     try:
-        result = resolver.resolve(requirements, max_rounds=options.max_rounds)
+        state = resolution.resolve(requirements, max_rounds=options.max_rounds)
     except resolvelib.ResolutionImpossible as e:
         raise explain_impossible(e.causes, provider, reporter.state) from e
     except resolvelib.ResolutionTooDeep as e:
@@ -157,7 +159,7 @@ def resolve(
         ) from e
     finally:
         provider.finish()  # no more fetching ahead
-    return _build_resolution(result, provider, root_names)
+    return _build_resolution(_connected_pins(state), provider, root_names)
 
 
 class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
@@ -243,15 +245,35 @@ def _normalize_hash(value: str) -> str:
     return f"{algorithm.strip().lower()}:{digest.strip().lower()}"
 
 
+def _connected_pins(state: State[ResolverRequirement, Candidate, str]) -> dict[str, Candidate]:
+    """The pins of the final state that the roots still lead to (what resolvelib's
+    ``_build_result`` keeps), found without recursion."""
+    key_of: dict[int, str | None] = {id(c): k for k, c in state.mapping.items()}
+    key_of[id(None)] = None
+    children: dict[str | None, list[str]] = {}
+    for key, criterion in state.criteria.items():
+        for parent in criterion.iter_parent():
+            if id(parent) in key_of:
+                children.setdefault(key_of[id(parent)], []).append(key)
+    connected: set[str | None] = {None}
+    todo: list[str | None] = [None]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in connected:
+                connected.add(child)
+                todo.append(child)
+    return {k: c for k, c in state.mapping.items() if k in connected}
+
+
 def _build_resolution(
-    result: Result[ResolverRequirement, Candidate, str],
+    mapping: Mapping[str, Candidate],
     provider: SatchelProvider,
     root_names: frozenset[str],
 ) -> Resolution:
     bases: dict[str, Candidate] = {}
     extras: dict[str, set[str]] = {}
     requires: dict[str, set[str]] = {}
-    for candidate in result.mapping.values():
+    for candidate in mapping.values():
         if isinstance(candidate, PythonCandidate):
             continue
         name = candidate.name
