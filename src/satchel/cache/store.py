@@ -24,6 +24,7 @@ from satchel.cache.buckets import Bucket
 from satchel.cache.locks import flock
 from satchel.cache.record import CorruptEntry, Record
 from satchel.errors import SatchelError
+from satchel.standards.digests import file_digest
 
 # hashlib (OpenSSL), tempfile, shutil and the tree manifests are imported where they are used:
 # commands that only read a record or two (a no-op install) never need them.
@@ -487,13 +488,8 @@ def touch(path: Path) -> None:
 
 
 def sha256_of(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+    """The sha256 hex digest of the file at ``path`` (:func:`satchel.standards.digests.file_digest`)."""
+    return file_digest(path)[0]
 
 
 def _is_not_a_disk_error(exc: OSError) -> bool:

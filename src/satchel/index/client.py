@@ -29,6 +29,7 @@ from satchel.errors import HashMismatchError, IndexError_, OfflineError, Satchel
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.index.records import CachedMetadata, CachedPage, UrlDigest
+from satchel.standards.digests import DIGEST_LENGTHS, data_digest, is_hex_digest
 
 if TYPE_CHECKING:
     from satchel.cache.record import Record
@@ -342,9 +343,9 @@ class IndexClient:
             resp = self.http.get(file.metadata_url)
             if resp.status == 200:
                 expected = (file.metadata_hashes or {}).get("sha256")
-                if expected and _sha256(resp.body) != expected.lower():
+                if expected and data_digest(resp.body) != expected.lower():
                     raise HashMismatchError(
-                        f"metadata file {file.metadata_url} has sha256 {_sha256(resp.body)}, "
+                        f"metadata file {file.metadata_url} has sha256 {data_digest(resp.body)}, "
                         f"the index says {expected}"
                     )
                 return resp.body
@@ -598,15 +599,6 @@ def _wheel_metadata(path: Path, filename: str) -> bytes:
     return read_wheel_metadata_bytes(path, filename)
 
 
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-
-
 def fragment_hashes(url: str) -> dict[str, str]:
     """``#sha256=<hex>`` (and sha384/sha512) of a URL; a malformed digest is a user error (it
     would name no file, and files are cached by their sha256)."""
@@ -614,12 +606,12 @@ def fragment_hashes(url: str) -> dict[str, str]:
     out = {}
     for part in frag.split("&"):
         algo, _, digest = part.partition("=")
-        if algo in _DIGEST_LENGTHS and digest:
+        if algo in DIGEST_LENGTHS and digest:
             digest = digest.lower()
-            if len(digest) != _DIGEST_LENGTHS[algo] or not all(c in "0123456789abcdef" for c in digest):
+            if not is_hex_digest(algo, digest):
                 raise SatchelError(
                     f"{_redact(url)}: malformed {algo} digest {digest!r} in the URL",
-                    hint=f"#{algo}= must be followed by {_DIGEST_LENGTHS[algo]} hexadecimal digits",
+                    hint=f"#{algo}= must be followed by {DIGEST_LENGTHS[algo]} hexadecimal digits",
                 )
             out[algo] = digest
     return out

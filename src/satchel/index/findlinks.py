@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import urllib.parse
@@ -15,6 +14,7 @@ from packaging.utils import canonicalize_name
 from satchel.errors import IndexError_, OfflineError
 from satchel.index.models import IndexFile
 from satchel.index.simple import matches_project, parse_html
+from satchel.standards.digests import file_digest
 
 if TYPE_CHECKING:
     from satchel.index.http import HttpClient
@@ -73,7 +73,7 @@ def _from_directory(directory: Path, project: str) -> list[IndexFile]:
             continue
         path = Path(entry.path).resolve()
         try:
-            digest, size = _sha256(path)
+            digest, size = file_digest(path)
         except OSError as e:
             log.warning("cannot read %s: %s; skipping it", path, e.strerror or e)
             continue
@@ -83,14 +83,6 @@ def _from_directory(directory: Path, project: str) -> list[IndexFile]:
     return out
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 def _from_page(url: str, project: str, http: HttpClient) -> list[IndexFile]:

@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 
 from satchel.errors import SatchelError
 from satchel.index.models import IndexFile
+from satchel.standards.digests import is_hex_digest
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -42,7 +43,6 @@ HASH_NAMES = frozenset(
 _TAG_RE = re.compile(r"<(a|base)\s([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-_SHA256 = re.compile(r"[0-9a-f]{64}")  # digests are lower-cased when parsed
 
 
 class PageParseError(SatchelError):
@@ -402,7 +402,7 @@ def _check_digests(hashes: Mapping[str, str], page_url: str, filename: str) -> N
     """A sha256 that is not 64 hex digits cannot name any file (the cache keys files by it, and
     downloads are verified against it): the page is broken or hostile."""
     value = hashes.get("sha256")
-    if value is not None and not _SHA256.fullmatch(value):
+    if value is not None and not is_hex_digest("sha256", value):
         raise PageParseError(
             f"invalid index page from {page_url}: {filename} has a malformed sha256 digest {value!r}",
             hint="the index or a proxy sent a broken page",

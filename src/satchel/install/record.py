@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from satchel.standards.digests import data_digest, file_digest
 
 # Hash algorithms accepted in a RECORD: sha256 or stronger (the wheel spec forbids md5 and sha1).
 ACCEPTED_ALGORITHMS = frozenset(
@@ -64,18 +65,12 @@ def b64_to_hex(digest: str) -> str:
 
 def hash_bytes(data: bytes) -> tuple[str, int]:
     """(sha256 hex, size) of ``data``."""
-    return hashlib.sha256(data).hexdigest(), len(data)
+    return data_digest(data), len(data)
 
 
 def hash_file(path: Path) -> tuple[str, int]:
     """(sha256 hex, size) of the file at ``path``."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+    return file_digest(path)
 
 
 def parse_record(text: str) -> list[RecordEntry]:

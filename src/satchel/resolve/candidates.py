@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from satchel.index.models import IndexFile
+from satchel.standards.digests import hash_allowed
 from satchel.standards.requires_python import admits
 
 #: Identifier of the virtual candidate standing for the target interpreter (used when a
@@ -354,14 +355,6 @@ class FileParser:
         return rank
 
 
-def _hash_matches(file: IndexFile, allowed: frozenset[str]) -> bool:
-    algorithms = {h.partition(":")[0] for h in allowed}
-    comparable = {alg: digest for alg, digest in file.hashes.items() if alg in algorithms}
-    if not comparable:
-        return True
-    return any(f"{alg}:{digest.lower()}" in allowed for alg, digest in comparable.items())
-
-
 class ProjectFiles:
     """All versions of a project that the index lists, newest first.
 
@@ -482,7 +475,7 @@ def _exclusion(
             return Exclusion(EXCLUDED_INCOMPATIBLE_WHEEL, "no wheel for this interpreter")
     elif not policy.allow_sdists:
         return Exclusion(EXCLUDED_BINARY_ONLY, "only a source distribution (--only-binary)")
-    if policy.hashes and not _hash_matches(file, policy.hashes):
+    if policy.hashes and not hash_allowed(file.hashes, policy.hashes):
         algorithms = {h.partition(":")[0] for h in policy.hashes}
         actual = ", ".join(
             f"{alg}:{digest.lower()}"

@@ -31,6 +31,7 @@ from satchel.resolve.finder import Finder
 from satchel.resolve.options import ResolveOptions
 from satchel.resolve.provider import SatchelProvider
 from satchel.resolve.requirements import Constraint, ResolverRequirement, RootRequirement
+from satchel.standards.digests import normalize_hash
 from satchel.standards.markers import MarkerUndefined, marker_holds
 
 
@@ -235,14 +236,9 @@ def _merge_hashes(requirements: Sequence[RootRequirement]) -> dict[str, frozense
     for r in requirements:
         if not r.hashes:
             continue
-        hashes = frozenset(_normalize_hash(h) for h in r.hashes)
+        hashes = frozenset(normalize_hash(h) for h in r.hashes)
         merged[r.name] = merged[r.name] & hashes if r.name in merged else hashes
     return merged
-
-
-def _normalize_hash(value: str) -> str:
-    algorithm, _, digest = value.partition(":")
-    return f"{algorithm.strip().lower()}:{digest.strip().lower()}"
 
 
 def _connected_pins(state: State[ResolverRequirement, Candidate, str]) -> dict[str, Candidate]:
