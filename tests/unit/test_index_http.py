@@ -240,7 +240,7 @@ def test_credentials_never_logged_or_in_errors(
 
 
 def test_redact_and_split_credentials() -> None:
-    assert redact_url("https://u:p@127.0.0.1:8080/x?y#z") == "https://127.0.0.1:8080/x?y#z"
+    assert redact_url("https://u:p@127.0.0.1:8080/x?y#z") == "https://u:****@127.0.0.1:8080/x?y#z"
     assert redact_url("https://127.0.0.1/x") == "https://127.0.0.1/x"
     assert split_credentials("https://us%40er:p%3Aw@h.test/x") == ("https://h.test/x", ("us@er", "p:w"))
     assert split_credentials("https://token@h.test/") == ("https://h.test/", ("token", ""))

@@ -30,6 +30,7 @@ from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.index.records import CachedMetadata, CachedPage, UrlDigest
 from satchel.standards.digests import DIGEST_LENGTHS, data_digest, is_hex_digest
+from satchel.standards.redact import redact
 
 if TYPE_CHECKING:
     from satchel.cache.record import Record
@@ -618,9 +619,7 @@ def fragment_hashes(url: str) -> dict[str, str]:
 
 
 def _redact(url: str) -> str:
-    from satchel.index.http import redact_url
-
-    return redact_url(url)
+    return redact(url)
 
 
 __all__ = ["IndexClient", "IndexError_", "IndexOptions"]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from satchel.errors import IndexError_
+from satchel.standards.redact import redact
 
 if TYPE_CHECKING:
     import ipaddress
@@ -120,11 +121,8 @@ class StreamResponse:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its userinfo (``https://user:pw@host/x`` -> ``https://host/x``)."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    """``url`` as shown to people: :func:`satchel.standards.redact.redact` (``user:****@``)."""
+    return redact(url)
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:

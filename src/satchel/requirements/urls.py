@@ -15,10 +15,13 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from satchel.standards.redact import redact
+
+__all__ = ["redact"]  # (re-exported for the requirements parser and the build layer)
+
 # A scheme followed by "://" (or the special "file:" form), e.g. https://, git+ssh://, file:.
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.ASCII)
 _VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
-_PASSWORD = r"(://[^/:@\s]*):[^/@\s]*@"  # (compiled when used: for messages only)
 
 ARCHIVE_SUFFIXES = (
     ".whl",
@@ -110,6 +113,3 @@ def infer_name_from_filename(filename: str) -> str | None:
     return None
 
 
-def redact(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` in ``text``."""
-    return re.sub(_PASSWORD, r"\1:****@", text)
