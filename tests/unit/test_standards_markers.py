@@ -108,3 +108,15 @@ def test_a_root_or_constraint_with_an_undefined_marker_is_an_error(text: str) ->
     assert not outcome and "cannot evaluate the marker" in outcome.reason
     outcome = check([Requirement("a")], have, MARKERS, PYTHON, constraints=[Requirement(f"a<2; {text}")])
     assert not outcome and "cannot evaluate the marker" in outcome.reason
+
+
+def test_a_build_requirement_with_an_undefined_marker_is_an_error() -> None:
+    import sys
+    from pathlib import Path
+
+    from satchel.build.env import BuildEnv
+    from satchel.errors import BuildError
+
+    env = BuildEnv(python=Path(sys.executable), root=None, scripts_dir=None, requirements=())
+    with pytest.raises(BuildError, match="cannot evaluate the marker of build requirement 'x; "):
+        env.missing(['x; python_version ~= "x"'], dict(MARKERS))

@@ -34,6 +34,7 @@ from satchel.cache.locks import flock
 from satchel.cache.store import ENTRY_LOCK_TIMEOUT, Cache, safe_key
 from satchel.errors import BuildError, SatchelError
 from satchel.python.interpreter import Interpreter
+from satchel.standards.markers import MarkerUndefined, marker_holds
 
 log = logging.getLogger("satchel.build")
 
@@ -79,8 +80,13 @@ class BuildEnv:
                 req = Requirement(text)
             except InvalidRequirement as exc:
                 raise BuildError(f"invalid build requirement {text!r}: {exc}") from None
-            if req.marker is not None and not req.marker.evaluate({**markers, "extra": ""}):
-                continue
+            try:
+                if req.marker is not None and not marker_holds(req.marker, markers):
+                    continue
+            except MarkerUndefined as exc:  # the policy of satchel.standards.markers
+                raise BuildError(
+                    f"cannot evaluate the marker of build requirement {text!r}: {exc}"
+                ) from None
             reqs.append((text, req))
         if not reqs:
             return []
