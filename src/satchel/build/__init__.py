@@ -14,12 +14,11 @@ from satchel.build.backend import BackendError
 from satchel.build.builder import build_wheel, prepare_metadata
 from satchel.build.cache import BuiltWheel
 from satchel.build.env import InstallRequirements
-from satchel.build.source import GitRevision, Source, source_from_url
+from satchel.build.source import Source, source_from_url
 
 __all__ = [
     "BackendError",
     "BuiltWheel",
-    "GitRevision",
     "InstallRequirements",
     "Source",
     "build_wheel",

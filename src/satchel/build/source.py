@@ -35,6 +35,11 @@ from satchel.cache.store import Cache, sha256_of
 from satchel.errors import BuildError
 from satchel.requirements.urls import infer_name_from_filename, redact, url_fragment, url_to_path
 
+# git.py (subprocess, its timeout setting) is imported only when a git source is used.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.build.git import GitRevision
+
 SourceKind = Literal["sdist", "directory", "git"]
 
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
@@ -56,16 +61,6 @@ _SKIP_DIRS = frozenset(
 )
 _SKIP_TOP_DIRS = frozenset({"build", "dist"})
 _DEFINING_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-
-
-@dataclass(frozen=True)
-class GitRevision:
-    """A git repository URL resolved to one commit."""
-
-    repo: str  # the URL git fetches from (no "git+", no @ref, no fragment)
-    ref: str | None  # what the user asked for (branch, tag, commit), None for the default branch
-    commit: str  # 40 hex digits
-    subdirectory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,12 +164,12 @@ def source_from_url(url: str, *, cache: Cache, name: str | None = None) -> Sourc
     hashes) and pass the file to :meth:`Source.sdist`.
     """
     if url.lower().startswith("git+"):
-        from satchel.build import git
+        from satchel.build.git import database_path, resolve
 
-        revision = git.resolve(url, cache=cache)
+        revision = resolve(url, cache=cache)
         return Source(
             "git",
-            git.database_path(cache, revision.repo),
+            database_path(cache, revision.repo),
             name=_canonical(name or url_fragment(url).get("egg")),
             git=revision,
             url=url,
@@ -339,11 +334,11 @@ def project_dir(source: Source, *, cache: Cache) -> Iterator[Path]:
         if source.kind == "sdist":
             root = unpack_sdist(source.location, tmp / "src")
         else:
-            from satchel.build import git
+            from satchel.build.git import checkout
 
             assert source.git is not None
             root = tmp / "src"
-            git.checkout(cache, source.git, root)
+            checkout(cache, source.git, root)
             if source.subdirectory:
                 root = _inside(root, source.subdirectory, source.describe())
                 if not root.is_dir():
