@@ -26,7 +26,6 @@ import calendar
 import contextlib
 import dataclasses
 import hashlib
-import lzma
 import os
 import posixpath
 import re
@@ -60,12 +59,17 @@ _CHUNK = 1 << 20
 CORRUPT: tuple[type[Exception], ...] = (
     zipfile.BadZipFile,
     zlib.error,
-    lzma.LZMAError,
     EOFError,
     ValueError,
     NotImplementedError,
     RuntimeError,
 )
+try:  # a Python built without liblzma has no lzma module (and reads no .xz or LZMA members)
+    import lzma
+
+    CORRUPT = (*CORRUPT, lzma.LZMAError)
+except ImportError:
+    pass
 
 
 class ArchiveError(SatchelError):
