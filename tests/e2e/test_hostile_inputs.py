@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tarfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -225,6 +227,29 @@ def test_sdist_with_a_path_traversing_member(
     assert re.search(r"refusing to unpack member", result.stderr), result
     assert_contained(satchel, venv, before)
     assert not Path(f"{tmp_path}/{SENTINEL}-absolute.py").exists()
+
+
+def test_zip_sdist_with_a_non_utf8_link_target(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    """Once a traceback (UnicodeDecodeError): now one error line naming the sdist and member."""
+    tar = publish_sdist(index_server, "demo", "1.0")
+    archive = index_server.directory / "demo-1.0.zip"
+    with tarfile.open(tar) as tf, zipfile.ZipFile(archive, "w") as zf:
+        for m in tf.getmembers():
+            fh = tf.extractfile(m)
+            if fh is not None:
+                zf.writestr(m.name, fh.read())
+        link = zipfile.ZipInfo("demo-1.0/demo/link")
+        link.external_attr = 0o120777 << 16
+        zf.writestr(link, b"caf\xe9.py")
+    tar.unlink()
+    venv = satchel.venv()
+    before = listing(site_packages(venv))
+    result = satchel.run("install", "-p", venv, "demo", check=False)
+    line = assert_error(result, "demo-1.0.zip")
+    assert "'demo-1.0/demo/link': it is a link whose target is not UTF-8" in line, result
+    assert_contained(satchel, venv, before)
 
 
 # -- hostile and broken index pages ---------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from satchel.build import BackendError, Source, build_wheel, prepare_metadata
+from satchel.build import BackendError, BuildRequest, Source, build_wheel, prepare_metadata
 from satchel.build.backend import LEGACY_BACKEND, read_build_system, sanitized_environ
 from satchel.build.cache import interpreter_key, settings_key
 from satchel.cache.store import Cache
@@ -93,12 +93,12 @@ def test_builds_and_caches_a_wheel(tmp_path: Path, cache: Cache, interpreter: In
     log_file = tmp_path / "events.jsonl"
     project = intree_project(tmp_path / "proj", "demo", events=str(log_file))
     source = Source.sdist(_sdist_of(project, tmp_path / "dist", "demo-1.0"))
-    first = build_wheel(source, interpreter, cache=cache, log_dir=tmp_path / "logs")
+    first = build_wheel(BuildRequest(source, interpreter, cache=cache, log_dir=tmp_path / "logs"))
     assert not first.cached and first.filename == "demo-1.0-py3-none-any.whl"
     assert first.path.is_file() and first.path.stat().st_mode & 0o222 == 0  # read-only
     expected = f"demo/{source.key()}/{settings_key(None, isolated=True)}/{interpreter_key(interpreter)}/wheel"
     assert first.path.parent.parent == cache.root / "built-v1" / expected
-    again = build_wheel(source, interpreter, cache=Cache(cache.root), log_dir=tmp_path / "logs")
+    again = build_wheel(BuildRequest(source, interpreter, cache=Cache(cache.root), log_dir=tmp_path / "logs"))
     assert again.cached and again.sha256 == first.sha256
     assert len(events(log_file, "build_wheel")) == 1
     assert not list((tmp_path / "logs").glob("*.log"))  # successful builds leave no logs
@@ -123,13 +123,13 @@ def test_prepare_metadata_uses_the_hook_then_the_built_wheel(
         tmp_path / "proj", "meta-demo", events=str(log_file), requires_dist=["six>=1"]
     )
     source = Source.directory(project, name="meta-demo")
-    meta = prepare_metadata(source, interpreter, cache=cache)
+    meta = prepare_metadata(BuildRequest(source, interpreter, cache=cache))
     assert (meta.name, str(meta.version), meta.requires_dist) == ("meta-demo", "1.0", ("six>=1",))
     assert [e["event"] for e in events(log_file)] == ["prepare_metadata"]
-    assert prepare_metadata(source, interpreter, cache=cache) == meta  # cached: no new hook call
+    assert prepare_metadata(BuildRequest(source, interpreter, cache=cache)) == meta  # cached: no new hook call
     assert len(events(log_file)) == 1
-    build_wheel(source, interpreter, cache=cache)
-    assert prepare_metadata(source, interpreter, cache=cache) == meta
+    build_wheel(BuildRequest(source, interpreter, cache=cache))
+    assert prepare_metadata(BuildRequest(source, interpreter, cache=cache)) == meta
     assert [e["event"] for e in events(log_file)] == ["prepare_metadata", "build_wheel"]
 
 
@@ -138,10 +138,10 @@ def test_prepare_metadata_without_the_hook_builds_the_wheel(
 ) -> None:
     log_file = tmp_path / "events.jsonl"
     project = intree_project(tmp_path / "proj", "nohook", events=str(log_file), metadata_hook=False)
-    meta = prepare_metadata(Source.directory(project), interpreter, cache=cache)
+    meta = prepare_metadata(BuildRequest(Source.directory(project), interpreter, cache=cache))
     assert meta.name == "nohook"
     assert [e["event"] for e in events(log_file)] == ["build_wheel"]
-    wheel = build_wheel(Source.directory(project), interpreter, cache=cache)
+    wheel = build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache))
     assert wheel.cached  # the fallback's wheel was stored
 
 
@@ -153,10 +153,10 @@ def test_unnamed_projects_learn_their_name_once(
     project = intree_project(tmp_path / "proj", "dyn-name", events=str(log_file))
     source = Source.directory(project)
     assert source.name is None
-    assert prepare_metadata(source, interpreter, cache=cache).name == "dyn-name"
-    wheel = build_wheel(source, interpreter, cache=cache)
+    assert prepare_metadata(BuildRequest(source, interpreter, cache=cache)).name == "dyn-name"
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache))
     assert wheel.name == "dyn-name"
-    assert build_wheel(source, interpreter, cache=cache).cached
+    assert build_wheel(BuildRequest(source, interpreter, cache=cache)).cached
     assert [e["event"] for e in events(log_file)] == ["prepare_metadata", "build_wheel"]
 
 
@@ -165,9 +165,9 @@ def test_a_name_mismatch_is_a_clear_error(
 ) -> None:
     project = intree_project(tmp_path / "proj", "actual-name")
     with pytest.raises(BuildError, match=r"expected project 'wanted'.*'actual-name'"):
-        prepare_metadata(Source.directory(project, name="wanted"), interpreter, cache=cache)
+        prepare_metadata(BuildRequest(Source.directory(project, name="wanted"), interpreter, cache=cache))
     with pytest.raises(BuildError, match="not a wheel of wanted"):
-        build_wheel(Source.directory(project, name="wanted"), interpreter, cache=cache)
+        build_wheel(BuildRequest(Source.directory(project, name="wanted"), interpreter, cache=cache))
     assert built_entries(cache, "wanted") == []
 
 
@@ -179,9 +179,9 @@ def test_an_sdist_building_another_version_is_refused(
     with pytest.raises(
         BuildError, match=r"liar-1\.0\.tar\.gz: its metadata has version 2\.0, not 1\.0"
     ):
-        prepare_metadata(Source.sdist(sdist), interpreter, cache=cache)
+        prepare_metadata(BuildRequest(Source.sdist(sdist), interpreter, cache=cache))
     with pytest.raises(BuildError, match=r"liar-2\.0-py3-none-any\.whl has version 2\.0, not 1\.0"):
-        build_wheel(Source.sdist(sdist), interpreter, cache=cache)
+        build_wheel(BuildRequest(Source.sdist(sdist), interpreter, cache=cache))
     assert built_entries(cache, "liar") == []
 
 
@@ -190,7 +190,7 @@ def test_a_wheel_that_does_not_fit_the_interpreter_is_refused(
 ) -> None:
     project = intree_project(tmp_path / "proj", "alien", tag="cp27-cp27m-win32")
     with pytest.raises(BuildError, match="does not support"):
-        build_wheel(Source.directory(project), interpreter, cache=cache)
+        build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache))
     assert built_entries(cache, "alien") == []
 
 
@@ -202,7 +202,7 @@ def test_a_failing_build_wheel_names_package_backend_hook_and_output(
 ) -> None:
     project = intree_project(tmp_path / "proj", "broken-pkg", fail=True)
     with pytest.raises(BackendError) as err:
-        build_wheel(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs")
+        build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs"))
     exc = err.value
     first_line = exc.message.splitlines()[0]
     assert (
@@ -222,7 +222,7 @@ def test_a_failing_build_wheel_names_package_backend_hook_and_output(
     assert built_entries(cache, "broken-pkg") == []
     assert temp_litter(cache) == []
     with pytest.raises(BackendError):
-        build_wheel(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs")
+        build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs"))
 
 
 def test_a_missing_backend_is_a_clear_error(
@@ -232,7 +232,7 @@ def test_a_missing_backend_is_a_clear_error(
     text = (project / "pyproject.toml").read_text().replace("intree_backend", "no_such_backend")
     (project / "pyproject.toml").write_text(text)
     with pytest.raises(BackendError, match="no_such_backend") as err:
-        build_wheel(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs")
+        build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, log_dir=tmp_path / "logs"))
     assert "cannot be imported" in err.value.message
     assert err.value.hook == "get_requires_for_build_wheel"
 
@@ -244,7 +244,7 @@ def test_editable_needs_the_pep660_hook(
     with pytest.raises(
         BuildError, match=r"does not support editable installs.*build_editable.*PEP 660"
     ):
-        build_wheel(Source.directory(project), interpreter, cache=cache, editable=True)
+        build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, editable=True))
     assert built_entries(cache, "old-style") == []
 
 
@@ -254,19 +254,19 @@ def test_editable_only_for_directories(
     project = intree_project(tmp_path / "proj", "ed", editable=True)
     sdist = _sdist_of(project, tmp_path / "dist", "ed-1.0")
     with pytest.raises(BuildError, match="local project directory"):
-        build_wheel(Source.sdist(sdist), interpreter, cache=cache, editable=True)
+        build_wheel(BuildRequest(Source.sdist(sdist), interpreter, cache=cache, editable=True))
 
 
 def test_editable_wheels_are_cached_apart_from_regular_ones(
     tmp_path: Path, cache: Cache, interpreter: Interpreter
 ) -> None:
     project = intree_project(tmp_path / "proj", "ed", editable=True)
-    editable = build_wheel(Source.directory(project), interpreter, cache=cache, editable=True)
+    editable = build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, editable=True))
     with zipfile.ZipFile(editable.path) as zf:
         assert zf.read("_ed.pth").decode().strip() == str(project)
-    regular = build_wheel(Source.directory(project), interpreter, cache=cache)
+    regular = build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache))
     assert regular.sha256 != editable.sha256
-    assert build_wheel(Source.directory(project), interpreter, cache=cache, editable=True).cached
+    assert build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, editable=True)).cached
 
 
 # -- environment and isolation -------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_hooks_run_isolated_with_a_sanitised_environment(
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("PIP_FIND_LINKS", "/nowhere")
     monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
-    build_wheel(Source.directory(project), interpreter, cache=cache)
+    build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache))
     seen = json.loads(record.read_text())
     environ = seen["environ"]
     assert not [k for k in environ if k.startswith("PIP_")]
@@ -306,11 +306,11 @@ def test_no_build_isolation_builds_in_the_target_interpreter(
 ) -> None:
     record = tmp_path / "env.json"
     project = intree_project(tmp_path / "proj", "noiso", record_env=str(record))
-    wheel = build_wheel(Source.directory(project), interpreter, cache=cache, build_isolation=False)
+    wheel = build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache, build_isolation=False))
     assert json.loads(record.read_text())["prefix"] == interpreter.prefix
     assert not (cache.root / "built-v1" / "_envs").exists()
     # Isolated and non-isolated builds are different entries.
-    isolated = build_wheel(Source.directory(project), interpreter, cache=cache)
+    isolated = build_wheel(BuildRequest(Source.directory(project), interpreter, cache=cache))
     assert not isolated.cached and isolated.path != wheel.path
 
 
@@ -320,18 +320,18 @@ def test_config_settings_reach_the_backend_and_key_the_cache(
     log_file = tmp_path / "events.jsonl"
     project = intree_project(tmp_path / "proj", "settings", events=str(log_file))
     source = Source.directory(project)
-    a = build_wheel(
+    a = build_wheel(BuildRequest(
         source, interpreter, cache=cache, config_settings={"mode": "fast", "flags": ["-a", "-b"]}
-    )
-    b = build_wheel(source, interpreter, cache=cache, config_settings={"mode": "slow"})
+    ))
+    b = build_wheel(BuildRequest(source, interpreter, cache=cache, config_settings={"mode": "slow"}))
     assert a.path != b.path
-    assert build_wheel(
+    assert build_wheel(BuildRequest(
         source, interpreter, cache=cache, config_settings={"flags": ["-a", "-b"], "mode": "fast"}
-    ).cached
+    )).cached
     seen = [e["config_settings"] for e in events(log_file, "build_wheel")]
     assert seen == [{"mode": "fast", "flags": ["-a", "-b"]}, {"mode": "slow"}]
     with pytest.raises(BuildError, match="string or a list of strings"):
-        build_wheel(source, interpreter, cache=cache, config_settings={"n": 1})  # type: ignore[dict-item]
+        build_wheel(BuildRequest(source, interpreter, cache=cache, config_settings={"n": 1}))  # type: ignore[dict-item]
 
 
 def test_a_broken_build_environment_is_reported_and_rebuilt(
@@ -340,15 +340,15 @@ def test_a_broken_build_environment_is_reported_and_rebuilt(
     p1 = intree_project(tmp_path / "one", "one")
     p2 = intree_project(tmp_path / "two", "two")
     caplog.set_level(logging.INFO)
-    build_wheel(Source.directory(p1), interpreter, cache=cache)
-    build_wheel(Source.directory(p2), interpreter, cache=cache)
+    build_wheel(BuildRequest(Source.directory(p1), interpreter, cache=cache))
+    build_wheel(BuildRequest(Source.directory(p2), interpreter, cache=cache))
     created = [r for r in caplog.records if "creating a build environment" in r.getMessage()]
     assert len(created) == 1  # shared: same (empty) requirements, same interpreter
     (env,) = [p for p in (cache.root / "built-v1" / "_envs").iterdir() if p.is_dir()]
     (env / "bin" / "python").unlink()
     (p2 / "two.py").write_text("")  # a new fingerprint: build again
     caplog.clear()
-    build_wheel(Source.directory(p2), interpreter, cache=Cache(cache.root))
+    build_wheel(BuildRequest(Source.directory(p2), interpreter, cache=Cache(cache.root)))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and str(env) in warnings[0]
     assert (env / "bin" / "python").exists()
@@ -368,7 +368,7 @@ def test_a_build_dependency_cycle_is_a_clear_error(
     }
     installer = RecursiveInstaller(backend_wheels, cache, interpreter, sources, tmp_path / "logs")
     with pytest.raises(BuildError) as err:
-        build_wheel(sources["cyc-a"], interpreter, cache=cache, install_requirements=installer)
+        build_wheel(BuildRequest(sources["cyc-a"], interpreter, cache=cache, install_requirements=installer))
     assert "build dependency cycle: cyc-a -> cyc-b -> cyc-a" in err.value.message
     assert [c[0] for c in installer.calls] == [["cyc-b"], ["cyc-a>=1"]]
     # Nothing left behind: no wheels, no environments.
@@ -386,7 +386,7 @@ def test_a_cycle_among_sources_of_unknown_name_is_detected_too(
     sources = {"cyc-c": Source.directory(a), "cyc-d": Source.directory(b)}
     installer = RecursiveInstaller(backend_wheels, cache, interpreter, sources, tmp_path / "logs")
     with pytest.raises(BuildError) as err:
-        build_wheel(sources["cyc-c"], interpreter, cache=cache, install_requirements=installer)
+        build_wheel(BuildRequest(sources["cyc-c"], interpreter, cache=cache, install_requirements=installer))
     assert f"build dependency cycle: {a} -> {b} -> {a}" in err.value.message
 
 
@@ -397,7 +397,7 @@ def test_a_package_needing_itself_to_build_is_a_cycle(
     sources = {"selfish": Source.directory(a, name="selfish")}
     installer = RecursiveInstaller(backend_wheels, cache, interpreter, sources, tmp_path / "logs")
     with pytest.raises(BuildError, match="build dependency cycle: selfish -> selfish"):
-        build_wheel(sources["selfish"], interpreter, cache=cache, install_requirements=installer)
+        build_wheel(BuildRequest(sources["selfish"], interpreter, cache=cache, install_requirements=installer))
 
 
 def test_build_requirements_built_recursively(
@@ -409,9 +409,9 @@ def test_build_requirements_built_recursively(
     app = intree_project(tmp_path / "app", "app", requires=["helper"])
     sources = {"helper": Source.directory(helper, name="helper")}
     installer = RecursiveInstaller(backend_wheels, cache, interpreter, sources, tmp_path / "logs")
-    wheel = build_wheel(
+    wheel = build_wheel(BuildRequest(
         Source.directory(app, name="app"), interpreter, cache=cache, install_requirements=installer
-    )
+    ))
     assert wheel.name == "app"
     ((reqs, _python, building),) = installer.calls
     assert reqs == ["helper"] and building[0] == "app" and building[-1].startswith("env:")
@@ -423,7 +423,7 @@ def test_missing_installer_is_a_clear_error(
 ) -> None:
     app = intree_project(tmp_path / "app", "needs-stuff", requires=["helper"])
     with pytest.raises(BuildError, match="no installer"):
-        build_wheel(Source.directory(app), interpreter, cache=cache)
+        build_wheel(BuildRequest(Source.directory(app), interpreter, cache=cache))
 
 
 def test_installer_errors_are_wrapped_with_the_package(
@@ -438,12 +438,12 @@ def test_installer_errors_are_wrapped_with_the_package(
     with pytest.raises(
         BuildError, match=r"wrapped: cannot install the build requirements helper: no version"
     ):
-        build_wheel(
+        build_wheel(BuildRequest(
             Source.directory(app, name="wrapped"),
             interpreter,
             cache=cache,
             install_requirements=failing,
-        )
+        ))
     assert [p for p in (cache.root / "built-v1" / "_envs").iterdir() if p.is_dir()] == []
 
 
@@ -452,12 +452,12 @@ def test_installer_errors_are_wrapped_with_the_package(
 _BUILD_SCRIPT = """
 import json, sys
 from pathlib import Path
-from satchel.build import Source, build_wheel
+from satchel.build import BuildRequest, Source, build_wheel
 from satchel.cache.store import Cache
 from satchel.python.cached import get_interpreter
 cache = Cache(Path(sys.argv[1]))
 interp = get_interpreter(Path(sys.executable), cache)
-w = build_wheel(Source.directory(Path(sys.argv[2])), interp, cache=cache)
+w = build_wheel(BuildRequest(Source.directory(Path(sys.argv[2])), interp, cache=cache))
 print(json.dumps({"sha256": w.sha256, "cached": w.cached}))
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from satchel.build import build_wheel, source_from_url
+from satchel.build import BuildRequest, build_wheel, source_from_url
 from satchel.build.git import GitError, database_path, resolve
 from satchel.cache.store import Cache
 from satchel.python.interpreter import Interpreter
@@ -95,18 +95,18 @@ def test_git_url_pinned_to_a_commit_builds_and_caches_by_commit(
     url = f"git+{root.as_uri()}"
     source = source_from_url(url + f"@{first}", cache=cache, name="gitdemo")
     assert source.kind == "git" and source.key() == f"git-{first}"
-    wheel = build_wheel(source, interpreter, cache=cache)
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache))
     assert wheel.filename == "gitdemo-1.0-py3-none-any.whl" and not wheel.cached
     assert f"/gitdemo/git-{first}/" in str(wheel.path)
     # The same commit by tag: the same entry, no new build.
-    by_tag = build_wheel(
+    by_tag = build_wheel(BuildRequest(
         source_from_url(url + "@v1.0", cache=cache, name="gitdemo"), interpreter, cache=cache
-    )
+    ))
     assert by_tag.cached and by_tag.sha256 == wheel.sha256
     # The branch points at another commit: another key, another build.
-    latest = build_wheel(
+    latest = build_wheel(BuildRequest(
         source_from_url(url + "@main", cache=cache, name="gitdemo"), interpreter, cache=cache
-    )
+    ))
     assert latest.filename == "gitdemo-2.0-py3-none-any.whl" and f"git-{second}" in str(latest.path)
     assert len(events(tmp_path / "events.jsonl", "build_wheel")) == 2
     # The checkout is temporary: nothing of the work tree stays in the cache, only the database.
@@ -129,8 +129,8 @@ def test_git_subdirectory_and_a_deleted_database(
     source = source_from_url(url, cache=cache)
     assert source.subdirectory == "py" and source.key().startswith("git-")
     shutil.rmtree(database_path(cache, root.as_uri()))  # `cache clean` between resolve and build
-    wheel = build_wheel(source, interpreter, cache=cache)
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache))
     assert wheel.name == "subdemo"
     missing = source_from_url(f"git+{root.as_uri()}@main#subdirectory=nope", cache=cache)
     with pytest.raises(Exception, match="subdirectory 'nope' does not exist"):
-        build_wheel(missing, interpreter, cache=cache)
+        build_wheel(BuildRequest(missing, interpreter, cache=cache))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from satchel.build import Source, build_wheel, prepare_metadata
+from satchel.build import BuildRequest, Source, build_wheel, prepare_metadata
 from satchel.build.cache import interpreter_key
 from satchel.build.source import fingerprint_directory
 from satchel.cache.store import Cache
@@ -85,15 +85,15 @@ def test_sdist_with_setuptools(
     caplog.set_level(logging.INFO)
     sdist = build_sdist("st-sdist", "1.2", tmp_path, requires=["six>=1.0"])
     source = Source.sdist(sdist)
-    meta = prepare_metadata(source, interpreter, cache=cache, install_requirements=installer)
+    meta = prepare_metadata(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert (meta.name, str(meta.version), meta.requires_dist) == ("st-sdist", "1.2", ("six>=1.0",))
     assert _builds(caplog) == []  # metadata without building a wheel
-    wheel = build_wheel(source, interpreter, cache=cache, install_requirements=installer)
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert wheel.filename == "st_sdist-1.2-py3-none-any.whl" and not wheel.cached
     assert "st_sdist/__init__.py" in _members(wheel.path)
-    assert build_wheel(
+    assert build_wheel(BuildRequest(
         source, interpreter, cache=Cache(cache.root), install_requirements=installer
-    ).cached
+    )).cached
     assert len(_builds(caplog)) == 1
 
 
@@ -103,11 +103,11 @@ def test_setup_py_only_directory(
     project = setuptools_project(tmp_path / "legacy", "legacy-dir", pyproject=False)
     source = Source.directory(project)
     assert source.name is None
-    wheel = build_wheel(source, interpreter, cache=cache, install_requirements=installer)
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert wheel.name == "legacy-dir" and wheel.filename.startswith("legacy_dir-1.0-")
     # Built with setuptools' legacy backend in an environment holding setuptools>=40.8.0.
     assert ["setuptools>=40.8.0"] in [c[0] for c in installer.calls] or not installer.calls
-    assert build_wheel(source, interpreter, cache=cache, install_requirements=installer).cached
+    assert build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer)).cached
 
 
 def test_flit_core_project(
@@ -133,9 +133,9 @@ def test_flit_core_project(
     )
     source = Source.directory(root)
     assert source.name == "flitdemo"
-    meta = prepare_metadata(source, interpreter, cache=cache, install_requirements=installer)
+    meta = prepare_metadata(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert (str(meta.version), meta.requires_dist) == ("0.3", ("attrs",))
-    wheel = build_wheel(source, interpreter, cache=cache, install_requirements=installer)
+    wheel = build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert wheel.filename.startswith("flitdemo-0.3-") and wheel.filename.endswith("-none-any.whl")
 
 
@@ -149,17 +149,17 @@ def test_hatchling_project_and_its_editable_wheel(
         '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
         '[project]\nname = "hatchdemo"\nversion = "2.0"\n'
     )
-    wheel = build_wheel(
+    wheel = build_wheel(BuildRequest(
         Source.directory(root), interpreter, cache=cache, install_requirements=installer
-    )
+    ))
     assert "hatchdemo/__init__.py" in _members(wheel.path)
-    editable = build_wheel(
+    editable = build_wheel(BuildRequest(
         Source.directory(root),
         interpreter,
         cache=cache,
         install_requirements=installer,
         editable=True,
-    )
+    ))
     pth = [m for m in _members(editable.path) if m.endswith(".pth")]
     assert pth and "hatchdemo/__init__.py" not in _members(editable.path)
     with zipfile.ZipFile(editable.path) as zf:
@@ -170,13 +170,13 @@ def test_setuptools_editable_wheel_points_at_the_source(
     tmp_path: Path, cache: Cache, interpreter: Interpreter, installer: PipInstaller
 ) -> None:
     project = setuptools_project(tmp_path / "edit-me", "edit-me")
-    editable = build_wheel(
+    editable = build_wheel(BuildRequest(
         Source.directory(project),
         interpreter,
         cache=cache,
         install_requirements=installer,
         editable=True,
-    )
+    ))
     members = _members(editable.path)
     assert any(m.startswith("__editable__.") and m.endswith(".pth") for m in members)
     with zipfile.ZipFile(editable.path) as zf:
@@ -194,25 +194,25 @@ def test_a_local_directory_is_rebuilt_when_a_source_file_changes(
         tmp_path / "changing", "changing", files={"changing/__init__.py": "V = 1\n"}
     )
     source = Source.directory(project, name="changing")
-    first = build_wheel(source, interpreter, cache=cache, install_requirements=installer)
-    assert build_wheel(
+    first = build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
+    assert build_wheel(BuildRequest(
         Source.directory(project, name="changing"),
         interpreter,
         cache=cache,
         install_requirements=installer,
-    ).cached
+    )).cached
     before = fingerprint_directory(project)
     mod = project / "changing" / "__init__.py"
     mod.write_text("V = 2\n")
     st = mod.stat()
     os.utime(mod, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
     assert fingerprint_directory(project) != before
-    second = build_wheel(
+    second = build_wheel(BuildRequest(
         Source.directory(project, name="changing"),
         interpreter,
         cache=cache,
         install_requirements=installer,
-    )
+    ))
     assert not second.cached and second.path != first.path
     with zipfile.ZipFile(second.path) as zf:
         assert zf.read("changing/__init__.py") == b"V = 2\n"
@@ -230,7 +230,7 @@ def test_build_environments_are_shared_between_projects(
         sdist = build_sdist(
             name, "1.0", tmp_path / name, build_requires=["setuptools>=40.8.0", "wheel"]
         )
-        build_wheel(Source.sdist(sdist), interpreter, cache=cache, install_requirements=installer)
+        build_wheel(BuildRequest(Source.sdist(sdist), interpreter, cache=cache, install_requirements=installer))
     created = [
         m for m in (r.getMessage() for r in caplog.records) if "creating a build environment" in m
     ]
@@ -288,26 +288,26 @@ def test_c_extension_built_once_per_interpreter(
     source = Source.directory(project, name="cext-demo")
     tag = f"cp{interpreter.version[0]}{interpreter.version[1]}"
 
-    first = build_wheel(source, interpreter, cache=cache, install_requirements=installer)
+    first = build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     assert f"-{tag}-" in first.filename and any(m.endswith(".so") for m in _members(first.path))
-    again = build_wheel(
+    again = build_wheel(BuildRequest(
         source, interpreter, cache=Cache(cache.root), install_requirements=installer
-    )
+    ))
     assert again.cached and again.sha256 == first.sha256
     assert len(_builds(caplog)) == 1  # built once, reused for the same interpreter
 
     other_tag = f"cp{other.version[0]}{other.version[1]}"
-    theirs = build_wheel(source, other, cache=cache, install_requirements=installer)
+    theirs = build_wheel(BuildRequest(source, other, cache=cache, install_requirements=installer))
     assert not theirs.cached and f"-{other_tag}-" in theirs.filename
     assert interpreter_key(other) in str(theirs.path) and interpreter_key(interpreter) not in str(
         theirs.path
     )
     assert len(_builds(caplog)) == 2  # another Python version: rebuilt
     assert (
-        build_wheel(source, interpreter, cache=cache, install_requirements=installer).sha256
+        build_wheel(BuildRequest(source, interpreter, cache=cache, install_requirements=installer)).sha256
         == first.sha256
     )
-    assert build_wheel(source, other, cache=cache, install_requirements=installer).cached
+    assert build_wheel(BuildRequest(source, other, cache=cache, install_requirements=installer)).cached
     assert len(_builds(caplog)) == 2
 
     # Seed 004: even if an entry for one interpreter ends up under another's key, it is never handed
@@ -316,9 +316,9 @@ def test_c_extension_built_once_per_interpreter(
     shutil.rmtree(ours_entry)
     shutil.copytree(theirs_entry, ours_entry)
     caplog.clear()
-    fixed = build_wheel(
+    fixed = build_wheel(BuildRequest(
         source, interpreter, cache=Cache(cache.root), install_requirements=installer
-    )
+    ))
     assert f"-{tag}-" in fixed.filename and not fixed.cached
     warnings = _warnings(caplog)
     assert len(warnings) == 1 and "does not fit" in warnings[0]
@@ -389,31 +389,31 @@ def test_seed_003_broken_built_entry_is_a_miss_warning_and_rebuild(
         ),
     )
     caplog.set_level(logging.INFO)
-    first = build_wheel(
+    first = build_wheel(BuildRequest(
         Source.directory(project), interpreter, cache=cache, install_requirements=installer
-    )
+    ))
     assert len(_builds(caplog)) == 1
     fault(first.path)  # type: ignore[operator]
     caplog.clear()
     # A new run (a new Cache object, as a new satchel process would have).
-    second = build_wheel(
+    second = build_wheel(BuildRequest(
         Source.directory(project),
         interpreter,
         cache=Cache(cache.root),
         install_requirements=installer,
-    )
+    ))
     assert not second.cached and second.path.is_file()
     warnings = _warnings(caplog)
     assert len(warnings) == 1, warnings
     assert "ignoring broken cache entry" in warnings[0] and name in warnings[0]
     assert len(_builds(caplog)) == 1
     caplog.clear()
-    third = build_wheel(
+    third = build_wheel(BuildRequest(
         Source.directory(project),
         interpreter,
         cache=Cache(cache.root),
         install_requirements=installer,
-    )
+    ))
     assert third.cached and third.sha256 == second.sha256 and _warnings(caplog) == []
     assert len(built_entries(cache, name)) == 1
     assert temp_litter(cache) == []
@@ -428,14 +428,14 @@ def test_seed_003_broken_metadata_entry(
 ) -> None:
     sdist = build_sdist("seed3-meta", "1.0", tmp_path)
     source = Source.sdist(sdist)
-    prepare_metadata(source, interpreter, cache=cache, install_requirements=installer)
+    prepare_metadata(BuildRequest(source, interpreter, cache=cache, install_requirements=installer))
     (entry,) = built_entries(cache, "seed3-meta")
     metadata = entry / "tree" / "METADATA"
     os.chmod(metadata, 0o644)
     metadata.write_text("garbage")
     caplog.set_level(logging.INFO)
-    meta = prepare_metadata(
+    meta = prepare_metadata(BuildRequest(
         source, interpreter, cache=Cache(cache.root), install_requirements=installer
-    )
+    ))
     assert meta.name == "seed3-meta"
     assert len(_warnings(caplog)) == 1

@@ -129,6 +129,72 @@ def test_hostile_zip_members_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "evil.py").exists()
 
 
+def _zip_symlink(zf: zipfile.ZipFile, name: str, target: bytes) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = 0o120777 << 16
+    zf.writestr(info, target)
+
+
+def test_zip_symlink_with_a_non_utf8_target_is_a_clear_error(tmp_path: Path) -> None:
+    # The check pass and the extract pass once decoded the target differently: a traceback.
+    archive = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pkg-1.0/setup.py", "")
+        _zip_symlink(zf, "pkg-1.0/link", b"caf\xe9.py")
+    with pytest.raises(BuildError) as err:
+        unpack_sdist(archive, tmp_path / "out")
+    assert err.value.message == (
+        "pkg-1.0.zip: refusing to unpack member 'pkg-1.0/link': it is a link whose target is "
+        "not UTF-8"
+    )
+
+
+def test_zip_symlinks_inside_the_archive_are_made(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pkg-1.0/setup.py", "# hi\n")
+        _zip_symlink(zf, "pkg-1.0/alias.py", b"setup.py")
+    root = unpack_sdist(archive, tmp_path / "out")
+    assert os.readlink(root / "alias.py") == "setup.py"
+    assert (root / "alias.py").read_text() == "# hi\n"
+
+
+def _encrypt_flag(archive: Path, name: str) -> None:
+    """Set the 'encrypted' flag of ``name`` in the central directory."""
+    data = bytearray(archive.read_bytes())
+    at = 0
+    while True:
+        at = data.index(b"PK\x01\x02", at)
+        length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + length] == name.encode():
+            data[at + 8] |= 0x1
+            break
+        at += 46
+    archive.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("name", "phrase"),
+    [("pkg-1.0/evil\x01.py", "control character"), ("C:/evil.py", "drive letter")],
+)
+def test_sdists_get_the_wheel_name_checks(tmp_path: Path, name: str, phrase: str) -> None:
+    archive = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pkg-1.0/setup.py", "")
+        zf.writestr(name, "x")
+    with pytest.raises(BuildError, match=phrase):
+        unpack_sdist(archive, tmp_path / "out")
+
+
+def test_an_encrypted_zip_member_is_a_clear_error(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pkg-1.0/setup.py", "")
+    _encrypt_flag(archive, "pkg-1.0/setup.py")
+    with pytest.raises(BuildError, match=r"^pkg-1\.0\.zip: refusing .*'pkg-1\.0/setup\.py': it is encrypted$"):
+        unpack_sdist(archive, tmp_path / "out")
+
+
 def test_zip_sdists_unpack(tmp_path: Path) -> None:
     archive = tmp_path / "pkg-1.0.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -17,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from satchel.build import Source, build_wheel
+from satchel.build import BuildRequest, Source, build_wheel
 from satchel.cache.store import Cache
 from satchel.python.cached import get_interpreter
 from satchel.python.interpreter import Interpreter
@@ -126,14 +126,14 @@ class RecursiveInstaller(PipInstaller):
         for text in requirements:
             name = canonicalize_name(Requirement(text).name)
             if name in self.sources:
-                built = build_wheel(
+                built = build_wheel(BuildRequest(
                     self.sources[name],
                     self.interpreter,
                     cache=self.cache,
                     install_requirements=self,
                     building=building,
                     log_dir=self.log_dir,
-                )
+                ))
                 args.append(str(built.path))
             else:
                 args.append(text)

@@ -231,3 +231,49 @@ def test_vanished_cache_file_raises_file_not_found_and_rolls_back(tmp_path: Path
             requested=True,
         )
     assert snapshot(tmp_path / "env") == set()
+
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, "cannot compile bytecode for Demo-App 2.0: cannot run {exe} (no such file)"),
+        (
+            "echo first >&2\necho 'the reason' >&2\nexit 2\n",
+            "compiling bytecode for Demo-App 2.0 failed: the reason",
+        ),
+    ],
+    ids=["missing", "failing"],
+)
+def test_bytecode_compile_failure_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, body: str | None, expected: str
+) -> None:
+    # A missing or failing target interpreter costs the .pyc files only.
+    exe = tmp_path / "bin" / "python"
+    exe.parent.mkdir()
+    if body is not None:
+        exe.write_text("#!/bin/sh\n" + body)
+        exe.chmod(0o755)
+    dist = install_spec(
+        tmp_path, APP, fake_scheme(tmp_path / "env"), python=str(exe), compile_bytecode=True
+    )
+    assert not [e for e in read_record(dist.dist_info / "RECORD") if e.path.endswith(".pyc")]
+    assert expected.format(exe=exe) in caplog.text
+
+
+def test_bytecode_compile_runs_without_the_venv_launcher_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A macOS venv launcher's __PYVENV_LAUNCHER__ must not reach the target (run_in_target).
+    monkeypatch.setenv("__PYVENV_LAUNCHER__", "/elsewhere/python")
+    exe = tmp_path / "bin" / "python"
+    exe.parent.mkdir()
+    exe.write_text(
+        f'#!/bin/sh\n[ -n "$__PYVENV_LAUNCHER__" ] && exit 9\nexec "{sys.executable}" "$@"\n'
+    )
+    exe.chmod(0o755)
+    dist = install_spec(
+        tmp_path, APP, fake_scheme(tmp_path / "env"), python=str(exe), compile_bytecode=True
+    )
+    assert [e for e in read_record(dist.dist_info / "RECORD") if e.path.endswith(".pyc")]
+    assert "bytecode" not in caplog.text

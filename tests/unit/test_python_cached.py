@@ -22,7 +22,7 @@ from satchel.python.cached import (
     get_interpreter,
     identity_of,
 )
-from satchel.python.probe import ProbeFacts
+from satchel.python.facts import ProbeFacts
 from satchel.python.venv import create_venv
 
 

@@ -149,6 +149,33 @@ def test_system_unwraps_a_shim(world: World, tmp_path: Path) -> None:
     assert find_target(None, system=True, cwd=world.cwd) == real
 
 
+# A macOS venv launcher sets __PYVENV_LAUNCHER__ for the Python it starts, which then reports the
+# launcher as its sys.executable. These fakes behave like that when the variable reaches them.
+
+
+def test_system_shim_is_asked_without_the_venv_launcher_variable(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real-python"
+    real.write_bytes(b"\x7fELF")
+    launcher = world.venv(tmp_path / "launching-venv")
+    monkeypatch.setenv("__PYVENV_LAUNCHER__", str(launcher))
+    shim = world.bin / "python3"
+    shim.write_text(f'#!/bin/sh\necho "${{__PYVENV_LAUNCHER__:-{real}}}"\n')
+    shim.chmod(0o755)
+    assert find_target(None, system=True, cwd=world.cwd) == real
+
+
+def test_version_query_runs_without_the_venv_launcher_variable(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("__PYVENV_LAUNCHER__", "/usr/bin/python3.9")
+    exe = world.bin / "python3.11"
+    exe.write_text('#!/bin/sh\nif [ -n "$__PYVENV_LAUNCHER__" ]; then echo 3.9.0; else echo 3.11.4; fi\n')
+    exe.chmod(0o755)
+    assert find_interpreter_for_version("3.11") == exe
+
+
 def test_python_option_beats_everything(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world.venv(world.cwd / ".venv")
     monkeypatch.setenv("VIRTUAL_ENV", str(world.root / "active"))

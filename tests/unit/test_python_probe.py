@@ -12,7 +12,9 @@ import pytest
 from packaging.markers import default_environment
 
 from satchel.errors import InterpreterError
-from satchel.python.probe import PROBE_SCRIPT, probe_facts, run_probe
+from satchel.python import probe_script
+from satchel.python.probe import MARKER, probe_facts, run_probe
+from satchel.python.probe import probe_script as script_text
 
 SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 
@@ -158,4 +160,19 @@ def test_probe_ignores_modules_in_the_working_directory(
 def test_probe_script_compiles_as_python_3_8() -> None:
     import ast
 
-    ast.parse(PROBE_SCRIPT, feature_version=(3, 8))
+    ast.parse(script_text(), feature_version=(3, 8))
+
+
+def test_probe_script_is_the_module_file() -> None:
+    # What runs in the target is probe_script.py itself (linted and type-checked as a module).
+    assert script_text() == Path(probe_script.__file__).read_text(encoding="utf-8")
+    assert probe_script.MARKER == MARKER
+
+
+def test_importing_the_probe_script_runs_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    path = list(sys.path)
+    importlib.reload(probe_script)
+    assert sys.path == path
+    assert capsys.readouterr().out == ""

@@ -15,7 +15,8 @@ import pytest
 from packaging import tags as ptags
 from packaging.specifiers import SpecifierSet
 
-from satchel.python.probe import ElfHeader, ProbeFacts, probe_facts, run_probe
+from satchel.python.facts import ElfHeader, ProbeFacts
+from satchel.python.probe import probe_facts, run_probe
 from satchel.python.tags import compute_tags, platform_tags
 from tests.unit.test_python_probe import SUPPORTED, pyenv_python
 

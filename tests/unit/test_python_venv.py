@@ -16,6 +16,7 @@ from satchel.cache.store import Cache
 from satchel.errors import InterpreterError
 from satchel.python import probe
 from satchel.python.cached import get_facts
+from satchel.python.facts import ProbeFacts
 from satchel.python.probe import run_probe
 from satchel.python.venv import create_venv
 from tests.unit.test_python_probe import pyenv_python
@@ -132,7 +133,7 @@ def test_uncached_creation_probes_once(
     calls: list[Path] = []
     real = probe.probe_facts
 
-    def counting(executable: Path, **kwargs: Any) -> probe.ProbeFacts:
+    def counting(executable: Path, **kwargs: Any) -> ProbeFacts:
         calls.append(executable)
         return real(executable, **kwargs)
 

@@ -1,7 +1,7 @@
 """Building wheels and metadata from sources, cached exactly.
 
-    build_wheel(source, interpreter, cache=..., install_requirements=...) -> BuiltWheel
-    prepare_metadata(source, interpreter, cache=..., install_requirements=...) -> CoreMetadata
+    build_wheel(BuildRequest(source, interpreter, cache, install_requirements=...)) -> BuiltWheel
+    prepare_metadata(BuildRequest(source, interpreter, cache, ...)) -> CoreMetadata
 
 A build: get the project (directory, unpacked sdist, git checkout), read ``[build-system]``, get
 an environment (shared, cached; or the target itself without isolation), ask the backend for
@@ -19,7 +19,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
@@ -45,87 +45,37 @@ from satchel.build.cache import (
     settings_key,
     wheel_fits,
 )
-from satchel.build.env import BuildEnv, InstallRequirements, get_build_env, target_env
-from satchel.build.source import Source, project_dir
+from satchel.build.env import BuildEnv, get_build_env, target_env
+from satchel.build.request import BuildRequest, ConfigSettings
+from satchel.build.source import project_dir
 from satchel.cache import buckets
-from satchel.cache.store import Cache
 from satchel.errors import BuildError
 from satchel.index.metadata import CoreMetadata, MetadataError, parse_metadata, read_wheel_metadata
-from satchel.python.interpreter import Interpreter
 
 log = logging.getLogger("satchel.build")
 
 SOURCE_MARK = "src:"
 ENV_MARK = "env:"
 
-ConfigSettings = Mapping[str, str | list[str]]
 
 
 class _NoMetadataHook(Exception):
     """The backend has no prepare_metadata hook: build the wheel and read its METADATA."""
 
 
-def build_wheel(
-    source: Source,
-    interpreter: Interpreter,
-    *,
-    cache: Cache,
-    install_requirements: InstallRequirements | None = None,
-    editable: bool = False,
-    build_isolation: bool = True,
-    config_settings: ConfigSettings | None = None,
-    building: Collection[str] = (),
-    log_dir: Path | None = None,
-) -> BuiltWheel:
-    """A wheel of ``source`` for ``interpreter``: from the built-wheel cache when an exact entry
-    exists (checked: hash, project, tags fit ``interpreter``), else built and stored.
-
-    ``editable`` builds a PEP 660 editable wheel (local directories only). Without
-    ``build_isolation`` hooks run in ``interpreter`` itself and nothing is installed.
-    ``building`` is the chain of builds in progress (from the ``install_requirements`` callback;
-    empty at top level). Raises BuildError (BackendError when a hook fails)."""
-    job = _Job(
-        source,
-        interpreter,
-        cache=cache,
-        install_requirements=install_requirements,
-        editable=editable,
-        isolated=build_isolation,
-        config_settings=config_settings,
-        building=building,
-        log_dir=log_dir,
-    )
-    return job.wheel()
+def build_wheel(request: BuildRequest) -> BuiltWheel:
+    """A wheel of ``request.source`` for ``request.interpreter``: from the built-wheel cache when
+    an exact entry exists (checked: hash, project, tags fit the interpreter), else built and
+    stored. Raises BuildError (BackendError when a hook fails)."""
+    return _Job(request).wheel()
 
 
-def prepare_metadata(
-    source: Source,
-    interpreter: Interpreter,
-    *,
-    cache: Cache,
-    install_requirements: InstallRequirements | None = None,
-    editable: bool = False,
-    build_isolation: bool = True,
-    config_settings: ConfigSettings | None = None,
-    building: Collection[str] = (),
-    log_dir: Path | None = None,
-) -> CoreMetadata:
-    """The core metadata of ``source`` as built for ``interpreter``, without building a wheel when
-    the backend has ``prepare_metadata_for_build_wheel`` (else the wheel is built, cached, and its
-    METADATA read). Cached like wheels; an already built wheel answers without running anything.
-    Same arguments as :func:`build_wheel`."""
-    job = _Job(
-        source,
-        interpreter,
-        cache=cache,
-        install_requirements=install_requirements,
-        editable=editable,
-        isolated=build_isolation,
-        config_settings=config_settings,
-        building=building,
-        log_dir=log_dir,
-    )
-    return job.metadata()
+def prepare_metadata(request: BuildRequest) -> CoreMetadata:
+    """The core metadata of ``request.source`` as built for ``request.interpreter``, without
+    building a wheel when the backend has ``prepare_metadata_for_build_wheel`` (else the wheel is
+    built, cached, and its METADATA read). Cached like wheels; an already built wheel answers
+    without running anything."""
+    return _Job(request).metadata()
 
 
 def _chain(building: Collection[str]) -> tuple[str, ...]:
@@ -147,19 +97,9 @@ def _check_settings(settings: ConfigSettings | None) -> dict[str, str | list[str
 
 
 class _Job:
-    def __init__(
-        self,
-        source: Source,
-        interpreter: Interpreter,
-        *,
-        cache: Cache,
-        install_requirements: InstallRequirements | None,
-        editable: bool,
-        isolated: bool,
-        config_settings: ConfigSettings | None,
-        building: Collection[str],
-        log_dir: Path | None,
-    ) -> None:
+    def __init__(self, request: BuildRequest) -> None:
+        source, interpreter, editable = request.source, request.interpreter, request.editable
+        isolated = request.build_isolation
         if editable and source.kind != "directory":
             raise BuildError(
                 f"{source.describe()}: editable installs need a local project directory",
@@ -167,13 +107,13 @@ class _Job:
             )
         self.source = source
         self.interpreter = interpreter
-        self.cache = cache
-        self.install_requirements = install_requirements
+        self.cache = request.cache
+        self.install_requirements = request.install_requirements
         self.editable = editable
         self.isolated = isolated
-        self.config_settings = _check_settings(config_settings)
-        self.building = _chain(building)
-        self.log_dir = log_dir
+        self.config_settings = _check_settings(request.config_settings)
+        self.building = _chain(request.building)
+        self.log_dir = request.log_dir
         self.name: str | None = source.name
         self.source_key = source.key()
         self.settings = settings_key(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from satchel.build.source import GitRevision
 from satchel.cache import buckets
 from satchel.cache.locks import flock
 from satchel.cache.store import ENTRY_LOCK_TIMEOUT, Cache, safe_key
@@ -28,6 +27,16 @@ _SCHEMES = ("https", "http", "ssh", "file", "git")
 _FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SHORT_SHA = re.compile(r"[0-9a-f]{7,64}")
 GIT_TIMEOUT = float(os.environ.get("SATCHEL_GIT_TIMEOUT", "600"))
+
+
+@dataclass(frozen=True)
+class GitRevision:
+    """A git repository URL resolved to one commit."""
+
+    repo: str  # the URL git fetches from (no "git+", no @ref, no fragment)
+    ref: str | None  # what the user asked for (branch, tag, commit), None for the default branch
+    commit: str  # 40 hex digits
+    subdirectory: str | None = None
 
 
 class GitError(BuildError):

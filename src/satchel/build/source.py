@@ -9,22 +9,20 @@ A :class:`Source` is a plain description; nothing is unpacked or checked out unt
   the (relative path, size, mtime_ns) of every file below the directory, skipping VCS metadata,
   build outputs, caches and virtual environments (:func:`fingerprint_directory`).
 
-Unpacking an sdist refuses members that would land outside the target directory (absolute paths,
-``..``, links pointing outside, special files) with a BuildError naming the member.
+Unpacking an sdist (``satchel.archives`` with ``SDIST_RULES``) refuses members that would land
+outside the target directory (absolute paths, ``..``, links pointing outside, special files) with a
+BuildError naming the member.
 """
 
 from __future__ import annotations
 
-import calendar
 import configparser
 import contextlib
 import hashlib
 import os
 import shutil
 import stat
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +30,15 @@ from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
+from satchel.archives import SDIST_RULES, Archive, ArchiveError, corrupt_errors
 from satchel.cache.store import Cache, sha256_of
 from satchel.errors import BuildError
 from satchel.requirements.urls import infer_name_from_filename, redact, url_fragment, url_to_path
+
+# git.py (subprocess, its timeout setting) is imported only when a git source is used.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.build.git import GitRevision
 
 SourceKind = Literal["sdist", "directory", "git"]
 
@@ -57,16 +61,6 @@ _SKIP_DIRS = frozenset(
 )
 _SKIP_TOP_DIRS = frozenset({"build", "dist"})
 _DEFINING_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-
-
-@dataclass(frozen=True)
-class GitRevision:
-    """A git repository URL resolved to one commit."""
-
-    repo: str  # the URL git fetches from (no "git+", no @ref, no fragment)
-    ref: str | None  # what the user asked for (branch, tag, commit), None for the default branch
-    commit: str  # 40 hex digits
-    subdirectory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,12 +164,12 @@ def source_from_url(url: str, *, cache: Cache, name: str | None = None) -> Sourc
     hashes) and pass the file to :meth:`Source.sdist`.
     """
     if url.lower().startswith("git+"):
-        from satchel.build import git
+        from satchel.build.git import database_path, resolve
 
-        revision = git.resolve(url, cache=cache)
+        revision = resolve(url, cache=cache)
         return Source(
             "git",
-            git.database_path(cache, revision.repo),
+            database_path(cache, revision.repo),
             name=_canonical(name or url_fragment(url).get("egg")),
             git=revision,
             url=url,
@@ -340,11 +334,11 @@ def project_dir(source: Source, *, cache: Cache) -> Iterator[Path]:
         if source.kind == "sdist":
             root = unpack_sdist(source.location, tmp / "src")
         else:
-            from satchel.build import git
+            from satchel.build.git import checkout
 
             assert source.git is not None
             root = tmp / "src"
-            git.checkout(cache, source.git, root)
+            checkout(cache, source.git, root)
             if source.subdirectory:
                 root = _inside(root, source.subdirectory, source.describe())
                 if not root.is_dir():
@@ -362,45 +356,20 @@ def project_dir(source: Source, *, cache: Cache) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _member_problem(name: str) -> str | None:
-    if not name:
-        return "empty name"
-    if "\\" in name:
-        return "contains a backslash"
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    if "\0" in name:
-        return "contains a NUL character"
-    if any(part == ".." for part in name.split("/")):
-        return "contains a '..' component"
-    return None
-
-
-def _link_problem(member: str, target: str, hard: bool) -> str | None:
-    if not target:
-        return "is a link with an empty target"
-    if target.startswith("/") or "\\" in target:
-        return f"is a link to an absolute path ({target})"
-    base = "" if hard else os.path.dirname(member)
-    resolved = os.path.normpath(os.path.join(base, target))
-    if resolved == ".." or resolved.startswith("../"):
-        return f"is a link pointing outside the archive ({target})"
-    return None
-
-
 def unpack_sdist(archive: Path, dest: Path) -> Path:
     """Unpack an sdist (tar or zip) into ``dest`` and return the project directory in it (the
-    single top-level directory, when there is one). Raises BuildError for unsafe members."""
+    single top-level directory, when there is one). Raises BuildError for unsafe members (the
+    rules are ``satchel.archives.SDIST_RULES``)."""
     label = archive.name
     dest.mkdir(parents=True, exist_ok=True)
+    unreadable: tuple[type[Exception], ...] = (*corrupt_errors(), OSError)
     try:
-        if zipfile.is_zipfile(archive):
-            _unpack_zip(archive, dest, label)
-        elif tarfile.is_tarfile(archive):
-            _unpack_tar(archive, dest, label)
-        else:
-            raise BuildError(f"{label}: not a tar or zip archive")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        with Archive.open(archive, label, SDIST_RULES) as opened:
+            opened.extract(opened.entries, dest)
+    except ArchiveError as exc:
+        hint = "the source archive is malformed or hostile; nothing was built"
+        raise BuildError(exc.message, hint=hint if exc.member else None) from None
+    except unreadable as exc:
         if isinstance(exc, OSError) and exc.strerror:
             raise BuildError(f"cannot unpack {label}: {exc.strerror}") from None
         raise BuildError(f"cannot unpack {label}: corrupt archive ({exc})") from None
@@ -408,119 +377,3 @@ def unpack_sdist(archive: Path, dest: Path) -> Path:
     if len(children) == 1 and children[0].is_dir() and not children[0].is_symlink():
         return children[0]
     return dest
-
-
-def _unsafe(label: str, member: str, problem: str) -> BuildError:
-    return BuildError(
-        f"{label}: refusing to unpack member {member!r}: it {problem}",
-        hint="the source archive is malformed or hostile; nothing was built",
-    )
-
-
-def _unpack_tar(archive: Path, dest: Path, label: str) -> None:
-    links: list[tuple[str, str]] = []
-    with tarfile.open(archive) as tf:
-        members = tf.getmembers()
-        for m in members:
-            name = m.name.rstrip("/")
-            if name in ("", "."):
-                continue
-            problem = _member_problem(name.removeprefix("./"))
-            if problem is None and (m.issym() or m.islnk()):
-                problem = _link_problem(name, m.linkname, m.islnk())
-            if problem is None and not (m.isreg() or m.isdir() or m.issym() or m.islnk()):
-                problem = "is a special file (device, FIFO)"
-            if problem is not None:
-                raise _unsafe(label, m.name, problem)
-        for m in members:
-            name = m.name.rstrip("/").removeprefix("./")
-            if name in ("", "."):
-                continue
-            target = dest / name
-            if m.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-            elif m.isreg():
-                src = tf.extractfile(m)
-                assert src is not None
-                _write_file(target, src, m.mode, m.mtime, dest, label, m.name)
-            elif m.islnk():
-                links.append((name, "hard:" + m.linkname.removeprefix("./")))
-            else:
-                links.append((name, m.linkname))
-    _make_links(links, dest, label)
-
-
-def _unpack_zip(archive: Path, dest: Path, label: str) -> None:
-    links: list[tuple[str, str]] = []
-    with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:
-            name = info.filename.rstrip("/")
-            if not name:
-                continue
-            problem = _member_problem(name)
-            mode = info.external_attr >> 16
-            if problem is None and stat.S_ISLNK(mode):
-                problem = _link_problem(name, zf.read(info).decode("utf-8", "replace"), False)
-            elif problem is None and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                problem = "is a special file (device, FIFO)"
-            if problem is not None:
-                raise _unsafe(label, info.filename, problem)
-        for info in infos:
-            name = info.filename.rstrip("/")
-            if not name:
-                continue
-            mode = info.external_attr >> 16
-            target = dest / name
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            elif stat.S_ISLNK(mode):
-                links.append((name, zf.read(info).decode("utf-8")))
-            else:
-                mtime = calendar.timegm((*info.date_time, 0, 0, 0))
-                with zf.open(info) as src:
-                    _write_file(target, src, mode or 0o644, mtime, dest, label, info.filename)
-    _make_links(links, dest, label)
-
-
-def _check_parent(target: Path, dest: Path, label: str, member: str) -> None:
-    """The real directory a member lands in must be inside ``dest`` (links are made last, but a
-    member may sit below a link made earlier in that phase)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    real_parent = os.path.realpath(target.parent)
-    real_dest = os.path.realpath(dest)
-    if real_parent != real_dest and not real_parent.startswith(real_dest + os.sep):
-        raise _unsafe(label, member, "would be written outside the archive through a link")
-
-
-def _write_file(
-    target: Path, src: Any, mode: int, mtime: float, dest: Path, label: str, member: str
-) -> None:
-    _check_parent(target, dest, label, member)
-    if target.is_symlink() or target.is_dir():
-        raise _unsafe(label, member, "clashes with another member")
-    with open(target, "wb") as out:
-        shutil.copyfileobj(src, out)
-    os.chmod(target, 0o755 if mode & 0o111 else 0o644)
-    with contextlib.suppress(OSError, OverflowError, ValueError):
-        os.utime(target, (mtime, mtime))
-
-
-def _make_links(links: list[tuple[str, str]], dest: Path, label: str) -> None:
-    real_dest = os.path.realpath(dest)
-    for name, target in links:
-        path = dest / name
-        _check_parent(path, dest, label, name)
-        if path.exists() or path.is_symlink():
-            raise _unsafe(label, name, "clashes with another member")
-        if target.startswith("hard:"):
-            source = dest / target[5:]
-            if not source.is_file() or source.is_symlink():
-                raise _unsafe(label, name, f"is a hard link to a missing file ({target[5:]})")
-            shutil.copy2(source, path)
-            continue
-        os.symlink(target, path)
-        real = os.path.realpath(path)
-        if real != real_dest and not real.startswith(real_dest + os.sep):
-            os.unlink(path)
-            raise _unsafe(label, name, f"is a link pointing outside the archive ({target})")

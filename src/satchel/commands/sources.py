@@ -18,7 +18,14 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from satchel.build import BuiltWheel, InstallRequirements, Source, build_wheel, prepare_metadata
+from satchel.build import (
+    BuildRequest,
+    BuiltWheel,
+    InstallRequirements,
+    Source,
+    build_wheel,
+    prepare_metadata,
+)
 from satchel.cache.store import Cache
 from satchel.index.client import IndexClient, fragment_hashes
 from satchel.index.metadata import CoreMetadata
@@ -196,11 +203,14 @@ class SourceFinder:
         return self._prepare(source, editable=False).name
 
     def _prepare(self, source: Source, *, editable: bool) -> CoreMetadata:
+        return prepare_metadata(self._request(source, editable=editable))
+
+    def _request(self, source: Source, *, editable: bool) -> BuildRequest:
         options = self.sources.options
-        return prepare_metadata(
+        return BuildRequest(
             source,
             self.interpreter,
-            cache=self.sources.cache,
+            self.sources.cache,
             install_requirements=self.install_requirements,
             editable=editable,
             build_isolation=options.isolation,
@@ -219,15 +229,5 @@ class SourceFinder:
 
     def build(self, name: str, file: IndexFile | None, url: str | None) -> BuiltWheel:
         """The wheel of a resolved source (built, or from the built-wheel cache)."""
-        options = self.sources.options
-        return build_wheel(
-            self.source_of(name, file, url),
-            self.interpreter,
-            cache=self.sources.cache,
-            install_requirements=self.install_requirements,
-            editable=self.sources.is_editable(url),
-            build_isolation=options.isolation,
-            config_settings=options.config_settings,
-            building=self.building,
-            log_dir=options.log_dir,
-        )
+        source = self.source_of(name, file, url)
+        return build_wheel(self._request(source, editable=self.sources.is_editable(url)))

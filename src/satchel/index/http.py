@@ -1,5 +1,8 @@
 """The one HTTP client of a run: pooled, retrying, proxy- and credential-aware, with file:// support.
 
+Its parts: ``responses.py`` (what it returns), ``auth.py`` (URL credentials and netrc),
+``proxy.py`` (``*_proxy``/``no_proxy``) and ``file_transport.py`` (``file:`` URLs).
+
 urllib3 is imported lazily (inside the client), so importing this module is cheap; no other satchel
 module imports urllib3. Every request is logged at DEBUG on ``satchel.http`` with its URL stripped
 of credentials.
@@ -18,18 +21,22 @@ import re
 import threading
 import time
 import urllib.parse
-from base64 import b64encode
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from satchel.errors import IndexError_
-from satchel.standards.redact import redact
+from satchel.index.auth import Credentials, redact_url, split_credentials
+from satchel.index.file_transport import file_get, file_range, file_stream
+from satchel.index.proxy import proxy_for, proxy_manager, should_bypass_proxy
+from satchel.index.responses import (
+    CHUNK,
+    RangeNotSupported,
+    RangeResponse,
+    Response,
+    StreamResponse,
+)
 
 if TYPE_CHECKING:
-    import ipaddress
-    import netrc
     import ssl
 
     import urllib3
@@ -44,165 +51,18 @@ MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PASSTHROUGH_STATUSES = frozenset({404, 410})  # get() returns these; callers mean "no such project"
 NETWORK_HINT = "check your network or --index-url; use --offline to install from the cache"
-_CHUNK = 64 * 1024
-
-
-class RangeNotSupported(IndexError_):
-    """The server did not answer a Range request with 206; download the whole file instead."""
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A fully read response. ``url`` is the final URL (after redirects), without credentials.
-
-    ``headers`` has lower-case keys; repeated headers are joined with ", ".
-    """
-
-    url: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def content_type(self) -> str:
-        """The media type, lower-case, without parameters ("" when absent)."""
-        return _media_type(self.headers.get("content-type", ""))
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-
-@dataclass(frozen=True, slots=True)
-class RangeResponse:
-    """The bytes ``[start, start + len(body))`` of the file at ``url``, whose full size is ``total``."""
-
-    url: str
-    start: int
-    total: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class StreamResponse:
-    """A response whose body is read in chunks; use only inside ``HttpClient.stream``."""
-
-    def __init__(
-        self,
-        url: str,
-        status: int,
-        headers: dict[str, str],
-        chunks: Callable[[int], Iterator[bytes]],
-    ) -> None:
-        self.url = url
-        self.status = status
-        self.headers = headers
-        self.bytes_read = 0
-        self._chunks = chunks
-
-    @property
-    def content_type(self) -> str:
-        return _media_type(self.headers.get("content-type", ""))
-
-    @property
-    def content_length(self) -> int | None:
-        value = self.headers.get("content-length")
-        return int(value) if value and value.isdigit() else None
-
-    def iter_bytes(self, chunk_size: int = _CHUNK) -> Iterator[bytes]:
-        """Yield the body as it arrives (raw bytes, no content decoding).
-
-        A connection that breaks or a body shorter than Content-Length raises ``IndexError_``.
-        """
-        for chunk in self._chunks(chunk_size):
-            if chunk:
-                self.bytes_read += len(chunk)
-                yield chunk
-
-
-def redact_url(url: str) -> str:
-    """``url`` as shown to people: :func:`satchel.standards.redact.redact` (``user:****@``)."""
-    return redact(url)
-
-
-def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """Split ``url`` into the URL without userinfo and its (user, password), percent-decoded."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
-    return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
-
-
-def should_bypass_proxy(url: str, no_proxy: str) -> bool:
-    """Whether ``url`` must be fetched directly, per a NO_PROXY value.
-
-    Entries are separated by commas or spaces; ``*`` matches everything; a host entry matches that
-    host and its subdomains (a leading ``.`` or ``*.`` is ignored); ``host:port`` matches only that
-    port; IP addresses and CIDR blocks match IP hosts. Loopback hosts are always fetched directly.
-    """
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower().rstrip(".")
-    try:
-        port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = None
-    import ipaddress
-
-    ip = _ip(host)
-    if host == "localhost" or host.endswith(".localhost") or (ip is not None and ip.is_loopback):
-        return True
-    for raw in re.split(r"[,\s]+", no_proxy.lower()):
-        entry = raw.strip()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        entry_port: int | None = None
-        if entry.startswith("["):  # [::1]:8080
-            addr, _, rest = entry[1:].partition("]")
-            entry = addr
-            if rest.startswith(":") and rest[1:].isdigit():
-                entry_port = int(rest[1:])
-        elif entry.count(":") == 1:
-            name, _, p = entry.partition(":")
-            if p.isdigit():
-                entry, entry_port = name, int(p)
-        if entry_port is not None and entry_port != port:
-            continue
-        if ip is not None:
-            try:
-                if ip in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        if entry.startswith("*."):
-            entry = entry[2:]
-        entry = entry.lstrip(".").rstrip(".")
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _env(environ: Mapping[str, str], name: str) -> str:
-    """An environment variable, lower-case spelling first (as curl and urllib do)."""
-    return environ.get(name.lower()) or environ.get(name.upper()) or ""
+_CHUNK = CHUNK
+# Re-exported: the client's public vocabulary (the helpers live in auth.py, proxy.py, responses.py).
+__all__ = [
+    "HttpClient",
+    "RangeNotSupported",
+    "RangeResponse",
+    "Response",
+    "StreamResponse",
+    "redact_url",
+    "should_bypass_proxy",
+    "split_credentials",
+]
 
 
 class HttpClient:
@@ -233,9 +93,7 @@ class HttpClient:
         self._environ = dict(os.environ if environ is None else environ)
         self._user_agent = user_agent or _default_user_agent()
         self._lock = threading.Lock()
-        self._credentials: dict[str, tuple[str, str]] = {}  # netloc -> (user, password)
-        self._netrc_cache: dict[str, tuple[str, str] | None] = {}
-        self._netrc: netrc.netrc | bool | None = False  # False = not loaded yet
+        self._auth = Credentials(self._environ)
         self._managers: dict[str | None, Any] = {}  # proxy URL (None = direct) -> PoolManager
         self._ssl_context: ssl.SSLContext | None = None
 
@@ -244,7 +102,7 @@ class HttpClient:
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """GET ``url`` and read the whole body (content-decoded). 404/410 are returned, not raised."""
         if url.startswith("file:"):
-            return self._file_get(url)
+            return file_get(url)
         result = self._send("GET", url, headers, read_body=True, decode=True)
         resp, body, final = result
         status = resp.status
@@ -260,7 +118,7 @@ class HttpClient:
         Any status >= 400 raises ``IndexError_`` (a missing file is an error for a download).
         """
         if url.startswith("file:"):
-            with self._file_stream(url) as sr:
+            with file_stream(url) as sr:
                 yield sr
             return
         merged = {"Accept-Encoding": "identity", **(headers or {})}
@@ -311,7 +169,7 @@ class HttpClient:
 
     def add_credentials(self, url: str) -> None:
         """Remember the userinfo of ``url`` (if any) for its host:port."""
-        self._prepare(url)
+        self._auth.remember(url)
 
     def close(self) -> None:
         with self._lock:
@@ -340,7 +198,7 @@ class HttpClient:
         """Send with redirects and retries; returns (response, body if read_body, final URL)."""
         import urllib3
 
-        clean = self._prepare(url)
+        clean = self._auth.remember(url)
         attempt = 0
         redirects = 0
         while True:
@@ -399,7 +257,7 @@ class HttpClient:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise IndexError_(f"too many redirects fetching {redact_url(url)}")
-                clean = self._prepare(urllib.parse.urljoin(clean, location))
+                clean = self._auth.remember(urllib.parse.urljoin(clean, location))
                 continue
             if retry_status and attempt < self.retries:
                 delay = self._retry_delay(resp, attempt)
@@ -414,7 +272,7 @@ class HttpClient:
 
     def _range(self, url: str, spec: str, start: int | None) -> RangeResponse:
         if url.startswith("file:"):
-            return self._file_range(url, spec)
+            return file_range(url, spec)
         headers = {"Range": spec, "Accept-Encoding": "identity"}
         resp, _, final = self._send("GET", url, headers, read_body=False, decode=False)
         try:
@@ -483,71 +341,19 @@ class HttpClient:
 
     # -- credentials, headers, pools -------------------------------------------------------------
 
-    def _prepare(self, url: str) -> str:
-        clean, creds = split_credentials(url)
-        if creds is not None:
-            netloc = urllib.parse.urlsplit(clean).netloc.lower()
-            with self._lock:
-                self._credentials[netloc] = creds
-        return clean
-
     def _headers_for(self, url: str, headers: Mapping[str, str] | None, decode: bool) -> dict[str, str]:
         out = {"User-Agent": self._user_agent}
         if decode:
             out["Accept-Encoding"] = "gzip, deflate"
-        creds = self._auth_for(url)
-        if creds is not None:
-            token = b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
-            out["Authorization"] = f"Basic {token}"
+        authorization = self._auth.authorization(url)
+        if authorization is not None:
+            out["Authorization"] = authorization
         if headers:
             out.update(headers)
         return out
 
-    def _auth_for(self, url: str) -> tuple[str, str] | None:
-        parts = urllib.parse.urlsplit(url)
-        with self._lock:
-            creds = self._credentials.get(parts.netloc.lower())
-            if creds is not None:
-                return creds
-            host = (parts.hostname or "").lower()
-            if host in self._netrc_cache:
-                return self._netrc_cache[host]
-            if self._netrc is False:
-                self._netrc = self._load_netrc()
-            found: tuple[str, str] | None = None
-            if self._netrc is not None and self._netrc is not True:
-                entry = self._netrc.authenticators(host)
-                if entry is not None:
-                    login, _account, password = entry
-                    found = (login or "", password or "")
-            self._netrc_cache[host] = found
-            return found
-
-    def _load_netrc(self) -> netrc.netrc | None:
-        import netrc
-
-        path = self._environ.get("NETRC")
-        if not path:
-            home = self._environ.get("HOME") or os.path.expanduser("~")
-            path = os.path.join(home, ".netrc")
-        if not os.path.isfile(path):
-            return None
-        try:
-            return netrc.netrc(path)
-        except (netrc.NetrcParseError, OSError) as e:
-            log.warning("ignoring %s: %s", path, e)
-            return None
-
     def _proxy_for(self, url: str) -> str | None:
-        scheme = urllib.parse.urlsplit(url).scheme
-        proxy = _env(self._environ, f"{scheme}_proxy") or _env(self._environ, "all_proxy")
-        if not proxy:
-            return None
-        if should_bypass_proxy(url, _env(self._environ, "no_proxy")):
-            return None
-        if "://" not in proxy:
-            proxy = "http://" + proxy
-        return proxy
+        return proxy_for(url, self._environ)
 
     def _manager_for(self, url: str) -> Any:
         proxy = self._proxy_for(url)
@@ -570,84 +376,9 @@ class HttpClient:
             if proxy is None:
                 manager = urllib3.PoolManager(**common)
             else:
-                pscheme = urllib.parse.urlsplit(proxy).scheme
-                if pscheme not in ("http", "https"):
-                    raise IndexError_(
-                        f"unsupported proxy {redact_url(proxy)}",
-                        hint="use an http:// or https:// proxy in HTTPS_PROXY/HTTP_PROXY",
-                    )
-                clean_proxy, creds = split_credentials(proxy)
-                proxy_headers = None
-                if creds is not None:
-                    proxy_headers = urllib3.make_headers(proxy_basic_auth=f"{creds[0]}:{creds[1]}")
-                manager = urllib3.ProxyManager(clean_proxy, proxy_headers=proxy_headers, **common)
+                manager = proxy_manager(proxy, common)
             self._managers[proxy] = manager
             return manager
-
-    # -- file:// ---------------------------------------------------------------------------------
-
-    def _file_get(self, url: str) -> Response:
-        t0 = time.monotonic()
-        path, final = _file_path(url)
-        if path.is_dir():
-            if not final.endswith("/"):
-                final += "/"
-            path = path / "index.html"
-        try:
-            body = path.read_bytes()
-            status = 200
-        except FileNotFoundError:
-            body, status = b"", 404
-        except OSError as e:
-            raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
-        headers = {"content-type": _guess_type(path)} if status == 200 else {}
-        headers["content-length"] = str(len(body))
-        log.debug("GET %s -> %s (%d bytes, %.3fs)", final, status, len(body), time.monotonic() - t0)
-        return Response(url=final, status=status, headers=headers, body=body)
-
-    @contextlib.contextmanager
-    def _file_stream(self, url: str) -> Iterator[StreamResponse]:
-        t0 = time.monotonic()
-        path, final = _file_path(url)
-        try:
-            fh: BinaryIO = path.open("rb")
-        except FileNotFoundError:
-            raise IndexError_(f"{final} does not exist") from None
-        except OSError as e:
-            raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
-        with fh:
-            size = os.fstat(fh.fileno()).st_size
-
-            def chunks(n: int) -> Iterator[bytes]:
-                while chunk := fh.read(n):
-                    yield chunk
-
-            headers = {"content-type": _guess_type(path), "content-length": str(size)}
-            sr = StreamResponse(final, 200, headers, chunks)
-            try:
-                yield sr
-            finally:
-                log.debug(
-                    "GET %s -> 200 streamed (%d bytes, %.3fs)", final, sr.bytes_read, time.monotonic() - t0
-                )
-
-    def _file_range(self, url: str, spec: str) -> RangeResponse:
-        path, final = _file_path(url)
-        try:
-            with path.open("rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                first, last = _resolve_range(spec, size)
-                if first > last:
-                    raise RangeNotSupported(f"{final}: range {spec} is not satisfiable")
-                fh.seek(first)
-                body = fh.read(last - first + 1)
-        except FileNotFoundError:
-            raise IndexError_(f"{final} does not exist") from None
-        except OSError as e:
-            raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
-        log.debug("GET %s [%s] -> 206 (%d bytes)", final, spec, len(body))
-        return RangeResponse(final, first, size, body, {"content-range": f"bytes {first}-{last}/{size}"})
-
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -745,34 +476,3 @@ def _parse_content_range(value: str) -> tuple[int, int, int] | None:
     if last < first or last >= total:
         return None
     return first, last, total
-
-
-def _resolve_range(spec: str, size: int) -> tuple[int, int]:
-    """Inclusive (first, last) of a single ``bytes=`` range against ``size``; first > last if empty."""
-    m = re.fullmatch(r"bytes=(\d*)-(\d*)", spec)
-    if not m or (not m.group(1) and not m.group(2)):
-        raise ValueError(f"bad range {spec!r}")
-    if not m.group(1):
-        n = int(m.group(2))
-        return max(0, size - n), size - 1
-    first = int(m.group(1))
-    last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-    return first, last
-
-
-def _file_path(url: str) -> tuple[Path, str]:
-    import urllib.request
-
-    parts = urllib.parse.urlsplit(url)
-    if parts.netloc not in ("", "localhost"):
-        raise IndexError_(f"cannot read {url}: file URLs must name a local path")
-    path = Path(urllib.request.url2pathname(parts.path))
-    return path, urllib.parse.urlunsplit(parts._replace(fragment=""))
-
-
-def _guess_type(path: Path) -> str:
-    if path.suffix in (".html", ".htm"):
-        return "text/html"
-    if path.suffix == ".json":
-        return "application/json"
-    return "application/octet-stream"

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from satchel.install.installed import Headers, InstalledDist, parse_headers
 from satchel.install.link import Linker, StrPath, temp_sibling, write_file
 from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
 from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
+from satchel.python.run import TargetError, run_in_target
 
 log = logging.getLogger("satchel.install")
 
@@ -337,23 +337,16 @@ def _compile(
     """Byte-compile ``sources`` with the target interpreter; return the .pyc files written."""
     payload = b"\0".join(os.fsencode(s) for s in sources)
     try:
-        proc = subprocess.run(
-            [executable, "-I", "-c", _COMPILE], input=payload, capture_output=True, check=False
-        )
-    except OSError as exc:
-        log.warning(
-            "cannot compile bytecode for %s: cannot run %s (%s)", label, executable, exc.strerror
-        )
+        out = run_in_target(executable, _COMPILE, None, stdin=payload, isolated=True)
+    except TargetError as exc:
+        if exc.kind == "start":
+            log.warning(
+                "cannot compile bytecode for %s: cannot run %s (%s)", label, exc.exe, exc.reason
+            )
+        else:
+            log.warning("compiling bytecode for %s failed: %s", label, exc.reason)
         return []
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
-        log.warning(
-            "compiling bytecode for %s failed: %s",
-            label,
-            err[-1] if err else f"exit {proc.returncode}",
-        )
-        return []
-    reported = [p for p in proc.stdout.split(b"\0") if p]
+    reported = [p for p in out.stdout.split(b"\0") if p]
     if not reported:
         log.warning("compiling bytecode for %s failed: no output from %s", label, executable)
         return []

@@ -23,7 +23,7 @@ from satchel.cache.record import Record
 from satchel.cache.store import Cache, safe_key
 from satchel.errors import InterpreterError
 from satchel.python import probe
-from satchel.python.probe import ProbeFacts
+from satchel.python.facts import ProbeFacts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from satchel.cache.store import Cache
 from satchel.errors import InterpreterError
+from satchel.python.run import TargetError, run_in_target
 
 NO_VENV_HINT = "create one with `satchel venv`, pass -p/--python, or use --system"
 _VERSION_QUERY = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+_QUERY_TIMEOUT = 30.0
 # Compiled on first use (``re`` keeps them): only a version request (``-p 3.12``) needs them.
 _REQUEST = r"(?:c?python)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(t)?"  # re.IGNORECASE
 _PATH_NAME = r"python(\d+)\.(\d+)(t?)(?:\.exe)?"  # re.IGNORECASE
@@ -210,18 +211,11 @@ def _version_of(exe: Path, cache: Cache | None) -> tuple[int, int, int] | None:
         except InterpreterError:
             return None
     try:
-        proc = subprocess.run(
-            [str(exe), "-E", "-s", "-c", _VERSION_QUERY],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_in_target(exe, _VERSION_QUERY, _QUERY_TIMEOUT)
+    except TargetError:
         return None
-    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", proc.stdout.strip())
-    if proc.returncode != 0 or not m:
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", out.stdout.decode("utf-8", "replace").strip())
+    if not m:
         return None
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
@@ -236,18 +230,11 @@ def _unwrap_script(exe: Path) -> Path:
     except OSError:
         return exe
     try:
-        proc = subprocess.run(
-            [str(exe), "-E", "-s", "-c", "import sys; print(sys.executable)"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_in_target(exe, "import sys; print(sys.executable)", _QUERY_TIMEOUT)
+    except TargetError:
         return exe
-    real = proc.stdout.strip()
-    if proc.returncode == 0 and real and os.path.isabs(real) and os.path.isfile(real):
+    real = os.fsdecode(out.stdout).strip()
+    if real and os.path.isabs(real) and os.path.isfile(real):
         return Path(real)
     return exe
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from packaging import tags as ptags
 
 if TYPE_CHECKING:
-    from satchel.python.probe import ElfHeader, ProbeFacts
+    from satchel.python.facts import ElfHeader, ProbeFacts
 
 # ELF constants (see packaging/_manylinux.py).
 _EF_ARM_ABIMASK = 0xFF000000

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from satchel.cache.store import Cache
 from satchel.errors import InterpreterError
 from satchel.python.cached import get_facts
-from satchel.python.probe import ProbeFacts
+from satchel.python.facts import ProbeFacts
 
 _ACTIVATE = """\
 # Created by satchel. Use with `source bin/activate` from bash or zsh; it cannot be run directly.
