@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from satchel.settings import Settings
+
 
 COMMANDS = {
     "install": "satchel.commands.install",
@@ -280,11 +282,7 @@ def _main(args_list: list[str], collecting: bool) -> int:
 
     try:
         if args.command == "install":
-            from satchel.commands.install_noop import install_if_nothing_to_do
-
-            done = install_if_nothing_to_do(args, settings)
-            if done is not None:
-                return done
+            return _install(args, settings, collecting)
         module = importlib.import_module(COMMANDS[args.command])
         if collecting:
             _collect_for_work()
@@ -299,6 +297,23 @@ def _main(args_list: list[str], collecting: bool) -> int:
         # The reader went away (`satchel list | head`): stop quietly, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> int:
+    """`satchel install`: the request is built once, then the no-op check, then (only when
+    something is to be done) the full install is imported and run."""
+    from satchel.commands.install_noop import install_if_nothing_to_do
+    from satchel.commands.request import InstallRequest
+
+    request = InstallRequest.from_args(args)
+    done = install_if_nothing_to_do(request, settings)
+    if done is not None:
+        return done
+    from satchel.commands import install
+
+    if collecting:
+        _collect_for_work()
+    return install.run(request, settings)
 
 
 def _canonical(name: str) -> str:
