@@ -231,3 +231,12 @@ def test_vanished_cache_file_raises_file_not_found_and_rolls_back(tmp_path: Path
             requested=True,
         )
     assert snapshot(tmp_path / "env") == set()
+
+
+def test_a_directory_that_cannot_be_made_is_an_os_error() -> None:
+    # (issue 11: under /proc, where the parent exists and mkdir still says ENOENT, making the
+    # directory recursed until a RecursionError)
+    from satchel.install.wheel import _Transaction
+
+    with pytest.raises(FileNotFoundError):
+        _Transaction().ensure_dir("/proc/satchel-nope/sub/dir")

@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +67,9 @@ class GitRevision:
     ref: str | None  # what the user asked for (branch, tag, commit), None for the default branch
     commit: str  # 40 hex digits
     subdirectory: str | None = None
+    # Seconds a git command may take when checking it out (what it was resolved with); not
+    # part of its identity.
+    timeout: float = field(default=600.0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -161,18 +164,22 @@ def _canonical(name: str | None) -> str | None:
     return str(canonicalize_name(name)) if name else None
 
 
-def source_from_url(url: str, *, cache: Cache, name: str | None = None) -> Source:
+def source_from_url(
+    url: str, *, cache: Cache, name: str | None = None, git_timeout: float | None = None
+) -> Source:
     """The source of a direct reference: ``git+<scheme>://...[@ref][#subdirectory=...]``,
     ``file://`` URLs or plain paths of sdists or project directories.
 
     A git URL is resolved to its commit now (fetching into the cache's git database when the ref
-    is not a known commit). Remote archive URLs are not handled here: download them (verifying
+    is not a known commit; each git command given ``git_timeout`` seconds, default
+    ``git.GIT_TIMEOUT``). Remote archive URLs are not handled here: download them (verifying
     hashes) and pass the file to :meth:`Source.sdist`.
     """
     if url.lower().startswith("git+"):
         from satchel.build import git
 
-        revision = git.resolve(url, cache=cache)
+        timeout = git.GIT_TIMEOUT if git_timeout is None else git_timeout
+        revision = git.resolve(url, cache=cache, timeout=timeout)
         return Source(
             "git",
             git.database_path(cache, revision.repo),

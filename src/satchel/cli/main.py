@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
-    from typing import Any
+    from typing import Any, NoReturn
 
     from satchel.settings import Settings
 
@@ -51,10 +51,24 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--extra-index-url", action="append", default=[], help="more indexes, searched after --index-url")
     g.add_argument("--no-index", action="store_true", help="ignore indexes; use --find-links only")
     g.add_argument("-f", "--find-links", action="append", default=[], help="a directory or HTML page of distribution files")
-    g.add_argument("--timeout", type=float, default=15.0, help="connect/read timeout in seconds (default 15)")
+    g.add_argument("--timeout", type=_positive_seconds, default=15.0, help="connect/read timeout in seconds (default 15)")
     g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
     g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+
+
+def _positive_seconds(text: str) -> float:
+    """An option's value in seconds: a finite number more than 0."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds more than 0, got {text!r}")
+    return value
 
 
 def _terminal_columns() -> int:
@@ -98,6 +112,12 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("formatter_class", HelpFormatter)
             super().__init__(*args, **kwargs)
+
+        def error(self, message: str) -> NoReturn:
+            # A usage error is one `error:` line like any other (argparse's own reads
+            # "satchel install: error: ..."), after the usage; exit status 2 as argparse's.
+            self.print_usage(sys.stderr)
+            self.exit(2, f"error: {message}\nhint: see `{self.prog} --help`\n")
 
     return ArgumentParser
 
@@ -163,6 +183,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pathlib import Path
 
+    from satchel.settings import LINK_MODES
+
     p = sub.add_parser("install", help="install packages", description="Resolve, download and install packages.")
     p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
     p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="install from a requirements file")
@@ -178,7 +200,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
     p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
-    p.add_argument("--link-mode", choices=["hardlink", "copy", "symlink", "clone"], default=None, help="how files get from the cache into the environment (default hardlink)")
+    p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
@@ -267,20 +289,20 @@ def _main(args_list: list[str], collecting: bool) -> int:
     from satchel.settings import Settings
 
     setup_logging(args.verbose, args.quiet)
-    settings = Settings(
-        cache_dir=args.cache_dir,
-        no_cache=args.no_cache,
-        offline=getattr(args, "offline", False),
-        refresh=getattr(args, "refresh", False),
-        refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
-        timeout=getattr(args, "timeout", 15.0),
-        verbose=args.verbose,
-        quiet=args.quiet,
-        force=getattr(args, "force", False),
-    )
     import importlib
 
     try:
+        settings = Settings.from_environ(
+            cache_dir=args.cache_dir,
+            no_cache=args.no_cache,
+            offline=getattr(args, "offline", False),
+            refresh=getattr(args, "refresh", False),
+            refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
+            timeout=getattr(args, "timeout", 15.0),
+            verbose=args.verbose,
+            quiet=args.quiet,
+            force=getattr(args, "force", False),
+        )
         if args.command == "install":
             return _install(args, settings, collecting)
         module = importlib.import_module(COMMANDS[args.command])
@@ -319,4 +341,7 @@ def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> 
 def _canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
+    from satchel.commands.request import project_names
+
+    project_names("--refresh-package", [name])
     return str(canonicalize_name(name))

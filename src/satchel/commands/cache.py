@@ -14,6 +14,9 @@ from satchel.units import human_size
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.request import project_names
+
+    project_names("cache " + args.cache_command, getattr(args, "names", None) or ())
     cache = open_cache(settings)
     root = cache.root
     out = sys.stdout

@@ -56,6 +56,7 @@ def _target(request: InstallRequest, cache: Cache) -> Target:
         exe = find_target(request.python, system=request.python is None, cwd=Path.cwd(), cache=cache)
         interp = get_interpreter(exe, cache)
         root = request.target.absolute()
+        _check_target_dir(root, create=not request.dry_run)
         paths = {
             "purelib": str(root),
             "platlib": str(root),
@@ -69,6 +70,40 @@ def _target(request: InstallRequest, cache: Cache) -> Target:
     return Target(interp, dict(interp.paths), interp.prefix)
 
 
+def _check_target_dir(root: Path, *, create: bool) -> None:
+    """--target must be a directory satchel can write (made now, before anything is resolved or
+    downloaded); with --dry-run it is only checked."""
+    import errno
+    import os
+
+    def fail(reason: str) -> SatchelError:
+        return SatchelError(
+            f"cannot install into --target {root}: {reason}",
+            hint="pass a writable directory (it is created when missing)",
+        )
+
+    if root.exists():
+        if not root.is_dir():
+            raise fail("it is not a directory")
+        if not os.access(root, os.W_OK):
+            raise fail("permission denied")
+        return
+    if not create:
+        parent = root.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise fail(f"{parent} is not a directory")
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOTDIR:
+            reason = "a parent is not a directory"
+        raise fail(reason) from None
+
+
 def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:
     from satchel.index.config import load_index_config
 
@@ -78,7 +113,9 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
     if no_index:
         indexes: list[str] = []
     else:
-        config = load_index_config(index_url=choice.index_url or parsed.index_url)
+        config = load_index_config(
+            index_url=choice.index_url or parsed.index_url, env_index_url=settings.index_url
+        )
         extras = [*choice.extra_index_urls, *parsed.extra_index_urls]
         if not extras and not choice.index_url and not parsed.index_url:
             extras = list(config.extra_index_urls)
@@ -121,7 +158,7 @@ def _named(spec: RequirementSpec, name: str) -> Requirement:
     return Requirement(f"{name}{extras} @ {spec.url}{marker}")
 
 
-def _build_options(request: InstallRequest, parsed: ParsedRequirements) -> BuildOptions:
+def _build_options(request: InstallRequest, run: Settings, parsed: ParsedRequirements) -> BuildOptions:
     settings: dict[str, str | list[str]] = {}
     pairs = list(request.config_settings)
     for spec in parsed.requirements:
@@ -138,6 +175,7 @@ def _build_options(request: InstallRequest, parsed: ParsedRequirements) -> Build
         isolation=request.build_isolation,
         config_settings=settings,
         editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
+        git_timeout=run.git_timeout,
     )
 
 
@@ -198,8 +236,9 @@ def _install(
     installer = Installer(
         cache,
         client,
-        _build_options(request, parsed),
+        _build_options(request, settings, parsed),
         link_mode=request.link_mode,
+        default_link_mode=settings.link_mode,
         compile_bytecode=request.compile_bytecode,
     )
     finder = installer.finder(target.interpreter)

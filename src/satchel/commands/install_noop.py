@@ -27,11 +27,10 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
     does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off.
     """
     import logging
-    import os
     import time
 
     if (
-        os.environ.get("SATCHEL_NO_FAST_PATH")
+        not settings.fast_path
         or request.upgrade
         or request.upgrade_packages
         or request.reinstall
@@ -121,7 +120,10 @@ def _nothing_to_do(
 
         with _HeldLog() as held:
             try:
-                load_index_config(index_url=request.index.index_url or parsed.index_url)
+                load_index_config(
+                    index_url=request.index.index_url or parsed.index_url,
+                    env_index_url=settings.index_url,
+                )
             except Exception:
                 held.drop()  # the full install warns and fails the same way
                 raise

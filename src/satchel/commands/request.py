@@ -10,6 +10,7 @@ is loaded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +36,36 @@ class IndexChoice:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> IndexChoice:
-        return cls(
+        """The options as given, each URL checked up front (as pip and uv do): a malformed
+        one is an error even when nothing needs the index."""
+        choice = cls(
             index_url=getattr(args, "index_url", None),
             extra_index_urls=tuple(getattr(args, "extra_index_url", ())),
             find_links=tuple(getattr(args, "find_links", ())),
             no_index=bool(getattr(args, "no_index", False)),
+        )
+        if choice.index_url is not None:
+            check_url("--index-url", choice.index_url)
+        for url in choice.extra_index_urls:
+            check_url("--extra-index-url", url)
+        for location in choice.find_links:
+            # A directory or an HTML file, else a URL.
+            if "://" in location or location.lower().startswith("file:"):
+                check_url("--find-links", location)
+        return choice
+
+
+def check_url(option: str, url: str) -> None:
+    """A clear error for an option's value that is not a usable http(s):// or file: URL."""
+    from satchel.settings import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise SatchelError(
+            f"{option} {url!r} is not a URL: {problem}",
+            hint=f"for example {option} https://host/simple"
+            if option != "--find-links"
+            else "pass a directory, an HTML file, or an http(s):// or file:// URL",
         )
 
 
@@ -100,12 +126,12 @@ class InstallRequest:
             system=args.system,
             target=args.target,
             upgrade=args.upgrade,
-            upgrade_packages=tuple(args.upgrade_package),
+            upgrade_packages=tuple(project_names("--upgrade-package", args.upgrade_package)),
             reinstall=args.reinstall,
             no_deps=args.no_deps,
             pre=args.pre,
-            only_binary=tuple(args.only_binary),
-            no_binary=tuple(args.no_binary),
+            only_binary=tuple(format_control("--only-binary", args.only_binary)),
+            no_binary=tuple(format_control("--no-binary", args.no_binary)),
             require_hashes=args.require_hashes,
             dry_run=args.dry_run,
             index=IndexChoice.from_args(args),
@@ -114,6 +140,35 @@ class InstallRequest:
             config_settings=tuple(config_pairs(args.config_settings, "--config-settings")),
             build_isolation=not args.no_build_isolation,
         )
+
+
+_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+
+def project_names(option: str, values: Iterable[str]) -> list[str]:
+    """Project names given to ``option``, each checked (PEP 508 names)."""
+    out = []
+    for value in values:
+        if not _PROJECT_NAME.fullmatch(value):
+            raise SatchelError(
+                f"{option} {value!r}: not a project name",
+                hint="project names are letters, digits and . _ - (for example my-package)",
+            )
+        out.append(value)
+    return out
+
+
+def format_control(option: str, values: Iterable[str]) -> list[str]:
+    """--only-binary / --no-binary values (comma-separated names, :all:, :none:), checked."""
+    for value in values:
+        names = [part.strip() for part in value.split(",") if part.strip() not in ("", ":all:", ":none:")]
+        for name in names:
+            if not _PROJECT_NAME.fullmatch(name):
+                raise SatchelError(
+                    f"{option} {value!r}: {name!r} is not a project name",
+                    hint=f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)",
+                )
+    return list(values)
 
 
 def config_pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
