@@ -13,7 +13,7 @@ from satchel.build import build_wheel, source_from_url
 from satchel.build.git import GitError, database_path, resolve
 from satchel.cache.store import Cache
 from satchel.python.interpreter import Interpreter
-from tests.unit.test_build_support import (
+from tests.support.builds import (
     cache_fixture,  # noqa: F401
     events,
     interpreter_fixture,  # noqa: F401

@@ -16,7 +16,7 @@ from satchel.errors import ResolutionImpossible
 from satchel.index.models import IndexFile
 from satchel.resolve import CoreMetadata, Resolution
 from satchel.resolve.provider import PREFETCH_AHEAD_MAX
-from tests.unit.test_resolve_fakes import FakeFinder, versions
+from tests.support.resolve_fakes import FakeFinder, versions
 
 
 class LookaheadFinder(FakeFinder):
