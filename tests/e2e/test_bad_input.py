@@ -150,6 +150,8 @@ CASES = [
     case("show-missing", "show", "-p", "{venv}", "nothere", needles=("nothere",)),
     case("cache-clean-name", "cache", "clean", "a b!", needles=("a b!",)),
     case("cache-max-size", "cache", "prune", "--max-size", "lots", needles=("lots",)),
+    case("cache-purge-root-is-file", "cache", "purge", "--cache-dir", "{tmp}/file", files={"file": "x"}, needles=("{tmp}/file", "no cache")),
+    case("cache-info-under-proc", "cache", "info", "--cache-dir", "/proc/nope", needles=("/proc/nope", "no cache")),
 ]
 
 
