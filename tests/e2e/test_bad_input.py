@@ -131,7 +131,13 @@ CASES = [
     case("requirements-is-directory", *INSTALL, "-r", "{tmp}", needles=("{tmp}",)),
     case("requirements-not-utf8", *INSTALL, "-r", REQS, files={"requirements.txt": b"alpha\n\xff\xfe\n"}, needles=("requirements.txt:2",)),
     case("constraints-bad-line", *INSTALL, "alpha", "-c", "{tmp}/c.txt", files={"c.txt": "alpha>>1\n"}, needles=("c.txt:1",)),
+    case("requirements-hash-not-hex", *INSTALL, "-r", REQS, files={"requirements.txt": "alpha==1.0 --hash=sha256:zz\n"}, needles=("requirements.txt:1", "'zz'")),
+    case("requirements-include-cycle", *INSTALL, "-r", REQS, files={"requirements.txt": "-r requirements.txt\n"}, needles=("requirements.txt:1", "cycle")),
+    case("requirements-option-no-value", *INSTALL, "-r", REQS, files={"requirements.txt": "alpha --config-settings\n"}, needles=("requirements.txt:1", "--config-settings")),
+    case("requirements-bad-marker", *INSTALL, "-r", REQS, files={"requirements.txt": "alpha ; python_version >> '3'\n"}, needles=("requirements.txt:1", "python_version >>")),
+    case("requirements-remote-include", *INSTALL, "-r", REQS, files={"requirements.txt": "-c https://127.0.0.1:{port}/c.txt\n"}, needles=("requirements.txt:1", "https://127.0.0.1:{port}/c.txt")),
     case("requirement-arg-bad", *INSTALL, "alpha[oops", needles=("alpha[oops",)),
+    case("requirement-sdist-missing", *INSTALL, "file:///nonexistent/x-1.0.tar.gz", needles=("/nonexistent/x-1.0.tar.gz",)),
     # -- interpreters ---------------------------------------------------------------------------
     case("python-missing", "install", "-p", "{tmp}/nowhere/python", "beta", needles=("{tmp}/nowhere/python",)),
     case("python-version-missing", "list", "-p", "3.99", needles=("3.99",)),
@@ -151,6 +157,10 @@ CASES = [
     case("show-missing", "show", "-p", "{venv}", "nothere", needles=("nothere",)),
     case("cache-clean-name", "cache", "clean", "a b!", needles=("a b!",)),
     case("cache-max-size", "cache", "prune", "--max-size", "lots", needles=("lots",)),
+    case("target-empty", *INSTALL, "alpha", "--target", "", needles=("--target", "empty"), outcome=USAGE),
+    case("cache-dir-empty", *INSTALL, "alpha", "--cache-dir", "", needles=("--cache-dir", "empty"), outcome=USAGE),
+    case("venv-empty", "venv", "", needles=("path", "empty"), outcome=USAGE),
+    case("python-empty", "install", "-p", "", "alpha", needles=("--python", "empty"), outcome=USAGE),
     case("cache-purge-root-is-file", "cache", "purge", "--cache-dir", "{tmp}/file", files={"file": "x"}, needles=("{tmp}/file", "no cache")),
     case("cache-info-under-proc", "cache", "info", "--cache-dir", "/proc/nope", needles=("/proc/nope", "no cache")),
 ]
@@ -191,7 +201,7 @@ def run_case(world: World, case: Case, tmp: Path) -> Result:
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
-            path.write_text(content)
+            path.write_text(fill(content))
     env = {key: fill(value) for key, value in case.env.items()}
     return world.satchel.run(*(fill(a) for a in case.args), check=False, cwd=tmp, env=env, timeout=120)
 

@@ -13,6 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from pathlib import Path
     from typing import Any, NoReturn
 
     from satchel.settings import Settings
@@ -31,17 +32,16 @@ COMMANDS = {
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    from pathlib import Path
 
     g = p.add_argument_group("output and cache")
     g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
     g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
-    g.add_argument("--cache-dir", type=Path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
+    g.add_argument("--cache-dir", type=_path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
     g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
 
 
 def _add_env(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--python", help="target interpreter: a path, a venv, or a version like 3.12")
+    p.add_argument("-p", "--python", type=_nonempty, help="target interpreter: a path, a venv, or a version like 3.12")
     p.add_argument("--system", action="store_true", help="allow the system Python as the target")
 
 
@@ -55,6 +55,21 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
     g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+
+
+def _nonempty(text: str) -> str:
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a value, got an empty string")
+    return text
+
+
+def _path(text: str) -> Path:
+    """A path option's value: not empty (an empty one would mean the current directory)."""
+    from pathlib import Path
+
+    return Path(_nonempty(text))
 
 
 def _positive_seconds(text: str) -> float:
@@ -169,8 +184,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("venv"):
         p = sub.add_parser("venv", help="create a virtual environment (without pip)")
-        p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
-        p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
+        p.add_argument("path", nargs="?", type=_path, default=Path(".venv"))
+        p.add_argument("-p", "--python", type=_nonempty, help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
         _add_common(p)
@@ -181,7 +196,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from pathlib import Path
 
     from satchel.settings import LINK_MODES
 
@@ -198,7 +212,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
-    p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
+    p.add_argument("--target", type=_path, help="install into this directory instead of an environment")
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
     p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
