@@ -1,31 +1,167 @@
-"""Run-wide settings: the one piece of shared state, built once from the command line."""
+"""Run-wide settings: the one piece of shared state, built once by the CLI from the command line
+and the ``SATCHEL_*`` environment variables.
+
+Every ``SATCHEL_*`` variable is read, parsed and checked here and nowhere else (:data:`VARIABLES`
+lists them): a bad value is one clear error naming the variable, the value and what is expected,
+before anything runs. The layers below get the values as parameters.
+
+Kept cheap to import: every command, including the no-op install, loads it.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from satchel.errors import SatchelError
 
-def _default_ttl() -> float:
-    try:
-        return float(os.environ.get("SATCHEL_INDEX_TTL", "600"))
-    except ValueError:
-        return 600.0
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+#: How files get from the cache into an environment (``--link-mode``, ``SATCHEL_LINK_MODE``).
+LINK_MODES = ("hardlink", "copy", "symlink", "clone")
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class SettingsError(SatchelError):
+    """A setting (an environment variable or an option) has a value satchel cannot use."""
 
 
 @dataclass
 class Settings:
-    cache_dir: Path | None = None
+    # From the command line (the CLI passes them).
+    cache_dir: Path | None = None  # --cache-dir, else SATCHEL_CACHE_DIR; None: the user cache dir
     no_cache: bool = False
     offline: bool = False
     refresh: bool = False
     refresh_packages: frozenset[str] = frozenset()
-    index_ttl: float = field(default_factory=_default_ttl)
     timeout: float = 15.0
     verbose: int = 0
     quiet: bool = False
     force: bool = False
+    # From the environment only (see VARIABLES).
+    index_ttl: float = 600.0  # SATCHEL_INDEX_TTL: seconds an index page without caching headers stays fresh
+    index_url: str | None = None  # SATCHEL_INDEX_URL: the default index, below --index-url
+    lock_timeout: float = 600.0  # SATCHEL_LOCK_TIMEOUT: seconds to wait for a cache entry's lock
+    git_timeout: float = 600.0  # SATCHEL_GIT_TIMEOUT: seconds one git command may take
+    link_mode: str | None = None  # SATCHEL_LINK_MODE: the default --link-mode
+    fast_path: bool = True  # SATCHEL_NO_FAST_PATH=1 turns the no-op install check off
+    fsync: bool = True  # SATCHEL_UNSAFE_NO_FSYNC=1 (tests only) makes cache writes not durable
 
     def must_refresh(self, name: str) -> bool:
         return self.refresh or name in self.refresh_packages
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Settings:
+        """Settings from the ``SATCHEL_*`` variables of ``environ`` (default ``os.environ``),
+        then ``options`` (the command line's; a ``cache_dir`` of None does not override
+        SATCHEL_CACHE_DIR). Raises :class:`SettingsError` for the first bad variable."""
+        values = parse_environ(os.environ if environ is None else environ)
+        for key, value in options.items():
+            if key == "cache_dir" and value is None:
+                continue
+            values[key] = value
+        return cls(**values)
+
+
+def parse_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the ``SATCHEL_*`` variables set, by field name (unset and empty variables
+    are left out: the field's default applies)."""
+    out: dict[str, Any] = {}
+    for name, (key, parse) in VARIABLES.items():
+        raw = environ.get(name)
+        if raw is None or not raw.strip():
+            continue
+        out[key] = parse(name, raw.strip())
+    return out
+
+
+def _bad(name: str, raw: str, expected: str, hint: str | None = None) -> SettingsError:
+    return SettingsError(
+        f"environment variable {name}={raw!r}: expected {expected}",
+        hint=hint or f"fix or unset {name}",
+    )
+
+
+def _seconds(*, zero: bool) -> Callable[[str, str], float]:
+    expected = "a number of seconds" + (", 0 or more" if zero else ", more than 0")
+
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _bad(name, raw, expected, f"for example {name}=600, or unset it") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise _bad(name, raw, expected, f"for example {name}=600, or unset it")
+        return value
+
+    return parse
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise _bad(name, raw, "1 or 0 (or true/false, yes/no, on/off)", f"for example {name}=1, or unset it")
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _index_url(name: str, raw: str) -> str:
+    problem = url_problem(raw)
+    if problem:
+        raise _bad(name, raw, f"an index URL ({problem})", f"for example {name}=https://host/simple, or unset it")
+    return raw
+
+
+def _link_mode(name: str, raw: str) -> str:
+    if raw not in LINK_MODES:
+        raise _bad(name, raw, f"one of {', '.join(LINK_MODES)}")
+    return raw
+
+
+VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    # variable: (Settings field, parser); a parser gets (name, stripped value) and raises _bad().
+    "SATCHEL_CACHE_DIR": ("cache_dir", _path),
+    "SATCHEL_INDEX_URL": ("index_url", _index_url),
+    "SATCHEL_INDEX_TTL": ("index_ttl", _seconds(zero=True)),
+    "SATCHEL_LOCK_TIMEOUT": ("lock_timeout", _seconds(zero=True)),
+    "SATCHEL_GIT_TIMEOUT": ("git_timeout", _seconds(zero=False)),
+    "SATCHEL_LINK_MODE": ("link_mode", _link_mode),
+    "SATCHEL_NO_FAST_PATH": ("fast_path", lambda name, raw: not _flag(name, raw)),
+    "SATCHEL_UNSAFE_NO_FSYNC": ("fsync", lambda name, raw: not _flag(name, raw)),
+}
+assert {key for key, _ in VARIABLES.values()} <= {f.name for f in fields(Settings)}
+
+
+def url_problem(url: str, *, schemes: tuple[str, ...] = ("http", "https", "file")) -> str | None:
+    """Why ``url`` is not a usable absolute URL with one of ``schemes`` (None when it is).
+    Index URLs, find-links URLs and proxies are checked with it before any request is made."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url):
+        return "it contains white space"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as exc:
+        return str(exc)
+    if not parts.scheme or ("://" not in url and parts.scheme != "file"):
+        return "no scheme such as https://"
+    if parts.scheme.lower() not in schemes:
+        return f"scheme {parts.scheme!r} is not one of {', '.join(s + '://' for s in schemes)}"
+    if parts.scheme.lower() != "file" and not parts.hostname:
+        return "no host name"
+    if parts.scheme.lower() == "file" and not parts.path:
+        return "no path"
+    return None

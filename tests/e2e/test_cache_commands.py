@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from satchel.cache import buckets
-from tests.e2e.test_cache_support import (
+from tests.support.cache import (
     ALPHA,
     ALPHA_WHEEL,
     BETA,

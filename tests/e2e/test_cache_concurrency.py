@@ -8,35 +8,18 @@ is done once; installs hold the cache's use lock shared, so `cache clean` waits 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from tests.e2e.test_cache_support import full_downloads
-from tests.support.cli import Result, Satchel, installed_files_match_record, site_packages
+from tests.support.cache import full_downloads
+from tests.support.cli import Satchel, installed_files_match_record, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
+from tests.support.processes import finish, start
 from tests.support.wheels import WheelSpec
 
 PACKAGES = ["p0", "p1", "p2", "p3", "p4", "p5"]
 # Four overlapping sets: every package is wanted by two or three processes.
 SETS = [["p0", "p1", "p2"], ["p1", "p2", "p3"], ["p2", "p3", "p4", "p0"], ["p4", "p5", "p0", "p1"]]
-
-
-def start(satchel: Satchel, *args: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "satchel", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=satchel.tmp,
-        env=satchel.base_env(), stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def finish(proc: subprocess.Popen[str], args: list[str]) -> Result:
-    out, err = proc.communicate(timeout=120)
-    result = Result(args, proc.returncode, out, err)
-    assert "Traceback (most recent call last)" not in err, str(result)
-    return result
 
 
 def wait_for(predicate: object, timeout: float = 20.0) -> None:

@@ -31,9 +31,10 @@ import pytest
 
 from satchel.cache import buckets
 from satchel.python.cached import cache_key
-from tests.e2e.test_cache_support import (
+from tests.support.cache import (
     ALPHA_WHEEL,
     BETA_WHEEL,
+    FAULTS,
     bucket_dir,
     entries_in,
     file_requests,
@@ -55,17 +56,6 @@ from tests.support.cli import Satchel, installed_files_match_record, run_python
 from tests.support.index_server import IndexServer
 
 KINDS = ["index", "metadata", "url-digest", "files", "archives", "interpreters"]
-FAULTS = [
-    "truncated",
-    "zero-length",
-    "bit-flip",
-    "garbage",
-    "wrong-record-type",
-    "future-version",
-    "missing-file",
-    "dangling",
-    "unreadable",
-]
 
 RECORD_KINDS = ("index", "metadata", "url-digest", "interpreters")
 NOT_APPLICABLE: dict[tuple[str, str], str] = {}

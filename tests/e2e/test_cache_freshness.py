@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_cache_support import (
+from tests.support.cache import (
     ALPHA,
     ALPHA_WHEEL,
     BETA,

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from satchel.cache import buckets
-from tests.e2e.test_cache_support import ALPHA, BETA, bucket_dir, only, snapshot
+from tests.support.cache import ALPHA, BETA, bucket_dir, only, snapshot
 from tests.support.cli import Satchel, installed_files_match_record, run_python, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

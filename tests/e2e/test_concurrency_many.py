@@ -21,12 +21,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.test_cache_concurrency import finish, start
-from tests.e2e.test_cache_support import full_downloads
-from tests.e2e.test_crash_kill import unsound_entries
+from tests.support.cache import full_downloads
 from tests.support.cli import Result, Satchel, installed_files_match_record, site_packages
+from tests.support.crash import unsound_entries
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
+from tests.support.processes import finish, start
 from tests.support.wheels import WheelSpec
 
 PROCESSES = 8

@@ -26,14 +26,14 @@ from pathlib import Path
 import pytest
 
 from satchel.cache import buckets
-from tests.e2e.test_cache_support import full_downloads, page_requests
-from tests.e2e.test_crash_kill import unsound_entries
+from tests.support.cache import full_downloads, page_requests
 from tests.support.cli import (
     Satchel,
     assert_error,
     installed_files_match_record,
     site_packages,
 )
+from tests.support.crash import unsound_entries
 from tests.support.fixtures import publish, publish_sdist
 from tests.support.index_server import JSON_TYPE, IndexServer
 from tests.support.wheels import (

@@ -5,7 +5,7 @@ build, a backend without editable hooks and a build-dependency cycle.
 
 Real backends (setuptools, hatchling, flit_core) come as wheels fetched once per session and
 published on the local test index, so build requirements are resolved and installed by satchel
-itself, like any other requirement. Fast cases use the in-tree backend of test_build_support.
+itself, like any other requirement. Fast cases use the in-tree backend of tests/support/builds.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.builds import (
+    INTREE_BACKEND,
+    _c_project,
+    backend_wheels_fixture,  # noqa: F401
+    events,
+    intree_project,
+    setuptools_project,
+)
 from tests.support.cli import (
     Satchel,
     assert_error,
@@ -29,14 +37,6 @@ from tests.support.cli import (
 from tests.support.fixtures import publish, publish_sdist
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec, write_sdist
-from tests.unit.test_build_real import _c_project
-from tests.unit.test_build_support import (
-    INTREE_BACKEND,
-    backend_wheels_fixture,  # noqa: F401
-    events,
-    intree_project,
-    setuptools_project,
-)
 
 
 @pytest.fixture

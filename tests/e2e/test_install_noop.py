@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 from satchel.cache import buckets
-from tests.e2e.test_cache_readonly import immutable, needs_chattr
 from tests.support.cli import Result, Satchel, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
+from tests.support.readonly import immutable, needs_chattr
 from tests.support.wheels import WheelSpec
 
 FAST = "all requirements already satisfied by the installed packages"

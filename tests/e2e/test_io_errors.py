@@ -43,9 +43,9 @@ import pytest
 
 from satchel.cache import buckets, record
 from satchel.python.cached import cache_key
-from tests.e2e.test_cache_readonly import NOBODY, NOBODY_UNUSABLE, SYSTEM_PYTHON, NobodySatchel
-from tests.e2e.test_cache_support import full_downloads, page_requests, snapshot
-from tests.e2e.test_crash_kill import (
+from tests.support.cache import full_downloads, page_requests, snapshot
+from tests.support.cli import Result, Satchel, installed_files_match_record
+from tests.support.crash import (
     STRACE_UNUSABLE,
     Call,
     parse_trace,
@@ -53,8 +53,8 @@ from tests.e2e.test_crash_kill import (
     under,
     unsound_entries,
 )
-from tests.support.cli import Result, Satchel, installed_files_match_record
 from tests.support.index_server import IndexServer
+from tests.support.readonly import NOBODY, NOBODY_UNUSABLE, SYSTEM_PYTHON, NobodySatchel
 from tests.support.wheels import WheelSpec, build_wheel
 
 needs_strace = pytest.mark.skipif(STRACE_UNUSABLE is not None, reason=str(STRACE_UNUSABLE))

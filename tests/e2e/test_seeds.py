@@ -22,12 +22,13 @@ from typing import Any
 import pytest
 
 from satchel.cache import buckets, record
-from tests.e2e.test_cache_faults import FAULTS
-from tests.e2e.test_cache_support import (
+from tests.support.builds import events, intree_project
+from tests.support.cache import (
     ALPHA,
     ALPHA_WHEEL,
     BETA,
     BETA_WHEEL,
+    FAULTS,
     bucket_dir,
     entries_in,
     file_requests,
@@ -53,7 +54,6 @@ from tests.support.cli import (
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
-from tests.unit.test_build_support import events, intree_project
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "cache-fixture-v1"
 _HEADER = struct.Struct(">8s24sIQ32s")

@@ -19,7 +19,7 @@ from satchel.build.cache import interpreter_key, settings_key
 from satchel.cache.store import Cache
 from satchel.errors import BuildError
 from satchel.python.interpreter import Interpreter
-from tests.unit.test_build_support import (
+from tests.support.builds import (
     RecursiveInstaller,
     backend_wheels_fixture,  # noqa: F401
     built_entries,

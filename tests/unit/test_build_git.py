@@ -13,7 +13,7 @@ from satchel.build import BuildRequest, build_wheel, source_from_url
 from satchel.build.git import GitError, database_path, resolve
 from satchel.cache.store import Cache
 from satchel.python.interpreter import Interpreter
-from tests.unit.test_build_support import (
+from tests.support.builds import (
     cache_fixture,  # noqa: F401
     events,
     interpreter_fixture,  # noqa: F401
@@ -134,3 +134,21 @@ def test_git_subdirectory_and_a_deleted_database(
     missing = source_from_url(f"git+{root.as_uri()}@main#subdirectory=nope", cache=cache)
     with pytest.raises(Exception, match="subdirectory 'nope' does not exist"):
         build_wheel(BuildRequest(missing, interpreter, cache=cache))
+
+
+def test_the_git_timeout_is_the_callers(repo: tuple[Path, str, str], cache: Cache, tmp_path: Path) -> None:
+    # (SATCHEL_GIT_TIMEOUT was read at import; now Settings passes it down)
+    root, _first, second = repo
+    url = f"git+{root.as_uri()}"
+    with pytest.raises(GitError, match=r"did not finish within 1e-06 seconds"):
+        resolve(url, cache=cache, timeout=1e-6)
+    revision = resolve(url, cache=cache, timeout=30)
+    assert revision.commit == second and revision.timeout == 30
+    # Checking out uses the timeout the revision was resolved with.
+    from dataclasses import replace
+
+    from satchel.build.git import checkout
+
+    with pytest.raises(GitError, match=r"did not finish within 1e-06 seconds"):
+        checkout(cache, replace(revision, timeout=1e-6), tmp_path / "checkout")
+    assert replace(revision, timeout=1e-6) == revision  # not part of its identity

@@ -22,15 +22,16 @@ from satchel.build.source import fingerprint_directory
 from satchel.cache.store import Cache
 from satchel.python.cached import get_interpreter
 from satchel.python.interpreter import Interpreter
-from tests.support.wheels import build_sdist
-from tests.unit.test_build_support import (
+from tests.support.builds import (
     PipInstaller,
+    _c_project,
     backend_wheels_fixture,  # noqa: F401
     built_entries,
     setuptools_project,
     temp_litter,
 )
-from tests.unit.test_python_probe import pyenv_python
+from tests.support.pythons import pyenv_python
+from tests.support.wheels import build_sdist
 
 
 @pytest.fixture(scope="module")
@@ -239,33 +240,6 @@ def test_build_environments_are_shared_between_projects(
 
 
 # -- a C extension, per interpreter (seed 004) ---------------------------------------------------
-
-_C_SOURCE = """
-#include <Python.h>
-static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
-static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, ""}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
-PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
-"""
-
-
-def _c_project(root: Path) -> Path:
-    return setuptools_project(
-        root,
-        "cext-demo",
-        setup_py=textwrap.dedent(
-            """
-            from setuptools import Extension, setup
-            setup(
-                name="cext-demo",
-                version="1.0",
-                packages=["cext_demo"],
-                ext_modules=[Extension("cext_demo._speed", ["cext_demo/_speed.c"])],
-            )
-            """
-        ),
-        files={"cext_demo/__init__.py": "", "cext_demo/_speed.c": _C_SOURCE},
-    )
 
 
 @pytest.mark.skipif(

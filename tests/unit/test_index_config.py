@@ -41,16 +41,14 @@ def only(files: list[Path]) -> list[Path]:
 
 
 def test_explicit_argument_wins(env: dict[str, str], tmp_path: Path) -> None:
-    env["SATCHEL_INDEX_URL"] = B
     env["PIP_INDEX_URL"] = C
-    cfg = load_index_config(A, environ=env)
+    cfg = load_index_config(A, env_index_url=B, environ=env)
     assert (cfg.index_url, cfg.source) == (A, "--index-url")
 
 
 def test_satchel_env_beats_pip(env: dict[str, str]) -> None:
-    env["SATCHEL_INDEX_URL"] = B
     env["PIP_INDEX_URL"] = C
-    cfg = load_index_config(environ=env)
+    cfg = load_index_config(env_index_url=B, environ=env)
     assert (cfg.index_url, cfg.source) == (B, "SATCHEL_INDEX_URL")
 
 
@@ -119,8 +117,7 @@ def test_extras_and_find_links_given_by_the_user_are_kept(env: dict[str, str], t
 
 def test_broken_pip_conf_is_ignored(env: dict[str, str], tmp_path: Path) -> None:
     env["PIP_CONFIG_FILE"] = str(write(tmp_path / "pip.conf", "index-url = no section\n"))
-    env["SATCHEL_INDEX_URL"] = A
-    assert load_index_config(environ=env).index_url == A
+    assert load_index_config(env_index_url=A, environ=env).index_url == A
 
 
 def test_builtin_default_comes_from_pip(env: dict[str, str]) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 import pytest
 from packaging.utils import (
@@ -314,16 +313,19 @@ def big_page(n: int) -> bytes:
     return html_page(*rows)
 
 
-def test_perf_smoke_5000_anchors() -> None:
+def test_a_big_page_is_parsed_whole() -> None:
+    # (issue 11: this test asserted a parse took under 100 ms; timings belong in bench/)
     body = big_page(5000)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        files = parse_html(body, PAGE, "numpy")
-        best = min(best, time.perf_counter() - t0)
+    files = parse_html(body, PAGE, "numpy")
     assert len(files) == 5000
-    assert files[1].requires_python == ">=3.9" and files[1].metadata_hashes
-    assert best < 0.1, f"parsing 5000 anchors took {best * 1000:.0f} ms"
+    assert len({f.filename for f in files}) == 5000
+    assert sum(f.filename.endswith(".tar.gz") for f in files) == 1250
+    for f in (files[0], files[1], files[4999]):
+        digest = hashlib.sha256(f.filename.encode()).hexdigest()
+        assert f.requires_python == ">=3.9"
+        assert f.hashes == {"sha256": digest}
+        assert f.metadata_hashes == {"sha256": digest}
+        assert f.url.endswith(f"/files/{digest[:2]}/{f.filename}")
 
 
 def test_project_name_is_normalized() -> None:

@@ -11,8 +11,8 @@ from satchel.install.installed import (
     list_installed,
     site_packages_dirs,
 )
+from tests.support.installs import HEADER_SAMPLES, fake_scheme, install_spec
 from tests.support.wheels import WheelSpec
-from tests.unit.test_install_support import fake_scheme, install_spec
 
 
 def write(path: Path, text: str) -> None:
@@ -145,22 +145,6 @@ def test_missing_site_packages_is_empty(tmp_path: Path) -> None:
 
 
 # -- the METADATA header parser -----------------------------------------------------------------
-
-HEADER_SAMPLES = [
-    b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n\nbody: not a header\n",
-    # A continuation line that is only whitespace is still part of the header block (a License
-    # text with blank lines): the fields after it are read too.
-    b"Name: a\nLicense: Copyright\n        All rights reserved.\n        \n        more\n"
-    b"Requires-Dist: b>=1\nRequires-Python: >=3.8\n\nbody",
-    b"Name: a\r\nVersion: 1\r\nRequires-Dist: b\r\n\r\nRequires-Dist: not-me\r\n",
-    b"Name: a\rVersion: 2\r\rX: 1",
-    b":no-name\nName: x\nFrom someone\nA:b\nnot a header line\nB: c",
-    b"  leading continuation\nName: x\n",
-    b"",
-    b"\n\nName: a",
-    b"Name:\n  folded\n  more  \nVersion:   1.0  \n",
-    b"name: lower\nNAME: upper\nRequires-Dist: a\nrequires-dist: b\n",
-]
 
 
 @pytest.mark.parametrize("data", HEADER_SAMPLES)

@@ -13,9 +13,8 @@ import pytest
 
 from satchel.install.installed import find_installed, list_installed
 from satchel.install.uninstall import uninstall
+from tests.support.installs import APP, Env, clean_env, install_spec, make_venv, snapshot
 from tests.support.wheels import WheelSpec, build_wheel
-from tests.unit.test_install_support import Env, clean_env, install_spec, make_venv, snapshot
-from tests.unit.test_install_wheel import APP
 
 
 def _pip_supports_python() -> bool:

@@ -9,9 +9,8 @@ import pytest
 from satchel.errors import InstallError
 from satchel.install.installed import InstalledDist, find_installed
 from satchel.install.uninstall import uninstall
+from tests.support.installs import APP, fake_scheme, install_spec, make_venv, snapshot
 from tests.support.wheels import WheelSpec
-from tests.unit.test_install_support import fake_scheme, install_spec, make_venv, snapshot
-from tests.unit.test_install_wheel import APP
 
 
 def test_uninstall_removes_everything_it_installed(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from satchel.cache import buckets
 from satchel.cache.store import Cache
 from satchel.errors import InstallError
 from satchel.install.unpack import UnpackLimits, unpack_wheel
+from tests.support.installs import rewrite_zip, unpack_into_cache
 from tests.support.wheels import WheelSpec, build_wheel, declare_sizes, record_hash, sha256_file
-from tests.unit.test_install_support import rewrite_zip, unpack_into_cache
 
 DEMO = {"demo/__init__.py": "VALUE = 1\n", "demo/tool.sh": "#!/bin/sh\necho hi\n"}
 

@@ -14,8 +14,8 @@ from satchel.install.link import Linker
 from satchel.install.record import b64_to_hex, hash_file, read_record
 from satchel.install.scripts import rewrite_shebang, shebang
 from satchel.install.wheel import install_tree
-from tests.support.wheels import WheelSpec, build_wheel
-from tests.unit.test_install_support import (
+from tests.support.installs import (
+    APP,
     Env,
     clean_env,
     fake_scheme,
@@ -24,25 +24,7 @@ from tests.unit.test_install_support import (
     snapshot,
     unpack_into_cache,
 )
-
-APP = WheelSpec(
-    "Demo-App",
-    "2.0",
-    files={
-        "demo_app/__init__.py": "def main():\n    print('hello from demo')\n",
-        "demo_app/data.txt": "payload\n",
-    },
-    console_scripts={"demo": "demo_app:main"},
-    gui_scripts={"demo-gui": "demo_app:main"},
-    data={
-        "scripts": {
-            "raw-tool": "#!python\nimport sys\nprint('raw', sys.prefix)\n",
-            "plain.sh": "#!/bin/sh\necho plain\n",
-        },
-        "headers": {"demo.h": "int demo;\n"},
-        "data": {"share/demo/readme.txt": "shared\n"},
-    },
-)
+from tests.support.wheels import WheelSpec, build_wheel
 
 
 @pytest.fixture
@@ -277,3 +259,12 @@ def test_bytecode_compile_runs_without_the_venv_launcher_variable(
     )
     assert [e for e in read_record(dist.dist_info / "RECORD") if e.path.endswith(".pyc")]
     assert "bytecode" not in caplog.text
+
+
+def test_a_directory_that_cannot_be_made_is_an_os_error() -> None:
+    # (issue 11: under /proc, where the parent exists and mkdir still says ENOENT, making the
+    # directory recursed until a RecursionError)
+    from satchel.install.wheel import _Transaction
+
+    with pytest.raises(FileNotFoundError):
+        _Transaction().ensure_dir("/proc/satchel-nope/sub/dir")

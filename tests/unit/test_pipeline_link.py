@@ -20,8 +20,8 @@ from satchel.index.client import IndexClient
 from satchel.progress import Progress
 from satchel.python.interpreter import Interpreter
 from satchel.resolve import ResolvedPackage
+from tests.support.installs import fake_scheme, unpack_into_cache
 from tests.support.wheels import WheelSpec, build_wheel
-from tests.unit.test_install_support import fake_scheme, unpack_into_cache
 
 
 class _Interp:

@@ -15,7 +15,7 @@ from satchel.python.discover import (
     find_target,
     parse_version_request,
 )
-from tests.unit.test_python_probe import pyenv_python
+from tests.support.pythons import pyenv_python
 
 
 class World:

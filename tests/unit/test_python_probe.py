@@ -15,19 +15,7 @@ from satchel.errors import InterpreterError
 from satchel.python import probe_script
 from satchel.python.probe import MARKER, probe_facts, run_probe
 from satchel.python.probe import probe_script as script_text
-
-SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
-
-
-def pyenv_python(minor: str) -> Path | None:
-    """The newest ~/.pyenv (or $PYENV_ROOT) interpreter of a minor version, if installed."""
-    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    found = []
-    for d in root.glob(f"{minor}.*"):
-        parts = d.name.split(".")
-        if len(parts) == 3 and all(p.isdigit() for p in parts) and (d / "bin" / "python").exists():
-            found.append((tuple(map(int, parts)), d / "bin" / "python"))
-    return max(found)[1] if found else None
+from tests.support.pythons import SUPPORTED, pyenv_python
 
 
 def script(path: Path, body: str) -> Path:

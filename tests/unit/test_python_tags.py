@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from satchel.python.facts import ElfHeader, ProbeFacts
 from satchel.python.probe import probe_facts, run_probe
 from satchel.python.tags import compute_tags, platform_tags
-from tests.unit.test_python_probe import SUPPORTED, pyenv_python
+from tests.support.pythons import SUPPORTED, pyenv_python
 
 SYS_TAGS = "import json; from packaging.tags import sys_tags; print(json.dumps([str(t) for t in sys_tags()]))"
 

@@ -19,7 +19,7 @@ from satchel.python.cached import get_facts
 from satchel.python.facts import ProbeFacts
 from satchel.python.probe import run_probe
 from satchel.python.venv import create_venv
-from tests.unit.test_python_probe import pyenv_python
+from tests.support.pythons import pyenv_python
 
 CHECK = (
     "import json, site, sys; "

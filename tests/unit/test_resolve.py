@@ -15,7 +15,7 @@ from satchel.resolve import ResolveOptions, RootRequirement, resolve
 from satchel.resolve.candidates import Candidate
 from satchel.resolve.provider import SatchelProvider
 from satchel.resolve.requirements import SpecifierRequirement
-from tests.unit.test_resolve_fakes import (
+from tests.support.resolve_fakes import (
     MARKERS,
     PLATFORM_TAG,
     FakeFinder,

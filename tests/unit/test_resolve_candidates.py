@@ -25,7 +25,7 @@ from satchel.resolve.candidates import (
 )
 from satchel.resolve.finder import CoreMetadata
 from satchel.resolve.matching import VersionIndex
-from tests.unit.test_resolve_fakes import PLATFORM_TAG, TAGS
+from tests.support.resolve_fakes import PLATFORM_TAG, TAGS
 
 RANKS = {t: i for i, t in reversed(list(enumerate(TAGS)))}
 POLICY = FilePolicy(tag_ranks=RANKS, python_version=Version("3.11.7"))

@@ -6,7 +6,7 @@ import pytest
 
 from satchel.errors import ResolutionImpossible
 from satchel.resolve import RootRequirement
-from tests.unit.test_resolve_fakes import FakeFinder
+from tests.support.resolve_fakes import FakeFinder
 
 
 def fail(
@@ -51,7 +51,7 @@ def test_transitive_conflict_shows_chains() -> None:
 
 
 def test_conflict_names_the_requirement_source() -> None:
-    from tests.unit.test_resolve_fakes import root
+    from tests.support.resolve_fakes import root
 
     finder = FakeFinder()
     finder.add("a", "1.0", ["b<2"])

@@ -17,7 +17,7 @@ from satchel.index.models import IndexFile
 from satchel.resolve import CoreMetadata, Resolution
 from satchel.resolve.finder import Lookahead
 from satchel.resolve.lookahead import PREFETCH_AHEAD_MAX
-from tests.unit.test_resolve_fakes import FakeFinder, versions
+from tests.support.resolve_fakes import FakeFinder, versions
 
 
 class LookaheadFinder(FakeFinder):

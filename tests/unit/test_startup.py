@@ -200,7 +200,7 @@ def test_the_no_op_path_imports_nothing_it_does_not_need() -> None:
 # -- METADATA: only the header block is read -----------------------------------------------------
 
 def _metadata_samples() -> list[bytes]:
-    from tests.unit.test_install_installed import HEADER_SAMPLES
+    from tests.support.installs import HEADER_SAMPLES
 
     rng = random.Random(7)
     pieces = [b"Name: a", b"Requires-Dist: b", b"  cont", b"\t", b"", b"x", b"From y", b": z"]
@@ -237,12 +237,7 @@ _MARKED_DEPS = [
 
 
 def test_marked_dependencies_are_followed_without_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.unit.test_install_satisfied import (
-        Dist,
-        assert_not_satisfied,
-        assert_satisfied,
-        spy_on_parsing,
-    )
+    from tests.support.satisfied import Dist, assert_not_satisfied, assert_satisfied, spy_on_parsing
 
     parsed = spy_on_parsing(monkeypatch)
     alpha = Dist("alpha", "1.0", _MARKED_DEPS)

@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 from satchel.build.backend import sanitized_environ
 from satchel.cache import atomic, buckets
 from satchel.cache.locks import flock
-from satchel.cache.store import ENTRY_LOCK_TIMEOUT, Cache, safe_key
+from satchel.cache.store import Cache, safe_key
 from satchel.errors import BuildError, SatchelError
 from satchel.python.interpreter import Interpreter
 from satchel.standards.markers import MarkerUndefined, marker_holds
@@ -221,7 +221,7 @@ def get_build_env(
     for attempt in range(2):
         path = cache.bucket_dir(buckets.BUILT) / rel
         try:
-            with flock(path.parent / f"{key}.lock", timeout=ENTRY_LOCK_TIMEOUT):
+            with flock(path.parent / f"{key}.lock", timeout=cache.lock_timeout):
                 env = _existing(path, expected, reqs, cache=cache)
                 if env is not None:
                     return env

@@ -13,20 +13,21 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from satchel.cache import buckets
 from satchel.cache.locks import flock
-from satchel.cache.store import ENTRY_LOCK_TIMEOUT, Cache, safe_key
+from satchel.cache.store import Cache, safe_key
 from satchel.errors import BuildError
 from satchel.requirements.urls import redact, url_fragment
 
 _SCHEMES = ("https", "http", "ssh", "file", "git")
 _FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SHORT_SHA = re.compile(r"[0-9a-f]{7,64}")
-GIT_TIMEOUT = float(os.environ.get("SATCHEL_GIT_TIMEOUT", "600"))
+#: Seconds one git command may take (``Settings.git_timeout``, SATCHEL_GIT_TIMEOUT, passes another).
+GIT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class GitRevision:
     ref: str | None  # what the user asked for (branch, tag, commit), None for the default branch
     commit: str  # 40 hex digits
     subdirectory: str | None = None
+    # Seconds a git command may take when checking it out (what it was resolved with); not
+    # part of its identity.
+    timeout: float = field(default=600.0, compare=False, repr=False)
 
 
 class GitError(BuildError):
@@ -107,7 +111,7 @@ def _environ() -> dict[str, str]:
 
 
 def _git(
-    *args: str, cwd: Path | None = None, check: bool = True
+    *args: str, cwd: Path | None = None, check: bool = True, timeout: float = GIT_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     try:
         proc = subprocess.run(
@@ -117,7 +121,7 @@ def _git(
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            timeout=GIT_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError:
@@ -125,7 +129,7 @@ def _git(
             raise GitError(f"cannot run git in {cwd}: the directory does not exist") from None
         raise GitError("git URLs need git, and no `git` command was found on PATH") from None
     except subprocess.TimeoutExpired:
-        raise GitError(f"`git {args[0]}` did not finish within {GIT_TIMEOUT:g} seconds") from None
+        raise GitError(f"`git {args[0]}` did not finish within {timeout:g} seconds") from None
     if check and proc.returncode != 0:
         raise GitError(
             f"`git {' '.join(redact(a) for a in args[:2])}` failed: {_last_line(proc.stderr)}"
@@ -146,7 +150,7 @@ def _rev(db: Path, spec: str) -> str | None:
     return out if proc.returncode == 0 and _FULL_SHA.fullmatch(out) else None
 
 
-def _fetch(db: Path, repo: str, *refspecs: str) -> subprocess.CompletedProcess[str]:
+def _fetch(db: Path, repo: str, *refspecs: str, timeout: float) -> subprocess.CompletedProcess[str]:
     # No automatic gc: temporary checkouts borrow the database's objects (clone --shared).
     return _git(
         "-c",
@@ -159,16 +163,18 @@ def _fetch(db: Path, repo: str, *refspecs: str) -> subprocess.CompletedProcess[s
         *refspecs,
         cwd=db,
         check=False,
+        timeout=timeout,
     )
 
 
-def resolve(url: str, *, cache: Cache) -> GitRevision:
+def resolve(url: str, *, cache: Cache, timeout: float = GIT_TIMEOUT) -> GitRevision:
     """Resolve a git URL's ref (default: the remote's HEAD) to a commit, fetching into the
-    cache's database for the repository when needed. Raises GitError."""
+    cache's database for the repository when needed (each git command given ``timeout``
+    seconds). Raises GitError."""
     parsed = parse_git_url(url)
     db = database_path(cache, parsed.repo)
     shown = redact(parsed.repo)
-    with flock(db.parent / f"{db.name}.lock", timeout=ENTRY_LOCK_TIMEOUT):
+    with flock(db.parent / f"{db.name}.lock", timeout=cache.lock_timeout):
         if not (db / "HEAD").is_file():
             db.mkdir(parents=True, exist_ok=True)
             _git("init", "--quiet", "--bare", str(db))
@@ -176,12 +182,12 @@ def resolve(url: str, *, cache: Cache) -> GitRevision:
         if ref is not None and _FULL_SHA.fullmatch(ref.lower()):
             commit = _rev(db, ref.lower())
             if commit is not None:
-                return GitRevision(parsed.repo, ref, commit, parsed.subdirectory)
+                return GitRevision(parsed.repo, ref, commit, parsed.subdirectory, timeout=timeout)
         refspecs = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
-        proc = _fetch(db, parsed.repo, *refspecs, "+HEAD:refs/remotes/origin/HEAD")
+        proc = _fetch(db, parsed.repo, *refspecs, "+HEAD:refs/remotes/origin/HEAD", timeout=timeout)
         if proc.returncode != 0:
             # A remote whose HEAD names no branch fails the whole fetch: try without it.
-            proc = _fetch(db, parsed.repo, *refspecs)
+            proc = _fetch(db, parsed.repo, *refspecs, timeout=timeout)
         if proc.returncode != 0:
             raise GitError(f"cannot fetch {shown}: {_last_line(proc.stderr)}")
         commit = _resolve_ref(db, ref)
@@ -189,14 +195,14 @@ def resolve(url: str, *, cache: Cache) -> GitRevision:
             commit is None
             and ref is not None
             and _SHORT_SHA.fullmatch(ref.lower())
-            and _fetch(db, parsed.repo, ref).returncode == 0
+            and _fetch(db, parsed.repo, ref, timeout=timeout).returncode == 0
         ):
             # A commit no branch or tag points at, asked for by id.
             commit = _rev(db, ref.lower())
         if commit is None:
             what = f"ref {ref!r}" if ref is not None else "a default branch (HEAD)"
             raise GitError(f"{shown} has no {what}")
-        return GitRevision(parsed.repo, ref, commit, parsed.subdirectory)
+        return GitRevision(parsed.repo, ref, commit, parsed.subdirectory, timeout=timeout)
 
 
 def _resolve_ref(db: Path, ref: str | None) -> str | None:
@@ -213,14 +219,16 @@ def _resolve_ref(db: Path, ref: str | None) -> str | None:
 
 def checkout(cache: Cache, revision: GitRevision, dest: Path) -> None:
     """Check ``revision.commit`` out into the new directory ``dest`` (with submodules).
-    The commit must have been resolved by :func:`resolve` with the same cache."""
+    The commit must have been resolved by :func:`resolve` with the same cache (whose git
+    timeout applies here too)."""
+    timeout = revision.timeout
     db = database_path(cache, revision.repo)
     shown = redact(revision.repo)
     if _rev(db, revision.commit) is None:
         # The database was removed (cache clean) since the ref was resolved: fetch again.
-        resolve(f"git+{revision.repo}@{revision.commit}", cache=cache)
-    _git("clone", "--quiet", "--shared", "--no-checkout", str(db), str(dest))
-    _git("remote", "set-url", "origin", revision.repo, cwd=dest)
+        resolve(f"git+{revision.repo}@{revision.commit}", cache=cache, timeout=timeout)
+    _git("clone", "--quiet", "--shared", "--no-checkout", str(db), str(dest), timeout=timeout)
+    _git("remote", "set-url", "origin", revision.repo, cwd=dest, timeout=timeout)
     proc = _git(
         "-c",
         "advice.detachedHead=false",
@@ -230,12 +238,14 @@ def checkout(cache: Cache, revision: GitRevision, dest: Path) -> None:
         revision.commit,
         cwd=dest,
         check=False,
+        timeout=timeout,
     )
     if proc.returncode != 0:
         raise GitError(f"cannot check out {revision.commit} of {shown}: {_last_line(proc.stderr)}")
     if (dest / ".gitmodules").is_file():
         proc = _git(
-            "submodule", "update", "--init", "--recursive", "--quiet", cwd=dest, check=False
+            "submodule", "update", "--init", "--recursive", "--quiet", cwd=dest, check=False,
+            timeout=timeout,
         )
         if proc.returncode != 0:
             raise GitError(

@@ -155,18 +155,24 @@ def _canonical(name: str | None) -> str | None:
     return str(canonicalize_name(name)) if name else None
 
 
-def source_from_url(url: str, *, cache: Cache, name: str | None = None) -> Source:
+def source_from_url(
+    url: str, *, cache: Cache, name: str | None = None, git_timeout: float | None = None
+) -> Source:
     """The source of a direct reference: ``git+<scheme>://...[@ref][#subdirectory=...]``,
     ``file://`` URLs or plain paths of sdists or project directories.
 
     A git URL is resolved to its commit now (fetching into the cache's git database when the ref
-    is not a known commit). Remote archive URLs are not handled here: download them (verifying
+    is not a known commit; each git command given ``git_timeout`` seconds, default
+    ``git.GIT_TIMEOUT``). Remote archive URLs are not handled here: download them (verifying
     hashes) and pass the file to :meth:`Source.sdist`.
     """
     if url.lower().startswith("git+"):
         from satchel.build.git import database_path, resolve
 
-        revision = resolve(url, cache=cache)
+        from satchel.build.git import GIT_TIMEOUT
+
+        timeout = GIT_TIMEOUT if git_timeout is None else git_timeout
+        revision = resolve(url, cache=cache, timeout=timeout)
         return Source(
             "git",
             database_path(cache, revision.repo),

@@ -20,7 +20,14 @@ from typing import BinaryIO
 TEMP_PREFIX = ".tmp-"
 
 # Tests turn fsync off to prove the suite notices (see docs/cache.md); never off in real runs.
-_FSYNC = os.environ.get("SATCHEL_UNSAFE_NO_FSYNC") != "1"
+# SATCHEL_UNSAFE_NO_FSYNC=1 (parsed by ``Settings``) turns it off through ``Cache(fsync=False)``.
+_FSYNC = True
+
+
+def disable_fsync() -> None:
+    """Make every write of this process not durable (SATCHEL_UNSAFE_NO_FSYNC, tests only)."""
+    global _FSYNC
+    _FSYNC = False
 
 
 def _token() -> str:

@@ -42,7 +42,9 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 USE_LOCK = ".lock"
-ENTRY_LOCK_TIMEOUT = float(os.environ.get("SATCHEL_LOCK_TIMEOUT", "600"))
+#: Seconds to wait for another process's lock on an entry (``Settings.lock_timeout``,
+#: SATCHEL_LOCK_TIMEOUT, sets a cache's own).
+ENTRY_LOCK_TIMEOUT = 600.0
 
 
 class DigestMismatch(Exception):
@@ -59,9 +61,8 @@ class CacheWriteFailed(SatchelError):
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("SATCHEL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
+    """The user cache directory (SATCHEL_CACHE_DIR is ``Settings.cache_dir``, passed as the
+    cache's root)."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("satchel", appauthor=False))
@@ -81,7 +82,20 @@ class Tree:
 
 
 class Cache:
-    def __init__(self, root: Path | None = None, *, no_cache: bool = False) -> None:
+    """``root`` (default: the user cache directory); ``lock_timeout``: seconds to wait for an
+    entry another process is writing; ``fsync=False`` (tests only) makes writes not durable."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        no_cache: bool = False,
+        lock_timeout: float = ENTRY_LOCK_TIMEOUT,
+        fsync: bool = True,
+    ) -> None:
+        self.lock_timeout = lock_timeout
+        if not fsync:
+            atomic.disable_fsync()
         self._scratch: Path | None = None
         # Worker threads degrade at the same moment: they must all get the one scratch root (two
         # would split a download between them, and close() would remove only one).
@@ -89,6 +103,7 @@ class Cache:
         self._warned: set[str] = set()
         self.read_only = False
         self.degraded = False
+        self._unreadable = False  # the root is not a directory (and cannot be made one)
         if no_cache:
             self.root = self._scratch_root()
         else:
@@ -109,6 +124,15 @@ class Cache:
             probe.unlink()
         except OSError as exc:
             self.read_only = True
+            if not self.root.is_dir():
+                # Nothing to read either (under /proc, below a file): a temporary cache only.
+                self._unreadable = True
+                log.warning(
+                    "cache directory %s cannot be created (%s); using a temporary cache",
+                    self.root,
+                    exc.strerror or exc,
+                )
+                return
             log.warning(
                 "cache at %s is not writable (%s); reading it, new entries go to a temporary cache",
                 self.root,
@@ -130,6 +154,8 @@ class Cache:
         return self.root
 
     def read_roots(self) -> list[Path]:
+        if self._unreadable:
+            return [self._scratch_root()]
         roots = [self.root]
         if self._scratch is not None and self._scratch != self.root:
             roots.insert(0, self._scratch)
@@ -336,7 +362,7 @@ class Cache:
         unlocked (unsupported, unwritable, timed out); correctness never depends on it."""
         _check_key(key)
         path = self.bucket_dir(bucket) / f"{key}.lock"
-        with flock(path, timeout=ENTRY_LOCK_TIMEOUT) as held:
+        with flock(path, timeout=self.lock_timeout) as held:
             yield held
 
     # -- unpacked trees ------------------------------------------------------------------------
@@ -387,7 +413,7 @@ class Cache:
             entry = self.bucket_dir(bucket) / key
             try:
                 lock_path = entry.parent / f"{entry.name}.lock"
-                with flock(lock_path, timeout=ENTRY_LOCK_TIMEOUT):
+                with flock(lock_path, timeout=self.lock_timeout):
                     existing = self.get_tree(bucket, key)
                     if existing is not None:
                         return existing

@@ -13,7 +13,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
-    from typing import Any
+    from pathlib import Path
+    from typing import Any, NoReturn
+
+    from satchel.settings import Settings
 
 
 COMMANDS = {
@@ -29,17 +32,16 @@ COMMANDS = {
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    from pathlib import Path
 
     g = p.add_argument_group("output and cache")
     g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
     g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
-    g.add_argument("--cache-dir", type=Path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
+    g.add_argument("--cache-dir", type=_path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
     g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
 
 
 def _add_env(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--python", help="target interpreter: a path, a venv, or a version like 3.12")
+    p.add_argument("-p", "--python", type=_nonempty, help="target interpreter: a path, a venv, or a version like 3.12")
     p.add_argument("--system", action="store_true", help="allow the system Python as the target")
 
 
@@ -49,10 +51,39 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--extra-index-url", action="append", default=[], help="more indexes, searched after --index-url")
     g.add_argument("--no-index", action="store_true", help="ignore indexes; use --find-links only")
     g.add_argument("-f", "--find-links", action="append", default=[], help="a directory or HTML page of distribution files")
-    g.add_argument("--timeout", type=float, default=15.0, help="connect/read timeout in seconds (default 15)")
+    g.add_argument("--timeout", type=_positive_seconds, default=15.0, help="connect/read timeout in seconds (default 15)")
     g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
     g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+
+
+def _nonempty(text: str) -> str:
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a value, got an empty string")
+    return text
+
+
+def _path(text: str) -> Path:
+    """A path option's value: not empty (an empty one would mean the current directory)."""
+    from pathlib import Path
+
+    return Path(_nonempty(text))
+
+
+def _positive_seconds(text: str) -> float:
+    """An option's value in seconds: a finite number more than 0."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds more than 0, got {text!r}")
+    return value
 
 
 def _terminal_columns() -> int:
@@ -96,6 +127,12 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("formatter_class", HelpFormatter)
             super().__init__(*args, **kwargs)
+
+        def error(self, message: str) -> NoReturn:
+            # A usage error is one `error:` line like any other (argparse's own reads
+            # "satchel install: error: ..."), after the usage; exit status 2 as argparse's.
+            self.print_usage(sys.stderr)
+            self.exit(2, f"error: {message}\nhint: see `{self.prog} --help`\n")
 
     return ArgumentParser
 
@@ -147,8 +184,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("venv"):
         p = sub.add_parser("venv", help="create a virtual environment (without pip)")
-        p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
-        p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
+        p.add_argument("path", nargs="?", type=_path, default=Path(".venv"))
+        p.add_argument("-p", "--python", type=_nonempty, help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
         _add_common(p)
@@ -159,7 +196,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from pathlib import Path
+
+    from satchel.settings import LINK_MODES
 
     p = sub.add_parser("install", help="install packages", description="Resolve, download and install packages.")
     p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
@@ -174,9 +212,9 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
-    p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
+    p.add_argument("--target", type=_path, help="install into this directory instead of an environment")
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
-    p.add_argument("--link-mode", choices=["hardlink", "copy", "symlink", "clone"], default=None, help="how files get from the cache into the environment (default hardlink)")
+    p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
@@ -265,26 +303,22 @@ def _main(args_list: list[str], collecting: bool) -> int:
     from satchel.settings import Settings
 
     setup_logging(args.verbose, args.quiet)
-    settings = Settings(
-        cache_dir=args.cache_dir,
-        no_cache=args.no_cache,
-        offline=getattr(args, "offline", False),
-        refresh=getattr(args, "refresh", False),
-        refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
-        timeout=getattr(args, "timeout", 15.0),
-        verbose=args.verbose,
-        quiet=args.quiet,
-        force=getattr(args, "force", False),
-    )
     import importlib
 
     try:
+        settings = Settings.from_environ(
+            cache_dir=args.cache_dir,
+            no_cache=args.no_cache,
+            offline=getattr(args, "offline", False),
+            refresh=getattr(args, "refresh", False),
+            refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
+            timeout=getattr(args, "timeout", 15.0),
+            verbose=args.verbose,
+            quiet=args.quiet,
+            force=getattr(args, "force", False),
+        )
         if args.command == "install":
-            from satchel.commands.install_noop import install_if_nothing_to_do
-
-            done = install_if_nothing_to_do(args, settings)
-            if done is not None:
-                return done
+            return _install(args, settings, collecting)
         module = importlib.import_module(COMMANDS[args.command])
         if collecting:
             _collect_for_work()
@@ -301,7 +335,27 @@ def _main(args_list: list[str], collecting: bool) -> int:
         return 141
 
 
+def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> int:
+    """`satchel install`: the request is built once, then the no-op check, then (only when
+    something is to be done) the full install is imported and run."""
+    from satchel.commands.install_noop import install_if_nothing_to_do
+    from satchel.commands.request import InstallRequest
+
+    request = InstallRequest.from_args(args)
+    done = install_if_nothing_to_do(request, settings)
+    if done is not None:
+        return done
+    from satchel.commands import install
+
+    if collecting:
+        _collect_for_work()
+    return install.run(request, settings)
+
+
 def _canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
+    from satchel.commands.request import project_names
+
+    project_names("--refresh-package", [name])
     return str(canonicalize_name(name))

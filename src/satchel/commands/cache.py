@@ -14,6 +14,9 @@ from satchel.units import human_size
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.request import project_names
+
+    project_names("cache " + args.cache_command, getattr(args, "names", None) or ())
     cache = open_cache(settings)
     root = cache.root
     out = sys.stdout
@@ -22,6 +25,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if cmd == "dir":
             out.write(f"{root}\n")
             return 0
+        if not root.is_dir():
+            # (made when missing: so under /proc, or below a file; the warning said why)
+            raise SatchelError(
+                f"there is no cache at {root}: it cannot be a directory",
+                hint="pass --cache-dir (or set SATCHEL_CACHE_DIR to) a directory",
+            )
         if cmd == "info":
             infos = manage.info(root)
             if args.json:

@@ -18,7 +18,12 @@ CLEAN_WAIT = 60.0
 
 
 def open_cache(settings: Settings) -> Cache:
-    return Cache(settings.cache_dir, no_cache=settings.no_cache)
+    return Cache(
+        settings.cache_dir,
+        no_cache=settings.no_cache,
+        lock_timeout=settings.lock_timeout,
+        fsync=settings.fsync,
+    )
 
 
 @contextlib.contextmanager

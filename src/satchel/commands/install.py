@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
@@ -17,8 +16,8 @@ from packaging.version import Version
 
 from satchel.cache.store import Cache
 from satchel.commands.common import cache_in_use, open_cache
-from satchel.commands.install_noop import requirements_of
 from satchel.commands.pipeline import Installer, Target, installed_identity
+from satchel.commands.request import InstallRequest
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -34,9 +33,9 @@ from satchel.units import human_time
 log = logging.getLogger("satchel")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(request: InstallRequest, settings: Settings) -> int:
     started = time.perf_counter()
-    parsed = requirements_of(args)
+    parsed = request.requirements
     if not parsed.requirements:
         raise SatchelError(
             "no requirements given", hint="name packages, or pass -r requirements.txt"
@@ -44,19 +43,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
-            return _install(args, settings, cache, parsed, started)
+            return _install(request, settings, cache, parsed, started)
     finally:
         cache.close()
 
 
-def _target(args: argparse.Namespace, cache: Cache) -> Target:
+def _target(request: InstallRequest, cache: Cache) -> Target:
     from satchel.python.cached import get_interpreter
     from satchel.python.discover import find_target
 
-    if args.target is not None:
-        exe = find_target(args.python, system=args.python is None, cwd=Path.cwd(), cache=cache)
+    if request.target is not None:
+        exe = find_target(request.python, system=request.python is None, cwd=Path.cwd(), cache=cache)
         interp = get_interpreter(exe, cache)
-        root = args.target.absolute()
+        root = request.target.absolute()
+        _check_target_dir(root, create=not request.dry_run)
         paths = {
             "purelib": str(root),
             "platlib": str(root),
@@ -65,28 +65,65 @@ def _target(args: argparse.Namespace, cache: Cache) -> Target:
             "headers": str(root / "include"),
         }
         return Target(interp, paths, str(root), is_directory=True)
-    exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
+    exe = find_target(request.python, system=request.system, cwd=Path.cwd(), cache=cache)
     interp = get_interpreter(exe, cache)
     return Target(interp, dict(interp.paths), interp.prefix)
 
 
-def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:
+def _check_target_dir(root: Path, *, create: bool) -> None:
+    """--target must be a directory satchel can write (made now, before anything is resolved or
+    downloaded); with --dry-run it is only checked."""
+    import errno
+    import os
+
+    def fail(reason: str) -> SatchelError:
+        return SatchelError(
+            f"cannot install into --target {root}: {reason}",
+            hint="pass a writable directory (it is created when missing)",
+        )
+
+    if root.exists():
+        if not root.is_dir():
+            raise fail("it is not a directory")
+        if not os.access(root, os.W_OK):
+            raise fail("permission denied")
+        return
+    if not create:
+        parent = root.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise fail(f"{parent} is not a directory")
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOTDIR:
+            reason = "a parent is not a directory"
+        raise fail(reason) from None
+
+
+def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:
     from satchel.index.config import load_index_config
 
-    no_index = args.no_index or parsed.no_index
-    find_links = [*args.find_links, *parsed.find_links]
+    choice = request.index
+    no_index = choice.no_index or parsed.no_index
+    find_links = [*choice.find_links, *parsed.find_links]
     if no_index:
         indexes: list[str] = []
     else:
-        config = load_index_config(index_url=args.index_url or parsed.index_url)
-        extras = [*args.extra_index_url, *parsed.extra_index_urls]
-        if not extras and not args.index_url and not parsed.index_url:
+        config = load_index_config(
+            index_url=choice.index_url or parsed.index_url, env_index_url=settings.index_url
+        )
+        extras = [*choice.extra_index_urls, *parsed.extra_index_urls]
+        if not extras and not choice.index_url and not parsed.index_url:
             extras = list(config.extra_index_urls)
-        if not find_links and not args.index_url:
+        if not find_links and not choice.index_url:
             find_links = list(config.find_links)
         indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
-    upgrade_all = bool(args.upgrade)
-    upgrade_names = frozenset(str(canonicalize_name(n)) for n in args.upgrade_package)
+    upgrade_all = request.upgrade
+    upgrade_names = _canonical_names(request.upgrade_packages)
 
     def refresh(name: str) -> bool:
         # Like uv: asking for the newest version (-U, -P NAME) revalidates those index pages,
@@ -121,9 +158,9 @@ def _named(spec: RequirementSpec, name: str) -> Requirement:
     return Requirement(f"{name}{extras} @ {spec.url}{marker}")
 
 
-def _build_options(args: argparse.Namespace, parsed: ParsedRequirements) -> BuildOptions:
+def _build_options(request: InstallRequest, run: Settings, parsed: ParsedRequirements) -> BuildOptions:
     settings: dict[str, str | list[str]] = {}
-    pairs = [*_config_pairs(args.config_settings, "--config-settings")]
+    pairs = list(request.config_settings)
     for spec in parsed.requirements:
         pairs.extend(spec.config_settings)
     for key, value in pairs:
@@ -135,20 +172,15 @@ def _build_options(args: argparse.Namespace, parsed: ParsedRequirements) -> Buil
         else:
             settings[key] = [old, value]
     return BuildOptions(
-        isolation=not args.no_build_isolation,
+        isolation=request.build_isolation,
         config_settings=settings,
         editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
+        git_timeout=run.git_timeout,
     )
 
 
-def _config_pairs(values: Iterable[str], option: str) -> Iterable[tuple[str, str]]:
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise SatchelError(
-                f"{option} {value!r}: expected KEY=VALUE", hint=f"for example {option} editable_mode=compat"
-            )
-        yield key, val
+def _canonical_names(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(canonicalize_name(n)) for n in names)
 
 
 def _names(values: Iterable[str], parsed: set[str]) -> frozenset[str]:
@@ -186,40 +218,41 @@ def _installed_metadata(dists: dict[str, InstalledDist]) -> Any:
 
 
 def _install(
-    args: argparse.Namespace, settings: Settings, cache: Cache, parsed: ParsedRequirements, started: float
+    request: InstallRequest, settings: Settings, cache: Cache, parsed: ParsedRequirements, started: float
 ) -> int:
-    target = _target(args, cache)
+    target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
     # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
     require_hashes = (
-        args.require_hashes or parsed.require_hashes or any(s.hashes for s in parsed.requirements)
+        request.require_hashes or parsed.require_hashes or any(s.hashes for s in parsed.requirements)
     )
     if require_hashes:
         _check_hashes_given(parsed.requirements)
     client = IndexClient(
         cache,
-        _index_options(args, settings, parsed),
+        _index_options(request, settings, parsed),
         installed_metadata=_installed_metadata(installed),
     )
     installer = Installer(
         cache,
         client,
-        _build_options(args, parsed),
-        link_mode=args.link_mode,
-        compile_bytecode=args.compile_bytecode,
+        _build_options(request, settings, parsed),
+        link_mode=request.link_mode,
+        default_link_mode=settings.link_mode,
+        compile_bytecode=request.compile_bytecode,
     )
     finder = installer.finder(target.interpreter)
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
     try:
         options = ResolveOptions(
-            pre=args.pre or parsed.pre,
-            upgrade=args.upgrade,
-            upgrade_packages=frozenset(str(canonicalize_name(n)) for n in args.upgrade_package),
+            pre=request.pre or parsed.pre,
+            upgrade=request.upgrade,
+            upgrade_packages=_canonical_names(request.upgrade_packages),
             # -U upgrades everything the requirements pull in (like uv); -P NAME just those.
-            installed={} if args.reinstall or args.upgrade else _installed_versions(installed.values()),
-            no_deps=args.no_deps,
-            only_binary=_names(args.only_binary, set(parsed.only_binary)),
-            no_binary=_names(args.no_binary, set(parsed.no_binary)),
+            installed={} if request.reinstall or request.upgrade else _installed_versions(installed.values()),
+            no_deps=request.no_deps,
+            only_binary=_names(request.only_binary, set(parsed.only_binary)),
+            no_binary=_names(request.no_binary, set(parsed.no_binary)),
         )
         with progress:
             resolving = progress.task("Resolving")
@@ -245,7 +278,7 @@ def _install(
             for pkg in resolution.values()
         ]
         installed_urls = {n: installed_identity(d.direct_url) for n, d in installed.items()}
-        plan = make_plan(wanted, installed, reinstall=args.reinstall, installed_urls=installed_urls)
+        plan = make_plan(wanted, installed, reinstall=request.reinstall, installed_urls=installed_urls)
         for w in plan.keep:
             log.debug("%s==%s is already installed; keeping it", w.name, w.version)
         for dist in plan.remove:
@@ -253,7 +286,7 @@ def _install(
         if plan.empty:
             _say(f"Nothing to do: {len(plan.keep)} packages already installed in {target.label}")
             return 0
-        if args.dry_run:
+        if request.dry_run:
             _say(f"Would install {len(plan.install)} packages (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0

@@ -10,33 +10,11 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
-
-    from satchel.requirements.models import ParsedRequirements
+    from satchel.commands.request import InstallRequest
     from satchel.settings import Settings
 
 
-def requirements_of(args: argparse.Namespace) -> ParsedRequirements:
-    """The install's requirements (command line, -r, -c, -e), read once per run: the no-op check
-    and the full install share them."""
-    parsed = getattr(args, "parsed_requirements", None)
-    if parsed is None:
-        from pathlib import Path
-
-        from satchel.requirements.parser import parse_command_line
-
-        parsed = parse_command_line(
-            args.requirements,
-            editables=args.editable,
-            requirement_files=args.requirement,
-            constraint_files=args.constraint,
-            base_dir=Path.cwd(),
-        )
-        args.parsed_requirements = parsed
-    return parsed
-
-
-def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> int | None:
+def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int | None:
     """`satchel install` when everything asked for is installed already: the exit status after
     printing what the full install prints then, or None to run the full install.
 
@@ -49,24 +27,23 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
     does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off.
     """
     import logging
-    import os
     import time
 
     if (
-        os.environ.get("SATCHEL_NO_FAST_PATH")
-        or args.upgrade
-        or args.upgrade_package
-        or args.reinstall
-        or args.require_hashes
-        or args.editable
-        or args.target is not None
-        or args.config_settings  # checked (KEY=VALUE) by the full install, even with no build
+        not settings.fast_path
+        or request.upgrade
+        or request.upgrade_packages
+        or request.reinstall
+        or request.require_hashes
+        or request.requirements.editables
+        or request.target is not None
+        or request.config_settings
     ):
         return None
     log = logging.getLogger("satchel")
     started = time.perf_counter()
     try:
-        found = _nothing_to_do(args, settings)
+        found = _nothing_to_do(request, settings)
     except Exception as exc:  # the full install meets the same problem and reports it properly
         log.debug("no-op check: %s: %s; resolving", type(exc).__name__, exc)
         return None
@@ -85,7 +62,7 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
 
 
 def _nothing_to_do(
-    args: argparse.Namespace, settings: Settings
+    request: InstallRequest, settings: Settings
 ) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     """(names, versions, environment) when the install would change nothing, else None."""
     import logging
@@ -99,7 +76,7 @@ def _nothing_to_do(
 
     log = logging.getLogger("satchel")
     cwd = Path.cwd()
-    parsed = requirements_of(args)
+    parsed = request.requirements
     specs = [*parsed.requirements, *parsed.constraints]
     if (
         not parsed.requirements
@@ -117,7 +94,7 @@ def _nothing_to_do(
             if cache.read_only:
                 held.drop()
                 return None
-            exe = find_target(args.python, system=args.system, cwd=cwd, cache=cache)
+            exe = find_target(request.python, system=request.system, cwd=cwd, cache=cache)
             facts = get_facts(exe, cache)
             if cache.degraded:
                 held.drop()
@@ -131,19 +108,22 @@ def _nothing_to_do(
         facts.markers,
         facts.version_str,
         constraints=[s.requirement for s in parsed.constraints if s.requirement is not None],
-        no_deps=args.no_deps,
+        no_deps=request.no_deps,
     )
     if not outcome:
         log.debug("no-op check: %s; resolving", outcome.reason)
         return None
-    if not (args.no_index or parsed.no_index):
+    if not (request.index.no_index or parsed.no_index):
         # The full install reads the index configuration even when it needs no index: its
         # warnings and errors must not go missing here.
         from satchel.index.config import load_index_config
 
         with _HeldLog() as held:
             try:
-                load_index_config(index_url=args.index_url or parsed.index_url)
+                load_index_config(
+                    index_url=request.index.index_url or parsed.index_url,
+                    env_index_url=settings.index_url,
+                )
             except Exception:
                 held.drop()  # the full install warns and fails the same way
                 raise

@@ -54,12 +54,14 @@ class Installer:
         build: BuildOptions,
         *,
         link_mode: str | None = None,
+        default_link_mode: str | None = None,
         compile_bytecode: bool = False,
     ) -> None:
         self.cache = cache
         self.client = client
         self.sources = Sources(cache, client, build)
-        self.link_mode = link_mode
+        self.link_mode = link_mode  # --link-mode
+        self.default_link_mode = default_link_mode  # SATCHEL_LINK_MODE (Settings.link_mode)
         self.compile_bytecode = compile_bytecode
 
     def finder(self, interpreter: Interpreter, building: tuple[str, ...] = ()) -> SourceFinder:
@@ -213,7 +215,7 @@ class Installer:
         from satchel.install.uninstall import uninstall
         from satchel.install.wheel import install_tree
 
-        linker = Linker(self.link_mode or os.environ.get("SATCHEL_LINK_MODE", "hardlink"))
+        linker = Linker(self.link_mode or self.default_link_mode or "hardlink")
         if self.cache.read_only and not self.link_mode:
             # Files of a cache we may not write often cannot be hardlinked either (owned by another
             # user: fs.protected_hardlinks; immutable; another mount). The read-only notice already

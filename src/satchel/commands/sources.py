@@ -47,6 +47,7 @@ class BuildOptions:
     config_settings: ConfigSettings = field(default_factory=dict)
     editables: frozenset[str] = frozenset()
     log_dir: Path | None = None
+    git_timeout: float | None = None  # seconds per git command (None: the build layer's default)
 
 
 def is_wheel_url(url: str) -> bool:
@@ -106,7 +107,7 @@ class Sources:
                 file = url_file(url)
                 path = self.client.download(name or file.filename, file)
                 return Source.sdist(path, name=name, sha256=file.sha256, url=url)
-            return source_from_url(url, cache=self.cache, name=name)
+            return source_from_url(url, cache=self.cache, name=name, git_timeout=self.options.git_timeout)
 
         return self._once(f"url:{url}", make)
 

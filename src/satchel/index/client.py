@@ -285,6 +285,15 @@ class IndexClient:
         resp = self._http_client().get(url)
         self.stats["pages_fetched"] += 1
         if resp.status in (404, 410):
+            from urllib.parse import unquote, urlsplit
+
+            parts = urlsplit(index_url)
+            if parts.netloc in ("", "localhost") and not Path(unquote(parts.path)).is_dir():
+                # Not a project missing from the index: no index there at all.
+                raise IndexError_(
+                    f"index {index_url} does not exist",
+                    hint="check the path of the file:// index URL",
+                )
             log.debug("%s: no such project on %s", name, index_url)
             return []
         return parse_page(resp.body, resp.content_type, resp.url, name)

@@ -60,6 +60,7 @@ def __getattr__(name: str) -> Any:
 def load_index_config(
     index_url: str | None = None,
     *,
+    env_index_url: str | None = None,
     extra_index_urls: Sequence[str] | None = None,
     find_links: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -68,8 +69,11 @@ def load_index_config(
     """Work out the index URLs and find-links for this run.
 
     ``extra_index_urls`` / ``find_links`` of None mean "not given": they are then taken from pip's
-    configuration (an empty sequence means "none"). ``config_files`` replaces pip's file discovery
-    (lowest priority first); ``environ`` defaults to ``os.environ``.
+    configuration (an empty sequence means "none"). ``env_index_url`` is SATCHEL_INDEX_URL's
+    value (``Settings.index_url``, parsed there). ``config_files`` replaces pip's file discovery
+    (lowest priority first); ``environ`` (pip's variables) defaults to ``os.environ``.
+
+    An index URL that is not a URL is an error naming where it came from.
     """
     env = os.environ if environ is None else environ
     pip: dict[str, _Setting] | None = None
@@ -83,8 +87,8 @@ def load_index_config(
 
     if index_url:
         url, source = index_url, "--index-url"
-    elif env.get("SATCHEL_INDEX_URL", "").strip():
-        url, source = env["SATCHEL_INDEX_URL"].strip(), "SATCHEL_INDEX_URL"
+    elif env_index_url:
+        url, source = env_index_url, "SATCHEL_INDEX_URL"
     else:
         setting = pip_setting("index-url")
         if setting is not None and setting.value.strip():
@@ -92,9 +96,12 @@ def load_index_config(
         else:
             url, source = pip_default_index_url()
 
+    _check_url(url, source)
     if extra_index_urls is None:
         s = pip_setting("extra-index-url")
         extra = tuple(s.value.split()) if s else ()
+        for item in extra:
+            _check_url(item, s.source if s else "")
     else:
         extra = tuple(extra_index_urls)
     if find_links is None:
@@ -103,6 +110,17 @@ def load_index_config(
     else:
         links = tuple(find_links)
     return IndexConfig(index_url=url, extra_index_urls=extra, find_links=links, source=source)
+
+
+def _check_url(url: str, source: str) -> None:
+    from satchel.settings import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise SatchelError(
+            f"index URL {url!r} (from {source}) is not a URL: {problem}",
+            hint="an index URL looks like https://host/simple",
+        )
 
 
 def pip_config_files(environ: Mapping[str, str]) -> list[Path]:

@@ -65,6 +65,25 @@ __all__ = [
 ]
 
 
+def check_proxies(environ: Mapping[str, str]) -> None:
+    """A clear error for a proxy variable (``http_proxy``, ``https_proxy``, ``all_proxy``, either
+    case; the one used) that is not an http(s) proxy URL, before any request is made."""
+    from satchel.settings import url_problem
+
+    for base in ("http_proxy", "https_proxy", "all_proxy"):
+        name = base if environ.get(base) else base.upper()
+        value = environ.get(name) or ""
+        if not value.strip():
+            continue
+        url = value.strip() if "://" in value else "http://" + value.strip()
+        problem = url_problem(url, schemes=("http", "https"))
+        if problem:
+            raise IndexError_(
+                f"environment variable {name}={redact_url(value)!r} is not a proxy URL: {problem}",
+                hint=f"use http://host:port, or unset {name}",
+            )
+
+
 class HttpClient:
     """Thread-safe HTTP(S) and file:// client; make one per run and share it.
 
@@ -91,6 +110,7 @@ class HttpClient:
         self._pool_maxsize = pool_maxsize
         self._cafile = cafile
         self._environ = dict(os.environ if environ is None else environ)
+        check_proxies(self._environ)
         self._user_agent = user_agent or _default_user_agent()
         self._lock = threading.Lock()
         self._auth = Credentials(self._environ)

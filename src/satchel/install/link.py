@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Literal, Union
 
 from satchel.errors import InstallError
+from satchel.settings import LINK_MODES  # (one list: the CLI's choices, SATCHEL_LINK_MODE)
 
 StrPath = Union[str, "os.PathLike[str]"]
 
 log = logging.getLogger("satchel.install")
 
 LinkMode = Literal["hardlink", "copy", "symlink", "clone"]
-LINK_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink", "clone")
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int), Linux
 # Errors meaning "this kind of link does not work between these two places": copy from now on.

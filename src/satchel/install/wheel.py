@@ -91,8 +91,8 @@ class _Transaction:
                 raise
         except FileNotFoundError:
             parent = os.path.dirname(directory)
-            if parent == directory:
-                raise
+            if parent == directory or parent in self.dirs:
+                raise  # (where the parent exists and still no directory can be made: /proc)
             self.ensure_dir(parent)
             self.ensure_dir(directory)
         self.dirs.add(directory)

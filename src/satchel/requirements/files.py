@@ -382,10 +382,14 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
         if name in ("--requirement", "--constraint"):
             _include(value, name == "--constraint", where, context, state)
         elif name == "--index-url":
+            _check_url(name, value, where)
             state.index_url = value
         elif name == "--extra-index-url":
+            _check_url(name, value, where)
             _extend_unique(state.extra_index_urls, [value])
         elif name == "--find-links":
+            if "://" in value or value.lower().startswith("file:"):
+                _check_url(name, value, where)
             _extend_unique(state.find_links, [_resolve_location(value, context.base_dir)])
         elif name == "--trusted-host":
             _extend_unique(state.trusted_hosts, [value])
@@ -402,6 +406,18 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
                 _apply_format_control(items, state.only_binary, state.no_binary)
             else:
                 _apply_format_control(items, state.no_binary, state.only_binary)
+
+
+def _check_url(option: str, url: str, where: str) -> None:
+    """A clear error (file:line) for an index or find-links URL that is not one."""
+    from satchel.settings import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise RequirementsFileError(
+            f"{where}: {option} {url!r} is not a URL: {problem}",
+            hint="an index URL looks like https://host/simple",
+        )
 
 
 def _take_option(tokens: list[str], index: int, where: str) -> tuple[Option, str | None, int]:

@@ -190,6 +190,15 @@ def build_spec(
         else:
             name, requirement, url, extras, marker = _parse_pep508(text, where, base_dir)
 
+    if url is not None and url.lower().startswith(("http://", "https://")):
+        from satchel.settings import url_problem
+
+        problem = url_problem(url, schemes=("http", "https"))
+        if problem:
+            raise RequirementsFileError(
+                f"{where}: {redact(url)!r} is not a URL: {problem}",
+                hint="a direct reference looks like 'name @ https://host/path/name-1.0.tar.gz'",
+            )
     if editable:
         _check_editable(text, url, where)
     if constraint:

@@ -15,7 +15,9 @@ from typing import Any
 
 from satchel.cache import buckets
 from satchel.cache.store import Cache, Tree
-from satchel.install.installed import InstalledDist
+from satchel.install.installed import (
+    InstalledDist,
+)
 from satchel.install.link import Linker
 from satchel.install.unpack import unpack_wheel
 from satchel.install.wheel import install_tree
@@ -148,3 +150,40 @@ def rewrite_zip(
                 continue
             dst.writestr(info, replace.get(info.filename, src.read(info)))
     shutil.move(tmp, wheel)
+
+
+APP = WheelSpec(
+    "Demo-App",
+    "2.0",
+    files={
+        "demo_app/__init__.py": "def main():\n    print('hello from demo')\n",
+        "demo_app/data.txt": "payload\n",
+    },
+    console_scripts={"demo": "demo_app:main"},
+    gui_scripts={"demo-gui": "demo_app:main"},
+    data={
+        "scripts": {
+            "raw-tool": "#!python\nimport sys\nprint('raw', sys.prefix)\n",
+            "plain.sh": "#!/bin/sh\necho plain\n",
+        },
+        "headers": {"demo.h": "int demo;\n"},
+        "data": {"share/demo/readme.txt": "shared\n"},
+    },
+)
+
+
+HEADER_SAMPLES = [
+    b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n\nbody: not a header\n",
+    # A continuation line that is only whitespace is still part of the header block (a License
+    # text with blank lines): the fields after it are read too.
+    b"Name: a\nLicense: Copyright\n        All rights reserved.\n        \n        more\n"
+    b"Requires-Dist: b>=1\nRequires-Python: >=3.8\n\nbody",
+    b"Name: a\r\nVersion: 1\r\nRequires-Dist: b\r\n\r\nRequires-Dist: not-me\r\n",
+    b"Name: a\rVersion: 2\r\rX: 1",
+    b":no-name\nName: x\nFrom someone\nA:b\nnot a header line\nB: c",
+    b"  leading continuation\nName: x\n",
+    b"",
+    b"\n\nName: a",
+    b"Name:\n  folded\n  more  \nVersion:   1.0  \n",
+    b"name: lower\nNAME: upper\nRequires-Dist: a\nrequires-dist: b\n",
+]

@@ -225,3 +225,16 @@ def populate(satchel: Satchel, server: IndexServer, *, direct_url: bool = False)
     first = satchel.run("install", "-p", venv, *args)
     assert first.warnings() == [], first
     return Populated(satchel, server, venv, args, first)
+
+
+FAULTS = [
+    "truncated",
+    "zero-length",
+    "bit-flip",
+    "garbage",
+    "wrong-record-type",
+    "future-version",
+    "missing-file",
+    "dangling",
+    "unreadable",
+]

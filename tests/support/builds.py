@@ -320,3 +320,31 @@ def built_entries(cache: Cache, name: str) -> list[Path]:
 def temp_litter(cache: Cache) -> list[Path]:
     base = cache.root / "built-v1"
     return [p for p in base.rglob(".tmp-*")] if base.exists() else []
+
+
+_C_SOURCE = """
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
+"""
+
+
+def _c_project(root: Path) -> Path:
+    return setuptools_project(
+        root,
+        "cext-demo",
+        setup_py=textwrap.dedent(
+            """
+            from setuptools import Extension, setup
+            setup(
+                name="cext-demo",
+                version="1.0",
+                packages=["cext_demo"],
+                ext_modules=[Extension("cext_demo._speed", ["cext_demo/_speed.c"])],
+            )
+            """
+        ),
+        files={"cext_demo/__init__.py": "", "cext_demo/_speed.c": _C_SOURCE},
+    )

@@ -1,0 +1,184 @@
+"""Typed requests: what a command was asked to do, built once from the parsed command line.
+
+The CLI's ``argparse.Namespace`` stops here: the commands (and everything below them) take these
+frozen records instead. Each field has a default, so adding an option is one field here, one line
+in ``from_args``, and the code that uses it.
+
+Kept light to import: the no-op install builds an :class:`InstallRequest` before anything heavy
+is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from satchel.errors import SatchelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterable
+
+    from satchel.requirements.models import ParsedRequirements
+
+
+@dataclass(frozen=True)
+class IndexChoice:
+    """Which indexes and find-links the command line named (-i, --extra-index-url, -f,
+    --no-index). Requirement files and pip's configuration add theirs later."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> IndexChoice:
+        """The options as given, each URL checked up front (as pip and uv do): a malformed
+        one is an error even when nothing needs the index."""
+        choice = cls(
+            index_url=getattr(args, "index_url", None),
+            extra_index_urls=tuple(getattr(args, "extra_index_url", ())),
+            find_links=tuple(getattr(args, "find_links", ())),
+            no_index=bool(getattr(args, "no_index", False)),
+        )
+        if choice.index_url is not None:
+            check_url("--index-url", choice.index_url)
+        for url in choice.extra_index_urls:
+            check_url("--extra-index-url", url)
+        for location in choice.find_links:
+            # A directory or an HTML file, else a URL.
+            if "://" in location or location.lower().startswith("file:"):
+                check_url("--find-links", location)
+        return choice
+
+
+def check_url(option: str, url: str) -> None:
+    """A clear error for an option's value that is not a usable http(s):// or file: URL."""
+    from satchel.settings import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise SatchelError(
+            f"{option} {url!r} is not a URL: {problem}",
+            hint=f"for example {option} https://host/simple"
+            if option != "--find-links"
+            else "pass a directory, an HTML file, or an http(s):// or file:// URL",
+        )
+
+
+def _empty_requirements() -> ParsedRequirements:
+    from satchel.requirements.models import ParsedRequirements
+
+    return ParsedRequirements()
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    """`satchel install`: the requirements (command line, -r, -c, -e; files read once, here)
+    and every option that changes what is installed, or where, or how.
+
+    ``upgrade_packages``, ``only_binary`` and ``no_binary`` hold the option values as given
+    (names, or ``:all:``/``:none:``); the install canonicalizes and merges them with the
+    requirement files' own options.
+    """
+
+    requirements: ParsedRequirements = field(default_factory=_empty_requirements)
+    # where
+    python: str | None = None
+    system: bool = False
+    target: Path | None = None
+    # what
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    reinstall: bool = False
+    no_deps: bool = False
+    pre: bool = False
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+    require_hashes: bool = False
+    dry_run: bool = False
+    # how
+    index: IndexChoice = IndexChoice()
+    link_mode: str | None = None  # None: the settings' (SATCHEL_LINK_MODE), else hardlink
+    compile_bytecode: bool = False
+    config_settings: tuple[tuple[str, str], ...] = ()  # --config-settings KEY=VALUE, in order
+    build_isolation: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> InstallRequest:
+        """The request the command line makes; reads the requirement files (errors name
+        file:line) and checks the option values."""
+        from satchel.requirements.parser import parse_command_line
+
+        parsed = parse_command_line(
+            args.requirements,
+            editables=args.editable,
+            requirement_files=args.requirement,
+            constraint_files=args.constraint,
+            base_dir=Path.cwd(),
+        )
+        return cls(
+            requirements=parsed,
+            python=args.python,
+            system=args.system,
+            target=args.target,
+            upgrade=args.upgrade,
+            upgrade_packages=tuple(project_names("--upgrade-package", args.upgrade_package)),
+            reinstall=args.reinstall,
+            no_deps=args.no_deps,
+            pre=args.pre,
+            only_binary=tuple(format_control("--only-binary", args.only_binary)),
+            no_binary=tuple(format_control("--no-binary", args.no_binary)),
+            require_hashes=args.require_hashes,
+            dry_run=args.dry_run,
+            index=IndexChoice.from_args(args),
+            link_mode=args.link_mode,
+            compile_bytecode=args.compile_bytecode,
+            config_settings=tuple(config_pairs(args.config_settings, "--config-settings")),
+            build_isolation=not args.no_build_isolation,
+        )
+
+
+_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+
+def project_names(option: str, values: Iterable[str]) -> list[str]:
+    """Project names given to ``option``, each checked (PEP 508 names)."""
+    out = []
+    for value in values:
+        if not _PROJECT_NAME.fullmatch(value):
+            raise SatchelError(
+                f"{option} {value!r}: not a project name",
+                hint="project names are letters, digits and . _ - (for example my-package)",
+            )
+        out.append(value)
+    return out
+
+
+def format_control(option: str, values: Iterable[str]) -> list[str]:
+    """--only-binary / --no-binary values (comma-separated names, :all:, :none:), checked."""
+    for value in values:
+        names = [part.strip() for part in value.split(",") if part.strip() not in ("", ":all:", ":none:")]
+        for name in names:
+            if not _PROJECT_NAME.fullmatch(name):
+                raise SatchelError(
+                    f"{option} {value!r}: {name!r} is not a project name",
+                    hint=f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)",
+                )
+    return list(values)
+
+
+def config_pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` option values as pairs; a clear error for anything else."""
+    out = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise SatchelError(
+                f"{option} {value!r}: expected KEY=VALUE", hint=f"for example {option} editable_mode=compat"
+            )
+        out.append((key, val))
+    return out
