@@ -12,8 +12,8 @@ from satchel.standards.extras import (
     normalize_extras,
 )
 from satchel.standards.markers import marker_holds
-from tests.unit.test_install_satisfied import Dist, assert_not_satisfied, assert_satisfied
-from tests.unit.test_resolve_fakes import MARKERS, FakeFinder, versions
+from tests.support.resolve_fakes import MARKERS, FakeFinder, versions
+from tests.support.satisfied import Dist, assert_not_satisfied, assert_satisfied
 
 LINES = [
     "plain",

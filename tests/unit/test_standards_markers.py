@@ -14,8 +14,8 @@ from packaging.requirements import Requirement
 from satchel.errors import SatchelError
 from satchel.install.satisfied import check
 from satchel.standards.markers import MarkerUndefined, marker_holds
-from tests.unit.test_install_satisfied import PYTHON, Dist, assert_not_satisfied, installed
-from tests.unit.test_resolve_fakes import MARKERS, FakeFinder, versions
+from tests.support.resolve_fakes import MARKERS, FakeFinder, versions
+from tests.support.satisfied import PYTHON, Dist, assert_not_satisfied, installed
 
 # Markers packaging parses but cannot evaluate in core metadata, one per way it fails.
 UNDEFINED = [

@@ -11,8 +11,8 @@ from packaging.version import Version
 
 from satchel.errors import ResolutionImpossible
 from satchel.standards.requires_python import admits, excluding_operators, parse_requires_python
-from tests.unit.test_install_satisfied import Dist, assert_not_satisfied, assert_satisfied
-from tests.unit.test_resolve_fakes import FakeFinder
+from tests.support.resolve_fakes import FakeFinder
+from tests.support.satisfied import Dist, assert_not_satisfied, assert_satisfied
 
 _PYTHONS = ["3.8.0", "3.10.12", "3.11.7", "3.12.0", "3.13.0rc1", "3.13.0", "3.14.0a3", "4.0"]
 _OPS = ["==", "!=", ">=", "<=", ">", "<", "~=", "==="]

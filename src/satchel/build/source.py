@@ -167,9 +167,7 @@ def source_from_url(
     hashes) and pass the file to :meth:`Source.sdist`.
     """
     if url.lower().startswith("git+"):
-        from satchel.build.git import database_path, resolve
-
-        from satchel.build.git import GIT_TIMEOUT
+        from satchel.build.git import GIT_TIMEOUT, database_path, resolve
 
         timeout = GIT_TIMEOUT if git_timeout is None else git_timeout
         revision = resolve(url, cache=cache, timeout=timeout)
