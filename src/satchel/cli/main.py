@@ -38,6 +38,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
 
 
+def _add_remote(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("remote cache")
+    g.add_argument("--remote-cache", metavar="URL", help="a shared cache: s3://BUCKET[/PREFIX], webdav+https://HOST/PATH or a read-only https:// mirror ($SATCHEL_REMOTE_CACHE)")
+    g.add_argument("--remote-cache-mode", metavar="MODE", help="read (default) or read-write ($SATCHEL_REMOTE_CACHE_MODE)")
+    g.add_argument("--remote-upload-wait", metavar="SECONDS", help="how long the end of a run waits for uploads (default 5)")
+
+
 def _add_env(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--python", help="target interpreter: a path, a venv, or a version like 3.12")
     p.add_argument("--system", action="store_true", help="allow the system Python as the target")
@@ -183,6 +190,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_env(p)
     _add_index(p)
     _add_common(p)
+    _add_remote(p)
 
 
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -199,6 +207,7 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ]:
         cp = csub.add_parser(name, help=helptext, description=helptext)
         _add_common(cp)
+        _add_remote(cp)
         if name == "info":
             cp.add_argument("--json", action="store_true")
         if name in ("list", "clean"):
@@ -262,9 +271,18 @@ def _main(args_list: list[str], collecting: bool) -> int:
         parser.parse_args(["cache", "--help"])
     from satchel.cli.output import print_error, setup_logging
     from satchel.errors import SatchelError
-    from satchel.settings import Settings
+    from satchel.settings import Settings, remote_config
 
     setup_logging(args.verbose, args.quiet)
+    try:
+        remote = remote_config(
+            getattr(args, "remote_cache", None),
+            getattr(args, "remote_cache_mode", None),
+            getattr(args, "remote_upload_wait", None),
+        )
+    except SatchelError as exc:
+        print_error(exc.message, exc.hint)
+        return 1
     settings = Settings(
         cache_dir=args.cache_dir,
         no_cache=args.no_cache,
@@ -275,6 +293,7 @@ def _main(args_list: list[str], collecting: bool) -> int:
         verbose=args.verbose,
         quiet=args.quiet,
         force=getattr(args, "force", False),
+        remote=remote,
     )
     import importlib
 

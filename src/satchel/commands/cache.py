@@ -14,7 +14,7 @@ from satchel.units import human_size
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    cache = open_cache(settings)
+    cache = open_cache(settings, remote=False)
     root = cache.root
     out = sys.stdout
     cmd = args.cache_command

@@ -17,8 +17,15 @@ log = logging.getLogger("satchel")
 CLEAN_WAIT = 60.0
 
 
-def open_cache(settings: Settings) -> Cache:
-    return Cache(settings.cache_dir, no_cache=settings.no_cache)
+def open_cache(settings: Settings, *, remote: bool = True) -> Cache:
+    """The cache of this run; with its remote tier unless ``remote`` is False, --offline or
+    --no-cache was given."""
+    use_remote = remote and not settings.offline and not settings.no_cache
+    return Cache(
+        settings.cache_dir,
+        no_cache=settings.no_cache,
+        remote=settings.remote if use_remote else None,
+    )
 
 
 @contextlib.contextmanager
