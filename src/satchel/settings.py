@@ -31,9 +31,25 @@ class Settings:
     quiet: bool = False
     force: bool = False
     remote: RemoteConfig | None = None  # the remote cache tier (remote_config below)
+    # SATCHEL_CACHE_MAX_SIZE: prune the cache down to this many bytes, at most once a day
+    cache_max_size: int | None = field(default_factory=lambda: cache_max_size())
 
     def must_refresh(self, name: str) -> bool:
         return self.refresh or name in self.refresh_packages
+
+
+def cache_max_size(environ: dict[str, str] | None = None) -> int | None:
+    """SATCHEL_CACHE_MAX_SIZE in bytes (500M, 2G, ...), or None. A bad value is an error."""
+    text = (os.environ if environ is None else environ).get("SATCHEL_CACHE_MAX_SIZE")
+    if not text:
+        return None
+    from satchel.cache.manage import parse_size
+    from satchel.errors import SatchelError
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise SatchelError(f"SATCHEL_CACHE_MAX_SIZE: {exc}", hint="e.g. 500M or 2G") from None
 
 
 def remote_config(

@@ -534,10 +534,19 @@ def _remove_empty_dir(path: Path) -> None:
         os.rmdir(path)
 
 
+#: An entry's last use is its directory's mtime, renewed at most this often: a use costs a stat,
+#: and a write (utime) at most once a day per entry, never on every read.
+TOUCH_EVERY = 86400.0
+
+
 def touch(path: Path) -> None:
-    """Mark an entry as used now (for `cache prune --max-size`); best effort."""
+    """Mark an entry as used now (for `cache prune --max-size/--max-age`), when its mark is more
+    than a day old; best effort."""
+    import time
+
     with contextlib.suppress(OSError):
-        os.utime(path)
+        if time.time() - os.stat(path).st_mtime > TOUCH_EVERY:
+            os.utime(path)
 
 
 def sha256_of(path: Path) -> str:

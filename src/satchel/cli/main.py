@@ -217,6 +217,7 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         if name == "prune":
             cp.add_argument("--ci", action="store_true", help="keep only what is costly to rebuild (built wheels)")
             cp.add_argument("--max-size", metavar="SIZE", help="evict least recently used entries down to SIZE (e.g. 2G)")
+            cp.add_argument("--max-age", metavar="AGE", help="evict entries not used for AGE (e.g. 30d, 12h)")
         if name == "verify":
             cp.add_argument("--repair", action="store_true", help="remove what is broken")
 
@@ -275,26 +276,25 @@ def _main(args_list: list[str], collecting: bool) -> int:
 
     setup_logging(args.verbose, args.quiet)
     try:
-        remote = remote_config(
-            getattr(args, "remote_cache", None),
-            getattr(args, "remote_cache_mode", None),
-            getattr(args, "remote_upload_wait", None),
+        settings = Settings(
+            cache_dir=args.cache_dir,
+            no_cache=args.no_cache,
+            offline=getattr(args, "offline", False),
+            refresh=getattr(args, "refresh", False),
+            refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
+            timeout=getattr(args, "timeout", 15.0),
+            verbose=args.verbose,
+            quiet=args.quiet,
+            force=getattr(args, "force", False),
+            remote=remote_config(
+                getattr(args, "remote_cache", None),
+                getattr(args, "remote_cache_mode", None),
+                getattr(args, "remote_upload_wait", None),
+            ),
         )
     except SatchelError as exc:
         print_error(exc.message, exc.hint)
         return 1
-    settings = Settings(
-        cache_dir=args.cache_dir,
-        no_cache=args.no_cache,
-        offline=getattr(args, "offline", False),
-        refresh=getattr(args, "refresh", False),
-        refresh_packages=frozenset(_canonical(n) for n in getattr(args, "refresh_package", [])),
-        timeout=getattr(args, "timeout", 15.0),
-        verbose=args.verbose,
-        quiet=args.quiet,
-        force=getattr(args, "force", False),
-        remote=remote,
-    )
     import importlib
 
     try:

@@ -69,9 +69,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if cmd == "prune":
                 try:
                     max_size = manage.parse_size(args.max_size) if args.max_size else None
+                    max_age = manage.parse_age(args.max_age) if args.max_age else None
                 except ValueError as exc:
-                    raise SatchelError(str(exc)) from None
-                result = manage.prune(root, ci=args.ci, max_size=max_size)
+                    raise SatchelError(
+                        f"cache prune: {exc}", hint="sizes like 500M or 2G; ages like 30d or 12h"
+                    ) from None
+                result = manage.prune(root, ci=args.ci, max_size=max_size, max_age=max_age)
                 out.write(f"Pruned {len(result.removed)} entries ({human_size(result.freed)})\n")
                 return 0
     finally:

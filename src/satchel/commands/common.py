@@ -82,6 +82,47 @@ def _locked_by_others(lock: Path) -> bool:
         os.close(fd)
 
 
+def auto_prune(settings: Settings) -> None:
+    """SATCHEL_CACHE_MAX_SIZE: after a run, at most once a day, prune the cache down to that
+    size, least recently used first -- only when no other satchel is using the cache (the
+    exclusive lock is taken without waiting), so it never delays nor disturbs an install."""
+    if settings.cache_max_size is None or settings.no_cache:
+        return
+    from satchel.cache import manage
+    from satchel.cache.store import default_cache_dir
+
+    root = (settings.cache_dir or default_cache_dir()).absolute()
+    if not root.is_dir() or not manage.auto_prune_due(root):
+        return
+    import fcntl
+    import os
+
+    try:
+        fd = os.open(root / USE_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # in use (or no flock here): another day
+        try:
+            result = manage.prune(root, max_size=settings.cache_max_size)
+        except OSError as exc:
+            log.debug("automatic prune failed: %s", exc)
+            return
+        manage.mark_auto_pruned(root)
+    finally:
+        os.close(fd)
+    if result.removed:
+        from satchel.units import human_size
+
+        log.info(
+            "Pruned the cache to SATCHEL_CACHE_MAX_SIZE: %d entries (%s)",
+            len(result.removed), human_size(result.freed),
+        )
+
+
 def import_record_types() -> None:
     """Import every module that defines a cache record, so `cache verify` can decode them all."""
     import importlib

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
-from satchel.commands.common import cache_in_use, open_cache
+from satchel.commands.common import auto_prune, cache_in_use, open_cache
 from satchel.commands.install_noop import requirements_of
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder
@@ -44,9 +44,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
-            return _install(args, settings, cache, parsed, started)
+            code = _install(args, settings, cache, parsed, started)
     finally:
         cache.close()
+    auto_prune(settings)
+    return code
 
 
 def _target(args: argparse.Namespace, cache: Cache) -> Target:
