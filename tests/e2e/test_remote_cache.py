@@ -353,10 +353,11 @@ def test_sigkill_during_upload_leaves_no_partial_object_and_a_sound_local_cache(
     proxy = TcpProxy(seaweed.s3_port)
     seen_put = threading.Event()
 
-    def watch(data: bytes) -> None:
+    def watch(data: bytes) -> bool:
         if data.startswith(b"PUT ") and b"/v1/cas/" in data.split(b"\r\n", 1)[0]:
-            proxy.mode = "stall"  # the body stops half-way: the upload hangs in flight
             seen_put.set()
+            return True  # the body stops half-way: the upload hangs in flight
+        return False
 
     proxy.on_data = watch
     a = machine(tmp_path, index_server, "a", bucket.url, seaweed.env(proxy.endpoint), mode="read-write")
@@ -489,3 +490,80 @@ def test_bad_remote_settings_are_one_line_errors(
     out = s.run("install", "anything", check=False)
     line = assert_error(out, needle)
     assert line.startswith("error:") and "hint:" in out.stderr, out
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def test_push_info_and_verify_remote(
+    tmp_path: Path, index_server: IndexServer, seaweed: Seaweed, bucket: Bucket  # noqa: F811
+) -> None:
+    intree_sdist(index_server.directory, "pushed")
+    publish(index_server, WheelSpec("wheelonly", "1.0"))
+    local = Satchel(tmp_path / "local", tmp_path / "local" / "cache", index_url=index_server.index_url)
+    (tmp_path / "local").mkdir()
+    local.run("install", "-p", local.venv(), "pushed", "wheelonly")
+    remote_env = {**seaweed.env(), "SATCHEL_REMOTE_CACHE": bucket.url}
+    assert bucket.paths() == []
+    pushed = local.run("cache", "push", env=remote_env)
+    assert "Pushed" in pushed.stdout, pushed
+    assert len(bucket.records("built")) == 2 and bucket.records("metadata"), bucket.paths()
+    info = local.run("cache", "remote", "info", env=remote_env)
+    assert "reachable" in info.stdout and "built records: 2" in info.stdout, info
+    assert local.run("cache", "verify", "--remote", env=remote_env).returncode == 0
+
+    b = machine(tmp_path, index_server, "b", bucket.url, seaweed.env())
+    out = b.run("install", "-p", b.venv(), "pushed", "wheelonly", "-v")
+    assert builds_in(out.stderr) == [] and out.warnings() == [], out
+
+    blob = bucket.blobs()[0]
+    bucket.op.write(blob, b"not what it was")  # type: ignore[attr-defined]
+    bad = local.run("cache", "verify", "--remote", env=remote_env, check=False)
+    assert bad.returncode == 1 and f"corrupt: {blob}" in bad.stdout, bad
+    down = local.run("cache", "remote", "info", check=False,
+                     env={**remote_env, "AWS_ENDPOINT_URL": "http://127.0.0.1:1"})
+    assert down.returncode == 1 and "unreachable" in down.stdout, down
+    none = local.run("cache", "push", check=False)
+    assert_error(none, "no remote cache is configured")
+
+
+def test_uploads_get_a_bounded_wait_then_are_abandoned_with_one_line(
+    tmp_path: Path, index_server: IndexServer, seaweed: Seaweed, bucket: Bucket  # noqa: F811
+) -> None:
+    publish(index_server, WheelSpec("slowup", "1.0"))
+    proxy = TcpProxy(seaweed.s3_port)
+
+    def watch(data: bytes) -> bool:
+        return data.startswith(b"PUT ")  # uploads hang; reads go on
+
+    proxy.on_data = watch
+    try:
+        a = machine(tmp_path, index_server, "a", bucket.url, seaweed.env(proxy.endpoint),
+                    mode="read-write")
+        venv = a.venv()
+        started = time.monotonic()
+        out = a.run("install", "-p", venv, "slowup", "--remote-upload-wait", "1")
+        took = time.monotonic() - started
+    finally:
+        proxy.close()
+    assert " + slowup==1.0" in out.stderr
+    abandoned = [ln for ln in out.stderr.splitlines() if "abandoning" in ln]
+    assert len(abandoned) == 1 and "--remote-upload-wait" in abandoned[0], out
+    assert took < 10, took
+
+
+def test_a_run_served_by_the_local_cache_never_loads_the_remote_client(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    publish(index_server, WheelSpec("localonly", "1.0"))
+    s = machine(tmp_path, index_server, "a", "s3://satchel/never", {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"})
+    first = s.run("install", "-p", s.venv(), "localonly")
+    assert len(remote_warnings(first.stderr)) == 1, first  # the cold run asked it (refused)
+    again = s.run("install", "-p", s.venv("v2"), "localonly", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert " + localonly==1.0" in again.stderr
+    assert remote_warnings(again.stderr) == [], again
+    assert "opendal" not in again.stderr and "satchel.cache.remote.tier" not in again.stderr
+    noop = s.run("install", "-p", s.tmp / "v2", "localonly", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert "Nothing to do" in noop.stderr or "already" in noop.stderr, noop
+    for module in ("opendal", "satchel.cache.remote.tier", "satchel.cache.remote.backend"):
+        assert f"| {module}\n" not in noop.stderr and f"  {module}\n" not in noop.stderr, module

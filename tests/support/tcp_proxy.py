@@ -21,8 +21,9 @@ class TcpProxy:
         self._closed = threading.Event()
         self._socks: list[socket.socket] = []
         self.connections = 0
-        # Called with every chunk a client sends (to watch for a request and act on it).
-        self.on_data: Callable[[bytes], None] | None = None
+        # Called with every chunk a client sends (to watch for a request and act on it); when it
+        # returns True, that connection stalls from then on (the others go on).
+        self.on_data: Callable[[bytes], bool | None] | None = None
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -56,14 +57,16 @@ class TcpProxy:
                 pass
 
     def _pipe(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        stalled = False
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                if from_client and self.on_data is not None:
-                    self.on_data(data)
-                while self.mode == "stall":  # an established connection stops mid-way
+                if from_client and self.on_data is not None and self.on_data(data):
+                    stalled = True
+                    dst.sendall(data[: len(data) // 2])  # half of it goes through
+                while stalled or self.mode == "stall":  # the connection stops mid-way
                     if self._closed.wait(0.1):
                         return
                 dst.sendall(data)

@@ -204,14 +204,22 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("prune", "remove old formats, litter, and (with options) more"),
         ("purge", "remove everything"),
         ("verify", "re-hash every entry and report corruption"),
+        ("push", "upload local entries to the remote cache (--remote-cache)"),
+        ("remote", "the remote cache: `remote info`"),
     ]:
         cp = csub.add_parser(name, help=helptext, description=helptext)
         _add_common(cp)
         _add_remote(cp)
         if name == "info":
             cp.add_argument("--json", action="store_true")
-        if name in ("list", "clean"):
+        if name in ("list", "clean", "push"):
             cp.add_argument("names", nargs="*", metavar="NAME")
+        if name == "remote":
+            rsub = cp.add_subparsers(dest="remote_command", metavar="SUBCOMMAND", required=True)
+            rp = rsub.add_parser("info", help="reachability, mode, and what the remote holds")
+            _add_common(rp)
+            _add_remote(rp)
+            rp.add_argument("--json", action="store_true")
         if name in ("clean", "prune", "purge"):
             cp.add_argument("--force", action="store_true", help="do not wait for running installs")
         if name == "prune":
@@ -220,6 +228,7 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             cp.add_argument("--max-age", metavar="AGE", help="evict entries not used for AGE (e.g. 30d, 12h)")
         if name == "verify":
             cp.add_argument("--repair", action="store_true", help="remove what is broken")
+            cp.add_argument("--remote", action="store_true", help="check the remote cache instead: every blob's digest, every record's checksum and signature")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
