@@ -567,3 +567,38 @@ def test_a_run_served_by_the_local_cache_never_loads_the_remote_client(
     assert "Nothing to do" in noop.stderr or "already" in noop.stderr, noop
     for module in ("opendal", "satchel.cache.remote.tier", "satchel.cache.remote.backend"):
         assert f"| {module}\n" not in noop.stderr and f"  {module}\n" not in noop.stderr, module
+
+
+def test_a_remote_answering_5xx_is_one_warning_and_off_for_the_run(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits: list[str] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _fail(self) -> None:
+            hits.append(self.path)
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = do_PROPFIND = _fail
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        intree_sdist(index_server.directory, "fivexx")
+        publish(index_server, WheelSpec("fivexx-dep", "1.0"))
+        url = f"http://127.0.0.1:{server.server_address[1]}/cache/"
+        b = machine(tmp_path, index_server, "b", url, {})
+        out = b.run("install", "-p", b.venv(), "fivexx", "fivexx-dep", "-v")
+    finally:
+        server.shutdown()
+    assert len(builds_in(out.stderr)) == 1 and " + fivexx-dep==1.0" in out.stderr, out
+    warned = remote_warnings(out.stderr)
+    assert len(warned) == 1 and "503" in warned[0], out
+    assert len(hits) == 1, hits  # asked once, then off for the run
