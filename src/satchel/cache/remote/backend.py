@@ -48,7 +48,7 @@ def _import_opendal() -> Any:
 
 def describe(exc: BaseException) -> str:
     """A short reason from an opendal error (its messages span many lines)."""
-    text = str(exc)
+    text = str(exc).split("Backtrace:", 1)[0]
     code = re.search(r'code: "([^"]+)"', text)
     status = re.search(r"status: (\d{3})", text)
     if code:
@@ -95,6 +95,7 @@ class Store:
                 # No keys given: a public bucket is read unsigned; the instance metadata service
                 # is never asked (it would stall a run outside the cloud).
                 options["disable_ec2_metadata"] = "true"
+                options["allow_anonymous"] = "true"
             scheme = "s3"
         elif target.scheme == "webdav":
             options["endpoint"] = target.endpoint
