@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
+    from satchel.cache.remote.config import RemoteConfig
+
 #: How files get from the cache into an environment (``--link-mode``, ``SATCHEL_LINK_MODE``).
 LINK_MODES = ("hardlink", "copy", "symlink", "clone")
 
@@ -53,6 +55,8 @@ class Settings:
     link_mode: str | None = None  # SATCHEL_LINK_MODE: the default --link-mode
     fast_path: bool = True  # SATCHEL_NO_FAST_PATH=1 turns the no-op install check off
     fsync: bool = True  # SATCHEL_UNSAFE_NO_FSYNC=1 (tests only) makes cache writes not durable
+    remote: RemoteConfig | None = None  # the remote cache tier (remote_config below)
+    cache_max_size: int | None = None  # SATCHEL_CACHE_MAX_SIZE: prune down to this many bytes, at most once a day
 
     def must_refresh(self, name: str) -> bool:
         return self.refresh or name in self.refresh_packages
@@ -124,6 +128,15 @@ def _index_url(name: str, raw: str) -> str:
     return raw
 
 
+def _size(name: str, raw: str) -> int:
+    from satchel.cache.manage import parse_size
+
+    try:
+        return parse_size(raw)
+    except ValueError as exc:
+        raise _bad(name, raw, f"a size ({exc})", f"for example {name}=500M or {name}=2G, or unset it") from None
+
+
 def _link_mode(name: str, raw: str) -> str:
     if raw not in LINK_MODES:
         raise _bad(name, raw, f"one of {', '.join(LINK_MODES)}")
@@ -140,6 +153,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SATCHEL_LINK_MODE": ("link_mode", _link_mode),
     "SATCHEL_NO_FAST_PATH": ("fast_path", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_UNSAFE_NO_FSYNC": ("fsync", lambda name, raw: not _flag(name, raw)),
+    "SATCHEL_CACHE_MAX_SIZE": ("cache_max_size", _size),
+    # The remote tier's variables (SATCHEL_REMOTE_*) are read by remote_config() below.
 }
 assert {key for key, _ in VARIABLES.values()} <= {f.name for f in fields(Settings)}
 
@@ -165,3 +180,59 @@ def url_problem(url: str, *, schemes: tuple[str, ...] = ("http", "https", "file"
     if parts.scheme.lower() == "file" and not parts.path:
         return "no path"
     return None
+
+
+def remote_config(
+    url: str | None,
+    mode: str | None,
+    upload_wait: str | None,
+    environ: dict[str, str] | None = None,
+) -> RemoteConfig | None:
+    """The remote cache tier's configuration from the command line (given values win) and the
+    environment: SATCHEL_REMOTE_CACHE, SATCHEL_REMOTE_CACHE_MODE, SATCHEL_REMOTE_CACHE_KEY,
+    SATCHEL_REMOTE_CONNECT_TIMEOUT, SATCHEL_REMOTE_READ_TIMEOUT, SATCHEL_REMOTE_UPLOAD_WAIT, and
+    the backend's own variables (AWS_*, SATCHEL_REMOTE_CACHE_USERNAME/PASSWORD/TOKEN). None
+    when no remote is configured. Bad values raise SatchelError (one line and a hint)."""
+    env = os.environ if environ is None else environ
+    where = "--remote-cache"
+    if url is None:
+        url, where = env.get("SATCHEL_REMOTE_CACHE") or None, "SATCHEL_REMOTE_CACHE"
+    if not url:
+        return None
+    from satchel.cache.remote import config as rc
+
+    target = rc.parse_target(url, where=where)
+    if mode is not None:
+        parsed_mode = rc.parse_mode(mode)
+    else:
+        parsed_mode = rc.parse_mode(
+            env.get("SATCHEL_REMOTE_CACHE_MODE") or "read", where="SATCHEL_REMOTE_CACHE_MODE"
+        )
+    if parsed_mode == "read-write" and not target.writable:
+        from satchel.errors import SatchelError
+
+        raise SatchelError(
+            f"{where}: {target.url} is a read-only HTTP mirror; it cannot be written",
+            hint="use --remote-cache-mode read, or an s3:// or webdav+https:// URL to write",
+        )
+
+    def seconds(name: str, given: str | None, default: float, *, allow_zero: bool = False) -> float:
+        text, source = (given, "--remote-upload-wait") if given is not None else (env.get(name), name)
+        if text is None or text == "":
+            return default
+        return rc.parse_seconds(text, where=source, allow_zero=allow_zero)
+
+    key_text = env.get("SATCHEL_REMOTE_CACHE_KEY") or None
+    passed = ("AWS_", "SATCHEL_REMOTE_CACHE_USERNAME", "SATCHEL_REMOTE_CACHE_PASSWORD",
+              "SATCHEL_REMOTE_CACHE_TOKEN")
+    return rc.RemoteConfig(
+        target=target,
+        mode=parsed_mode,
+        key=key_text.encode() if key_text else None,
+        connect_timeout=seconds("SATCHEL_REMOTE_CONNECT_TIMEOUT", None, rc.DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=seconds("SATCHEL_REMOTE_READ_TIMEOUT", None, rc.DEFAULT_READ_TIMEOUT),
+        upload_wait=seconds(
+            "SATCHEL_REMOTE_UPLOAD_WAIT", upload_wait, rc.DEFAULT_UPLOAD_WAIT, allow_zero=True
+        ),
+        environ=tuple(sorted((k, v) for k, v in env.items() if k.startswith(passed))),
+    )

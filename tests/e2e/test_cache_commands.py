@@ -208,3 +208,23 @@ def test_cache_verify_repair_that_cannot_remove_exits_1(
         subprocess.run(["chattr", "-i", str(page_dir)], check=True)
     assert result.returncode == 1, result
     assert "corrupt:" in result.stdout
+
+
+def test_satchel_cache_max_size_prunes_after_an_install_at_most_once_a_day(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(index_server, WheelSpec("first", "1.0", files={"first/big.txt": "x" * 200_000}),
+            WheelSpec("second", "1.0"))
+    installed(satchel, index_server, "first")
+    env = {"SATCHEL_CACHE_MAX_SIZE": "100K"}
+    out = satchel.run("install", "-p", satchel.venv("v2"), "second", env=env)
+    assert "Pruned the cache to SATCHEL_CACHE_MAX_SIZE" in out.stderr, out
+    info = json.loads(satchel.run("cache", "info", "--json").stdout)
+    assert sum(b["size"] for b in info["buckets"]) <= 100 << 10
+    # Once a day: the next run does not prune again.
+    installed(satchel, index_server, "first")
+    again = satchel.run("install", "-p", satchel.venv("v3"), "second", env=env)
+    assert "Pruned" not in again.stderr, again
+    bad = satchel.run("install", "-p", satchel.venv("v3"), "second", check=False,
+                      env={"SATCHEL_CACHE_MAX_SIZE": "lots"})
+    assert bad.returncode == 1 and "SATCHEL_CACHE_MAX_SIZE" in bad.stderr, bad

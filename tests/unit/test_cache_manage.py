@@ -185,3 +185,46 @@ def test_build_environments_and_git_databases_are_opaque_entries(cache: Cache) -
     assert info["built-v1"].entries == 2 and info["built-v1"].size > 0
     manage.clean(cache.root, ["alpha"])
     assert env.is_dir() and gitdb.is_dir()
+
+
+def _file_entry(cache: Cache, name: str, data: bytes) -> Path:
+    with cache.file_writer(name, f"{name}-1.0.tar.gz", None) as w:
+        w.write(data)
+    assert w.path is not None
+    return w.path.parent
+
+
+def test_a_use_renews_an_entry_at_most_once_a_day_and_prune_evicts_by_use(cache: Cache) -> None:
+    used = _file_entry(cache, "used", b"u" * 1000)
+    unused = _file_entry(cache, "unused", b"n" * 1000)
+    now = time.time()
+    os.utime(used, (now - 3 * 86400, now - 3 * 86400))  # written long ago...
+    os.utime(unused, (now - 2 * 86400, now - 2 * 86400))  # ...before this one
+    sha = used.name
+    assert cache.get_file("used", sha, "used-1.0.tar.gz") is not None  # ...but used now
+    assert used.stat().st_mtime > now - 60
+    # A second use the same day writes nothing (no write per read on the hot path).
+    marked = now - 3600
+    os.utime(used, (marked, marked))
+    cache.get_file("used", sha, "used-1.0.tar.gz")
+    assert used.stat().st_mtime == marked
+    manage.prune(cache.root, max_size=1500)
+    assert used.exists() and not unused.exists()
+
+
+def test_prune_max_age_evicts_what_was_not_used_for_that_long(cache: Cache) -> None:
+    old = _file_entry(cache, "old", b"o" * 100)
+    new = _file_entry(cache, "new", b"n" * 100)
+    past = time.time() - 31 * 86400
+    os.utime(old, (past, past))
+    manage.prune(cache.root, max_age=manage.parse_age("30d"))
+    assert not old.exists() and new.exists()
+
+
+def test_parse_age() -> None:
+    assert manage.parse_age("30d") == 30 * 86400
+    assert manage.parse_age("12h") == 12 * 3600
+    assert manage.parse_age("2w") == 14 * 86400
+    assert manage.parse_age("90") == 90
+    with pytest.raises(ValueError):
+        manage.parse_age("a month")

@@ -27,7 +27,7 @@ def current_table() -> dict[str, dict[str, object]]:
         if not mod.name.endswith("__main__"):
             importlib.import_module(mod.name)
     table: dict[str, dict[str, object]] = {
-        b.name: {"version": b.version, "records": {}} for b in buckets.ALL
+        b.name: {"version": b.version, "records": {}} for b in (*buckets.ALL, *buckets.LAYOUTS)
     }
     for rtype, cls in sorted(Record.registry.items()):
         if cls.__module__.startswith("satchel."):

@@ -23,8 +23,8 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +76,9 @@ class Source:
     git: GitRevision | None = None  # git only
     url: str | None = None  # the URL the user gave, for messages
     subdirectory: str | None = None  # the project's directory inside an sdist or a git checkout
+    # sdist only: the archive is not on disk yet, this gets it (a download) when a build needs
+    # it -- a wheel already built from it (its key is the known sha256) needs no download.
+    fetch: Callable[[], Path] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def sdist(
@@ -85,9 +88,11 @@ class Source:
         name: str | None = None,
         sha256: str | None = None,
         url: str | None = None,
+        fetch: Callable[[], Path] | None = None,
     ) -> Source:
         """An sdist archive on disk. ``sha256`` is computed when not given (pass it when the
-        download already verified it). ``name`` defaults to the one in the file name."""
+        download already verified it). ``name`` defaults to the one in the file name. With
+        ``fetch`` the archive is not there yet: ``path`` only names it, ``fetch()`` gets it."""
         path = Path(os.path.abspath(path))
         if name is None:
             name = infer_name_from_filename(path.name)
@@ -97,6 +102,7 @@ class Source:
             name=_canonical(name),
             sha256=sha256.lower() if sha256 else None,
             url=url,
+            fetch=fetch,
         )
 
     @classmethod
@@ -123,12 +129,13 @@ class Source:
             git=self.git,
             url=self.url,
             subdirectory=self.subdirectory,
+            fetch=self.fetch,
         )
 
     def key(self) -> str:
         """The exact cache key of this source (one path segment)."""
         if self.kind == "sdist":
-            digest = self.sha256 or sha256_of(self.location)
+            digest = self.sha256 or sha256_of(self.archive())
             return f"sha256-{digest}"
         if self.kind == "git":
             assert self.git is not None
@@ -137,6 +144,10 @@ class Source:
                 return f"git-{self.git.commit}-{sub}"
             return f"git-{self.git.commit}"
         return f"dir-{fingerprint_directory(self.location)}"
+
+    def archive(self) -> Path:
+        """The sdist archive on disk (fetched now if it was not yet)."""
+        return self.fetch() if self.fetch is not None else self.location
 
     def describe(self) -> str:
         if self.url:
@@ -336,7 +347,7 @@ def project_dir(source: Source, *, cache: Cache) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="satchel-build-"))
     try:
         if source.kind == "sdist":
-            root = unpack_sdist(source.location, tmp / "src")
+            root = unpack_sdist(source.archive(), tmp / "src")
         else:
             from satchel.build.git import checkout
 

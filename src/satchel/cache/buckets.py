@@ -38,6 +38,13 @@ INTERPRETERS = Bucket(
 
 ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS)
 
+# The remote tier's layout (``v1/`` in the bucket, docs/remote-cache.md): not a local directory,
+# but its action records are versioned like a bucket's.
+REMOTE = Bucket(
+    "remote", 1, "the remote tier's action records (v1/ac/...)", costly=True, per_package=False
+)
+LAYOUTS: tuple[Bucket, ...] = (REMOTE,)
+
 # Names of the bucket families satchel has ever used; any "<name>-v<N>" directory with another N
 # belongs to another satchel version.
 FAMILIES: frozenset[str] = frozenset(b.name for b in ALL)

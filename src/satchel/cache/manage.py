@@ -196,7 +196,17 @@ class PruneResult:
     freed: int = 0
 
 
-def prune(root: Path, *, ci: bool = False, max_size: int | None = None) -> PruneResult:
+def prune(
+    root: Path,
+    *,
+    ci: bool = False,
+    max_size: int | None = None,
+    max_age: float | None = None,
+) -> PruneResult:
+    """Remove other versions' buckets and old temp litter; with ``ci`` everything but built
+    wheels; with ``max_age`` (seconds) entries not used for that long; with ``max_size`` (bytes)
+    the least recently used entries until the rest fits. An entry's last use is its mtime,
+    renewed at most once a day when it is used (store.touch)."""
     result = PruneResult()
 
     def drop(path: Path) -> None:
@@ -218,6 +228,11 @@ def prune(root: Path, *, ci: bool = False, max_size: int | None = None) -> Prune
         for bucket in buckets.ALL:
             if not bucket.costly and (root / bucket.dirname).exists():
                 drop(root / bucket.dirname)
+    if max_age is not None:
+        cutoff = now - max_age
+        for entry in [e for b in buckets.ALL for e in iter_entries(root, b)]:
+            if entry.last_used() < cutoff:
+                drop(entry.path)
     if max_size is not None:
         entries = [e for b in buckets.ALL for e in iter_entries(root, b)]
         sized = [(e.last_used(), e.size(), e) for e in entries]
@@ -362,6 +377,32 @@ def _check_file_entry(entry: Entry) -> str | None:
     if actual != expected:
         return f"content sha256 is {actual}, expected {expected}"
     return None
+
+
+def parse_age(text: str) -> float:
+    """'30d', '12h', '2w', '90m', '3600' (seconds) -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"invalid age {text!r} (use e.g. 30d, 12h or 2w)")
+    factor = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m[2].lower()]
+    return float(m[1]) * factor
+
+
+AUTO_PRUNE_EVERY = 86400.0
+AUTO_PRUNE_STAMP = ".last-auto-prune"
+
+
+def auto_prune_due(root: Path) -> bool:
+    """True when the automatic prune (SATCHEL_CACHE_MAX_SIZE) has not run for a day."""
+    try:
+        return time.time() - (root / AUTO_PRUNE_STAMP).stat().st_mtime > AUTO_PRUNE_EVERY
+    except OSError:
+        return True
+
+
+def mark_auto_pruned(root: Path) -> None:
+    with contextlib.suppress(OSError):
+        atomic.write_bytes(root / AUTO_PRUNE_STAMP, b"")
 
 
 def parse_size(text: str) -> int:

@@ -31,6 +31,8 @@ from satchel.standards.digests import file_digest
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from satchel.cache.manifest import Manifest
+    from satchel.cache.remote.config import RemoteConfig
+    from satchel.cache.remote.tier import RemoteTier
 
 log = logging.getLogger("satchel.cache")
 
@@ -92,11 +94,16 @@ class Cache:
         no_cache: bool = False,
         lock_timeout: float = ENTRY_LOCK_TIMEOUT,
         fsync: bool = True,
+        remote: RemoteConfig | None = None,
     ) -> None:
         self.lock_timeout = lock_timeout
         if not fsync:
             atomic.disable_fsync()
         self._scratch: Path | None = None
+        # The remote tier (docs/remote-cache.md): set up on the first local miss that could use
+        # it, so a run that never misses never imports its client library.
+        self._remote_config = remote
+        self._remote: RemoteTier | None = None
         # Worker threads degrade at the same moment: they must all get the one scratch root (two
         # would split a download between them, and close() would remove only one).
         self._scratch_lock = threading.Lock()
@@ -164,8 +171,28 @@ class Cache:
     def bucket_dir(self, bucket: Bucket, root: Path | None = None) -> Path:
         return (root or self.write_root) / bucket.dirname
 
+    def remote_tier(self) -> RemoteTier | None:
+        """The remote tier, or None (none configured, or switched off for this run)."""
+        if self._remote_config is None:
+            return None
+        if self._remote is None:
+            with self._scratch_lock:
+                if self._remote is None:
+                    from satchel.cache.remote.tier import RemoteTier
+
+                    self._remote = RemoteTier(self, self._remote_config)
+        return None if self._remote.off else self._remote
+
+    def _uploads(self) -> RemoteTier | None:
+        if self._remote_config is None or not self._remote_config.writes:
+            return None
+        tier = self.remote_tier()
+        return tier if tier is not None and not tier.uploads_off else None
+
     def close(self) -> None:
-        """Remove the scratch cache of this run, if any."""
+        """Give pending remote uploads their bounded wait; remove the scratch cache, if any."""
+        if self._remote is not None:
+            self._remote.finish()
         if self._scratch is not None:
             import shutil
 
@@ -228,7 +255,8 @@ class Cache:
             if problem is None:
                 return rec
             self._heal(path, problem)
-        return None
+        tier = self.remote_tier()
+        return tier.fetch_record(cls, key) if tier is not None else None
 
     def _dangling(self, rec: Record, key: str) -> str | None:
         """Why ``rec`` (stored under ``key``) points at an entry that is not cached, or None."""
@@ -241,7 +269,7 @@ class Cache:
                 return f"dangling reference: {bucket.dirname}/{ref} is no longer cached"
         return None
 
-    def write(self, key: str, rec: Record) -> None:
+    def write(self, key: str, rec: Record, *, upload: bool = True) -> None:
         """Store ``rec`` under ``key``. A failure is a warning, never an error."""
         _check_key(key)
         data = record.dumps(rec)
@@ -249,6 +277,9 @@ class Cache:
             path = self.bucket_dir(type(rec).bucket) / key
             try:
                 atomic.write_bytes(path, data)
+                tier = self._uploads() if upload else None
+                if tier is not None:
+                    tier.upload_record(type(rec).bucket, key, data)
                 return
             except FileNotFoundError as exc:
                 # A `cache clean --force` removed the directory under us: once more, then give up.
@@ -276,9 +307,12 @@ class Cache:
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return f"{name}/{sha256}/{filename}"
 
-    def get_file(self, name: str, sha256: str, filename: str, *, verify: bool = True) -> Path | None:
+    def get_file(
+        self, name: str, sha256: str, filename: str, *, verify: bool = True, remote: bool = True
+    ) -> Path | None:
         """The cached file with this digest and name, or None. With ``verify`` its bytes are
-        re-hashed; a mismatch is a broken entry (warned, removed, None)."""
+        re-hashed; a mismatch is a broken entry (warned, removed, None). With ``remote`` (and
+        ``verify``) a local miss asks the remote tier."""
         sha256 = sha256.lower()
         key = self.file_key(name, sha256, filename)
         for path in self._entry_paths(buckets.FILES, key):
@@ -299,11 +333,12 @@ class Cache:
                 return path
             self._heal(path, f"content sha256 is {actual}, expected {sha256}")
             _remove_empty_dir(path.parent)
-        return None
+        tier = self.remote_tier() if verify and remote else None
+        return tier.fetch_file(name, sha256, filename) if tier is not None else None
 
     @contextlib.contextmanager
     def file_writer(
-        self, name: str, filename: str, expected_sha256: str | None
+        self, name: str, filename: str, expected_sha256: str | None, *, upload: bool = True
     ) -> Iterator[FileWriter]:
         """Stream a download into the cache, hashing as it goes. On clean exit the file is checked
         against ``expected_sha256`` (DigestMismatch, nothing kept) and renamed into place;
@@ -338,6 +373,9 @@ class Cache:
             atomic.fsync_dir(final.parent)
             writer.path = final
             writer.sha256 = actual
+            tier = self._uploads() if upload else None
+            if tier is not None:
+                tier.upload_file(actual, final)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -368,7 +406,16 @@ class Cache:
     # -- unpacked trees ------------------------------------------------------------------------
 
     def get_tree(self, bucket: Bucket, key: str) -> Tree | None:
-        """An unpacked tree, cheaply checked (every file exists with its size and mtime)."""
+        """An unpacked tree, cheaply checked (every file exists with its size and mtime); on a
+        local miss, from the remote tier when one is configured and the entry belongs there."""
+        tree = self._get_local_tree(bucket, key)
+        if tree is None:
+            tier = self.remote_tier()
+            if tier is not None:
+                tree = tier.fetch_tree(bucket, key)
+        return tree
+
+    def _get_local_tree(self, bucket: Bucket, key: str) -> Tree | None:
         from satchel.cache.manifest import Manifest, check_tree
 
         for entry in self._entry_paths(bucket, key):
@@ -400,11 +447,13 @@ class Cache:
         populate: Callable[[Path], dict[str, str] | None],
         *,
         source: str = "",
+        upload: bool = True,
     ) -> Tree:
         """Return the tree under ``key``, building it with ``populate(dir)`` if needed.
 
         ``populate`` writes the files into ``dir`` (and may return {relpath: sha256} for files it
         already hashed). One process builds; others wait on the entry lock and reuse its result.
+        A tree built here is uploaded to the remote tier (read-write mode, ``upload``).
         """
         _check_key(key)
         vanished = False
@@ -414,10 +463,14 @@ class Cache:
             try:
                 lock_path = entry.parent / f"{entry.name}.lock"
                 with flock(lock_path, timeout=self.lock_timeout):
-                    existing = self.get_tree(bucket, key)
+                    existing = self._get_local_tree(bucket, key)
                     if existing is not None:
                         return existing
-                    return self._build_tree(entry, populate, source)
+                    tree = self._build_tree(entry, populate, source)
+                tier = self._uploads() if upload else None
+                if tier is not None:
+                    tier.upload_tree(bucket, key, tree)
+                return tree
             except OSError as exc:
                 if isinstance(exc, FileNotFoundError) and not vanished:
                     vanished = True  # a forced clean removed a directory under us: once more
@@ -507,10 +560,19 @@ def _remove_empty_dir(path: Path) -> None:
         os.rmdir(path)
 
 
+#: An entry's last use is its directory's mtime, renewed at most this often: a use costs a stat,
+#: and a write (utime) at most once a day per entry, never on every read.
+TOUCH_EVERY = 86400.0
+
+
 def touch(path: Path) -> None:
-    """Mark an entry as used now (for `cache prune --max-size`); best effort."""
+    """Mark an entry as used now (for `cache prune --max-size/--max-age`), when its mark is more
+    than a day old; best effort."""
+    import time
+
     with contextlib.suppress(OSError):
-        os.utime(path)
+        if time.time() - os.stat(path).st_mtime > TOUCH_EVERY:
+            os.utime(path)
 
 
 def sha256_of(path: Path) -> str:

@@ -40,6 +40,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
 
 
+def _add_remote(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("remote cache")
+    g.add_argument("--remote-cache", metavar="URL", help="a shared cache: s3://BUCKET[/PREFIX], webdav+https://HOST/PATH or a read-only https:// mirror ($SATCHEL_REMOTE_CACHE)")
+    g.add_argument("--remote-cache-mode", metavar="MODE", help="read (default) or read-write ($SATCHEL_REMOTE_CACHE_MODE)")
+    g.add_argument("--remote-upload-wait", metavar="SECONDS", help="how long the end of a run waits for uploads (default 5)")
+
+
 def _add_env(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--python", type=_nonempty, help="target interpreter: a path, a venv, or a version like 3.12")
     p.add_argument("--system", action="store_true", help="allow the system Python as the target")
@@ -221,6 +228,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_env(p)
     _add_index(p)
     _add_common(p)
+    _add_remote(p)
 
 
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -234,20 +242,31 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("prune", "remove old formats, litter, and (with options) more"),
         ("purge", "remove everything"),
         ("verify", "re-hash every entry and report corruption"),
+        ("push", "upload local entries to the remote cache (--remote-cache)"),
+        ("remote", "the remote cache: `remote info`"),
     ]:
         cp = csub.add_parser(name, help=helptext, description=helptext)
         _add_common(cp)
+        _add_remote(cp)
         if name == "info":
             cp.add_argument("--json", action="store_true")
-        if name in ("list", "clean"):
+        if name in ("list", "clean", "push"):
             cp.add_argument("names", nargs="*", metavar="NAME")
+        if name == "remote":
+            rsub = cp.add_subparsers(dest="remote_command", metavar="SUBCOMMAND", required=True)
+            rp = rsub.add_parser("info", help="reachability, mode, and what the remote holds")
+            _add_common(rp)
+            _add_remote(rp)
+            rp.add_argument("--json", action="store_true")
         if name in ("clean", "prune", "purge"):
             cp.add_argument("--force", action="store_true", help="do not wait for running installs")
         if name == "prune":
             cp.add_argument("--ci", action="store_true", help="keep only what is costly to rebuild (built wheels)")
             cp.add_argument("--max-size", metavar="SIZE", help="evict least recently used entries down to SIZE (e.g. 2G)")
+            cp.add_argument("--max-age", metavar="AGE", help="evict entries not used for AGE (e.g. 30d, 12h)")
         if name == "verify":
             cp.add_argument("--repair", action="store_true", help="remove what is broken")
+            cp.add_argument("--remote", action="store_true", help="check the remote cache instead: every blob's digest, every record's checksum and signature")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,7 +319,7 @@ def _main(args_list: list[str], collecting: bool) -> int:
         parser.parse_args(["cache", "--help"])
     from satchel.cli.output import print_error, setup_logging
     from satchel.errors import SatchelError
-    from satchel.settings import Settings
+    from satchel.settings import Settings, remote_config
 
     setup_logging(args.verbose, args.quiet)
     import importlib
@@ -316,6 +335,11 @@ def _main(args_list: list[str], collecting: bool) -> int:
             verbose=args.verbose,
             quiet=args.quiet,
             force=getattr(args, "force", False),
+            remote=remote_config(
+                getattr(args, "remote_cache", None),
+                getattr(args, "remote_cache_mode", None),
+                getattr(args, "remote_upload_wait", None),
+            ),
         )
         if args.command == "install":
             return _install(args, settings, collecting)

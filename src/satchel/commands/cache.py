@@ -17,7 +17,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from satchel.commands.request import project_names
 
     project_names("cache " + args.cache_command, getattr(args, "names", None) or ())
-    cache = open_cache(settings)
+    cache = open_cache(settings, remote=False)
     root = cache.root
     out = sys.stdout
     cmd = args.cache_command
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if cmd == "list":
             return _list(root, args.names, out)
+        if cmd in ("push", "remote") or (cmd == "verify" and args.remote):
+            return _remote(cmd, args, settings, root, out)
         if cmd == "verify":
             import_record_types()
             report = manage.verify(root, repair=args.repair)
@@ -78,14 +80,70 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if cmd == "prune":
                 try:
                     max_size = manage.parse_size(args.max_size) if args.max_size else None
+                    max_age = manage.parse_age(args.max_age) if args.max_age else None
                 except ValueError as exc:
-                    raise SatchelError(str(exc)) from None
-                result = manage.prune(root, ci=args.ci, max_size=max_size)
+                    raise SatchelError(
+                        f"cache prune: {exc}", hint="sizes like 500M or 2G; ages like 30d or 12h"
+                    ) from None
+                result = manage.prune(root, ci=args.ci, max_size=max_size, max_age=max_age)
                 out.write(f"Pruned {len(result.removed)} entries ({human_size(result.freed)})\n")
                 return 0
     finally:
         cache.close()
     raise SatchelError(f"unknown cache command {cmd!r}")
+
+
+def _remote(cmd: str, args: argparse.Namespace, settings: Settings, root: object, out: object) -> int:
+    from pathlib import Path
+
+    from satchel.cache.remote import manage as remote
+
+    assert isinstance(root, Path)
+    write = out.write  # type: ignore[attr-defined]
+    config = settings.remote
+    if config is None:
+        raise SatchelError(
+            f"cache {cmd}: no remote cache is configured",
+            hint="pass --remote-cache URL or set SATCHEL_REMOTE_CACHE",
+        )
+    if cmd == "remote":
+        info = remote.info(config)
+        if args.json:
+            write(json.dumps(vars(info), indent=2) + "\n")
+            return 0 if info.reachable else 1
+        write(f"Remote cache: {info.url}\n")
+        write(f"  mode: {info.mode}{', records signed (SATCHEL_REMOTE_CACHE_KEY)' if info.signed else ''}\n")
+        if not info.reachable:
+            write(f"  unreachable: {info.reason}\n")
+            return 1
+        write("  reachable\n")
+        if info.listed:
+            write(f"  blobs: {info.blobs} ({human_size(info.blob_bytes)})\n")
+            for kind, count in sorted(info.records.items()):
+                write(f"  {kind} records: {count}\n")
+        else:
+            write(f"  contents: not listed ({info.reason or 'the backend cannot list'})\n")
+        return 0
+    if cmd == "push":
+        if not config.target.writable:
+            raise SatchelError(
+                f"cache push: {config.target.url} is a read-only HTTP mirror",
+                hint="push to an s3:// or webdav+https:// URL",
+            )
+        from packaging.utils import canonicalize_name
+
+        result = remote.push(root, config, [str(canonicalize_name(n)) for n in args.names])
+        write(f"Pushed {result.queued} entries to {config.target.url}: {result.uploaded} objects "
+              f"uploaded, {result.already} already there\n")
+        return 1 if result.failed else 0
+    import_record_types()
+    report = remote.verify(config)
+    for path, problem in report.problems:
+        write(f"corrupt: {path}: {problem}\n")
+    if report.unreachable:
+        raise SatchelError(f"cache verify --remote: {config.target.url} is unavailable ({report.unreachable})")
+    write(f"Checked {report.checked} remote objects: {len(report.problems)} problems\n")
+    return 1 if report.problems else 0
 
 
 def _list(root: object, names: list[str], out: object) -> int:

@@ -17,12 +17,16 @@ log = logging.getLogger("satchel")
 CLEAN_WAIT = 60.0
 
 
-def open_cache(settings: Settings) -> Cache:
+def open_cache(settings: Settings, *, remote: bool = True) -> Cache:
+    """The cache of this run; with its remote tier unless ``remote`` is False, --offline or
+    --no-cache was given."""
+    use_remote = remote and not settings.offline and not settings.no_cache
     return Cache(
         settings.cache_dir,
         no_cache=settings.no_cache,
         lock_timeout=settings.lock_timeout,
         fsync=settings.fsync,
+        remote=settings.remote if use_remote else None,
     )
 
 
@@ -78,6 +82,47 @@ def _locked_by_others(lock: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def auto_prune(settings: Settings) -> None:
+    """SATCHEL_CACHE_MAX_SIZE: after a run, at most once a day, prune the cache down to that
+    size, least recently used first -- only when no other satchel is using the cache (the
+    exclusive lock is taken without waiting), so it never delays nor disturbs an install."""
+    if settings.cache_max_size is None or settings.no_cache:
+        return
+    from satchel.cache import manage
+    from satchel.cache.store import default_cache_dir
+
+    root = (settings.cache_dir or default_cache_dir()).absolute()
+    if not root.is_dir() or not manage.auto_prune_due(root):
+        return
+    import fcntl
+    import os
+
+    try:
+        fd = os.open(root / USE_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # in use (or no flock here): another day
+        try:
+            result = manage.prune(root, max_size=settings.cache_max_size)
+        except OSError as exc:
+            log.debug("automatic prune failed: %s", exc)
+            return
+        manage.mark_auto_pruned(root)
+    finally:
+        os.close(fd)
+    if result.removed:
+        from satchel.units import human_size
+
+        log.info(
+            "Pruned the cache to SATCHEL_CACHE_MAX_SIZE: %d entries (%s)",
+            len(result.removed), human_size(result.freed),
+        )
 
 
 def import_record_types() -> None:

@@ -15,7 +15,7 @@ def target_interpreter(args: argparse.Namespace, settings: Settings) -> Interpre
     from satchel.python.cached import get_interpreter
     from satchel.python.discover import find_target
 
-    cache = open_cache(settings)
+    cache = open_cache(settings, remote=False)
     try:
         exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
         return get_interpreter(exe, cache)

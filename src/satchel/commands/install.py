@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
-from satchel.commands.common import cache_in_use, open_cache
+from satchel.commands.common import auto_prune, cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.request import InstallRequest
 from satchel.commands.sources import BuildOptions, SourceFinder
@@ -43,9 +43,11 @@ def run(request: InstallRequest, settings: Settings) -> int:
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
-            return _install(request, settings, cache, parsed, started)
+            code = _install(request, settings, cache, parsed, started)
     finally:
         cache.close()
+    auto_prune(settings)
+    return code
 
 
 def _target(request: InstallRequest, cache: Cache) -> Target:

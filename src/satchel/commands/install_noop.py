@@ -89,7 +89,7 @@ def _nothing_to_do(
     # warns about is held back: dropped when the full install is going to say it again (a
     # read-only cache; a probe it could not store), else said as the full install would.
     with _HeldLog() as held:
-        cache = open_cache(settings)
+        cache = open_cache(settings, remote=False)
         try:
             if cache.read_only:
                 held.drop()

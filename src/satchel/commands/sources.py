@@ -91,6 +91,13 @@ class Sources:
         """An sdist the index lists: downloaded (hash verified) into the cache first."""
 
         def make() -> Source:
+            if file.sha256:
+                # Downloaded only when a build needs it: a wheel already built from it (local
+                # or remote cache, keyed by this digest) needs no download.
+                return Source.sdist(
+                    Path(file.filename), name=name, sha256=file.sha256, url=file.url,
+                    fetch=lambda: self.client.download(name, file),
+                )
             path = self.client.download(name, file)
             return Source.sdist(path, name=name, sha256=file.sha256, url=file.url)
 

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from satchel.python.venv import create_venv
 
     started = time.perf_counter()
-    cache = open_cache(settings)
+    cache = open_cache(settings, remote=False)
     try:
         if args.python:
             base = resolve_python_option(args.python, cwd=Path.cwd(), cache=cache)
