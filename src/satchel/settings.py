@@ -182,6 +182,20 @@ def url_problem(url: str, *, schemes: tuple[str, ...] = ("http", "https", "file"
     return None
 
 
+#: The remote tier's variables, read by remote_config() (besides the backend's own AWS_*).
+REMOTE_VARIABLES = (
+    "SATCHEL_REMOTE_CACHE",
+    "SATCHEL_REMOTE_CACHE_MODE",
+    "SATCHEL_REMOTE_CACHE_KEY",
+    "SATCHEL_REMOTE_CONNECT_TIMEOUT",
+    "SATCHEL_REMOTE_READ_TIMEOUT",
+    "SATCHEL_REMOTE_UPLOAD_WAIT",
+    "SATCHEL_REMOTE_CACHE_USERNAME",
+    "SATCHEL_REMOTE_CACHE_PASSWORD",
+    "SATCHEL_REMOTE_CACHE_TOKEN",
+)
+
+
 def remote_config(
     url: str | None,
     mode: str | None,

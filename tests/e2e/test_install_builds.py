@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.builds import (
-    INTREE_BACKEND,
     _c_project,
     backend_wheels_fixture,  # noqa: F401
+    builds_in,
     events,
     intree_project,
+    intree_sdist,
     setuptools_project,
 )
 from tests.support.cli import (
@@ -36,7 +37,7 @@ from tests.support.cli import (
 )
 from tests.support.fixtures import publish, publish_sdist
 from tests.support.index_server import IndexServer
-from tests.support.wheels import WheelSpec, write_sdist
+from tests.support.wheels import WheelSpec
 
 
 @pytest.fixture
@@ -49,24 +50,6 @@ def backends(index_server: IndexServer, backend_wheels: Path) -> IndexServer:
 def built_wheels(cache: Path, name: str) -> list[Path]:
     base = cache / "built-v1" / name
     return sorted(base.rglob("*.whl")) if base.exists() else []
-
-
-def builds_in(result_text: str) -> list[str]:
-    return [line for line in result_text.splitlines() if line.startswith("Building ")]
-
-
-def intree_sdist(dest: Path, name: str, version: str = "1.0", *, requires: list[str] | None = None, **cfg: object) -> Path:
-    """An sdist of an in-tree-backend project (no build requirements unless ``requires``)."""
-    dist = name.replace("-", "_")
-    base = f"{dist}-{version}"
-    reqs = ", ".join(json.dumps(r) for r in (requires or []))
-    members = {
-        "pyproject.toml": f'[build-system]\nrequires = [{reqs}]\nbuild-backend = "intree_backend"\nbackend-path = ["."]\n',
-        "intree_backend.py": INTREE_BACKEND,
-        "backend.json": json.dumps({"name": name, "version": version, **cfg}),
-        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-    }
-    return write_sdist(dest, base, members)
 
 
 # -- sdists from the index -----------------------------------------------------------------------

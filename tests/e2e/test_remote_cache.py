@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from satchel.cache import record
-from tests.e2e.test_install_builds import builds_in, intree_sdist
+from tests.support.builds import (
+    _C_SOURCE,
+    backend_wheels_fixture,  # noqa: F401
+    builds_in,
+    intree_sdist,
+)
 from tests.support.cli import Satchel, assert_error, pyenv_python, run_python
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
@@ -26,8 +31,6 @@ from tests.support.remote import Bucket, machine, remote_warnings, warm
 from tests.support.seaweed import Seaweed, write_requests
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wheels import WheelSpec, write_sdist
-from tests.unit.test_build_real import _C_SOURCE
-from tests.unit.test_build_support import backend_wheels_fixture  # noqa: F401
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from satchel.cache.remote import layout
-from tests.e2e.test_install_builds import builds_in, intree_sdist
+from tests.support.builds import builds_in, intree_sdist
 from tests.support.cli import Satchel
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

@@ -21,6 +21,7 @@ from satchel.build import BuildRequest, Source, build_wheel
 from satchel.cache.store import Cache
 from satchel.python.cached import get_interpreter
 from satchel.python.interpreter import Interpreter
+from tests.support.wheels import write_sdist
 
 # editables: what hatchling's get_requires_for_build_editable asks for.
 BACKENDS = ("setuptools", "wheel", "flit_core", "hatchling", "editables")
@@ -348,3 +349,21 @@ def _c_project(root: Path) -> Path:
         ),
         files={"cext_demo/__init__.py": "", "cext_demo/_speed.c": _C_SOURCE},
     )
+
+
+def builds_in(result_text: str) -> list[str]:
+    return [line for line in result_text.splitlines() if line.startswith("Building ")]
+
+
+def intree_sdist(dest: Path, name: str, version: str = "1.0", *, requires: list[str] | None = None, **cfg: object) -> Path:
+    """An sdist of an in-tree-backend project (no build requirements unless ``requires``)."""
+    dist = name.replace("-", "_")
+    base = f"{dist}-{version}"
+    reqs = ", ".join(json.dumps(r) for r in (requires or []))
+    members = {
+        "pyproject.toml": f'[build-system]\nrequires = [{reqs}]\nbuild-backend = "intree_backend"\nbackend-path = ["."]\n',
+        "intree_backend.py": INTREE_BACKEND,
+        "backend.json": json.dumps({"name": name, "version": version, **cfg}),
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    return write_sdist(dest, base, members)

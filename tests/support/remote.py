@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from satchel.cache.remote import layout
-from tests.e2e.test_install_builds import builds_in, intree_sdist
+from tests.support.builds import builds_in, intree_sdist
 from tests.support.cli import Satchel
 from tests.support.index_server import IndexServer
 from tests.support.seaweed import Seaweed
