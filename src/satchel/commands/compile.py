@@ -101,8 +101,13 @@ def _compile(
         specs = list(parsed.requirements)
         roots = _roots(specs, finder)
         labels: dict[str, set[str]] = {}
+        root_edges: list[tuple[str, str | None]] = []  # (name, marker) for package_markers
+        pylock = fmt == PYLOCK_TOML
         for spec, root in zip(specs, roots, strict=True):
             labels.setdefault(root.name, set()).add(sources.label(spec))
+            condition = sources.condition(spec) if pylock else None
+            marker = root.requirement.marker
+            root_edges.append((root.name, _and_markers(str(marker) if marker else None, condition)))
         for dynamic in sources.dynamic:
             project = dynamic.project
             url = path_to_url(project.directory)
@@ -116,6 +121,8 @@ def _compile(
                 root = RootRequirement(spec.requirement, url=spec.url, source=spec.source)
                 roots.append(root)
                 labels.setdefault(root.name, set()).add(dynamic.label)
+                marker = root.requirement.marker
+                root_edges.append((root.name, str(marker) if marker else None))
         if not roots:
             raise SatchelError("the sources name no requirements", hint="add requirements to the source files")
         constraint_specs = list(parsed.constraints)
@@ -150,7 +157,7 @@ def _compile(
             editables=build.editables,
         )
         metadata = {name: builder.metadata(pkg) for name, pkg in resolution.items()}
-        markers = package_markers(resolution, roots, metadata, resolving_for.markers)
+        markers = package_markers(resolution, root_edges, metadata, resolving_for.markers)
         constrained = {c.name for c in constraints}
         packages = []
         for name, pkg in resolution.items():
@@ -173,6 +180,12 @@ def _compile(
     _write(output, text)
     _say(f"Wrote {len(packages)} pins to {output}")
     return 0
+
+
+def _and_markers(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return f"({a}) and ({b})"
 
 
 def _via_order(label: str) -> tuple[int, str]:

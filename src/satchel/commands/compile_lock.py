@@ -27,7 +27,7 @@ from satchel.commands.sources import SourceFinder, is_wheel_url, url_file
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.lock.models import LockedFile, LockedPackage
-from satchel.resolve import Resolution, ResolvedPackage, RootRequirement
+from satchel.resolve import Resolution, ResolvedPackage
 
 log = logging.getLogger("satchel")
 
@@ -170,23 +170,21 @@ def _sha256(path: Path) -> str:
 
 def package_markers(
     resolution: Resolution,
-    roots: Sequence[RootRequirement],
+    roots: Sequence[tuple[str, str | None]],
     metadata: Mapping[str, CoreMetadata | None],
     environment: Mapping[str, str],
 ) -> dict[str, str | None]:
     """For each package, the marker under which it is needed (None: always).
 
-    Each edge into a package (a root requirement, or a dependency whose marker holds in
+    ``roots`` are (name, marker) edges from the sources. Each edge into a package (a root, or a dependency whose marker holds in
     ``environment`` for the dependent's extras) carries its own marker (none when it only
     names an ``extra``); a package is needed under any of its edges, each edge under its
     dependent's marker too. Conditions that pile up past ``MAX_MARKER_TERMS`` mean "always".
     """
     edges: dict[str, list[tuple[str | None, str | None]]] = {name: [] for name in resolution}
-    for root in roots:
-        name = root.name
+    for name, root_marker in roots:
         if name in edges:
-            marker = root.requirement.marker
-            edges[name].append((None, str(marker) if marker is not None else None))
+            edges[name].append((None, root_marker))
     for pkg in resolution.values():
         meta = metadata.get(pkg.name)
         if meta is None:

@@ -44,6 +44,9 @@ class Sources:
 
     parsed: ParsedRequirements
     labels: dict[int, str] = field(default_factory=dict)
+    #: root spec (by identity) -> the pylock.toml condition it comes with: "'test' in extras"
+    #: for an extra's requirement, "'dev' in dependency_groups" for a group's
+    conditions: dict[int, str] = field(default_factory=dict)
     projects: list[PyProject] = field(default_factory=list)
     dynamic: list[DynamicProject] = field(default_factory=list)
     extras: tuple[str, ...] = ()
@@ -51,6 +54,9 @@ class Sources:
 
     def label(self, spec: RequirementSpec) -> str:
         return self.labels.get(id(spec), spec.source)
+
+    def condition(self, spec: RequirementSpec) -> str | None:
+        return self.conditions.get(id(spec))
 
 
 def default_sources(cwd: Path) -> list[str]:
@@ -68,6 +74,7 @@ def read_sources(args: argparse.Namespace, cwd: Path) -> Sources:
     srcs: list[str] = list(args.src) or default_sources(cwd)
     parts: list[ParsedRequirements] = []
     labels: dict[int, str] = {}
+    conditions: dict[int, str] = {}
     projects: list[PyProject] = []
     dynamic: list[DynamicProject] = []
     groups_by_file: dict[Path | None, list[str]] = {}
@@ -94,7 +101,11 @@ def read_sources(args: argparse.Namespace, cwd: Path) -> Sources:
                 if project.needs_build(chosen or (project.extras if args.all_extras else ())):
                     dynamic.append(DynamicProject(project, chosen, args.all_extras, who))
                 else:
-                    specs = project_requirements(project, chosen, all_extras=args.all_extras)
+                    specs = project_requirements(project)
+                    for extra in project.extras if args.all_extras else chosen:
+                        for spec in project_requirements(project, [extra])[len(specs) :]:
+                            conditions[id(spec)] = f"'{extra}' in extras"
+                            specs.append(spec)
             elif extras or args.all_extras:
                 raise SatchelError(f"{src}: no [project] table, so no extras", hint="drop --extra")
             for spec in specs:
@@ -103,6 +114,7 @@ def read_sources(args: argparse.Namespace, cwd: Path) -> Sources:
             for group in wanted:
                 for spec in group_requirements(project, [group]):
                     labels[id(spec)] = f"{project.name or Path(src).parent.name} ({src}:{group})"
+                    conditions[id(spec)] = f"'{group}' in dependency_groups"
                     specs.append(spec)
             parts.append(ParsedRequirements(requirements=specs))
         else:
@@ -118,6 +130,7 @@ def read_sources(args: argparse.Namespace, cwd: Path) -> Sources:
         for group in names:
             for spec in group_requirements(project, [group]):
                 labels[id(spec)] = f"{project.name or file.parent.name} ({file}:{group})"
+                conditions[id(spec)] = f"'{group}' in dependency_groups"
                 specs.append(spec)
         parts.append(ParsedRequirements(requirements=specs))
     for constraint_file in args.constraint:
@@ -132,7 +145,7 @@ def read_sources(args: argparse.Namespace, cwd: Path) -> Sources:
         all_extras = tuple(sorted({e for p in projects for e in p.extras}))
     else:
         all_extras = tuple(dict.fromkeys(str(canonicalize_name(e)) for e in extras))
-    return Sources(merged, labels, projects, dynamic, all_extras, all_groups)
+    return Sources(merged, labels, conditions, projects, dynamic, all_extras, all_groups)
 
 
 def _file_of(source: str, default: str) -> str:
