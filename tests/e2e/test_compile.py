@@ -414,3 +414,14 @@ def test_hashed_requirements_install_with_pip_require_hashes(
         env={**{k: v for k, v in os.environ.items() if not k.startswith("PIP_")}, "PIP_CONFIG_FILE": os.devnull},
     )  # fmt: skip
     assert bad.returncode != 0 and "HASHES" in bad.stderr.upper()
+
+
+def test_a_warm_compile_needs_no_network(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    publish(index, WheelSpec("alpha", "1.0", requires=["beta"]), WheelSpec("beta", "1.0"))
+    publish_sdist(index, "beta", "1.0")
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    first = satchel.run("compile", "--generate-hashes").stdout
+    index.reset_log()
+    again = satchel.run("compile", "--generate-hashes", "--offline").stdout
+    assert again == first
+    assert index.count() == 0, index.paths()
