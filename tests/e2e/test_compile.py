@@ -338,6 +338,48 @@ def test_pylock_from_pyproject_names_extras_and_groups(satchel: Satchel, index: 
     }
 
 
+def test_uv_installs_the_extras_and_groups_it_is_asked_for(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    if not UV.exists():
+        pytest.skip("uv (the test extra) is not installed")
+    publish(index, *(WheelSpec(n, "1.0") for n in ["alpha", "delta", "eps", "zeta", "eta"]))
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    satchel.run("compile", "pyproject.toml", "--extra", "test", "--group", "dev", "-o", "pylock.toml", "-p", sys.executable)
+    for extra, expected in [((), ["alpha", "eta", "zeta"]), (("--extra", "test"), ["alpha", "delta", "eta", "zeta"])]:
+        venv = satchel.venv(f"venv{len(extra)}", python=sys.executable)
+        uv_install(venv, index, tmp_path, "-r", "pylock.toml", *extra)
+        assert [line.split("==")[0] for line in satchel.run("freeze", "-p", venv).stdout.splitlines()] == expected
+
+
+def uv_install(venv: Path, index: IndexServer, cwd: Path, *args: str) -> None:
+    proc = subprocess.run(
+        [str(UV), "pip", "install", "--python", str(venv / "bin" / "python"), *args,
+         "--index-url", index.index_url, "--no-cache"],
+        capture_output=True, text=True, cwd=cwd, timeout=120,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_git_requirement_is_locked_to_its_commit(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    from tests.e2e.test_install_builds import _git
+
+    repo = intree_project(tmp_path / "repo", "gitpkg", "1.0")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    commit = _git(repo, "rev-parse", "HEAD")
+    (tmp_path / "requirements.in").write_text(f"gitpkg @ git+{repo.as_uri()}@main\n")
+    satchel.run("compile", "-o", "pylock.toml")
+    (pkg,) = read_pylock(tmp_path / "pylock.toml").packages
+    assert pkg.vcs is not None
+    assert (pkg.vcs.type, pkg.vcs.url, pkg.vcs.commit_id, pkg.vcs.requested_revision) == (
+        "git", repo.as_uri(), commit, "main",
+    )  # fmt: skip
+    txt = satchel.run("compile", "--no-header", "--no-annotate").stdout
+    assert txt == f"gitpkg @ git+{repo.as_uri()}@main\n"
+
+
 def test_format_errors(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
     (tmp_path / "requirements.in").write_text("alpha\n")
     err = satchel.run("compile", "--format", "pylock.toml", "-o", "lock.toml", check=False)
@@ -364,13 +406,7 @@ def test_a_pylock_satchel_writes_installs_with_uv(satchel: Satchel, index: Index
     (tmp_path / "requirements.in").write_text(f"alpha\ngamma @ {local.as_uri()}\n")
     satchel.run("compile", "requirements.in", "-o", "pylock.toml", "-p", sys.executable)
     venv = satchel.venv(python=sys.executable)
-    proc = subprocess.run(
-        [str(UV), "pip", "install", "--python", str(venv / "bin" / "python"), "-r", "pylock.toml",
-         "--index-url", index.index_url, "--no-cache"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    uv_install(venv, index, tmp_path, "-r", "pylock.toml")
     frozen = satchel.run("freeze", "-p", venv).stdout.splitlines()
     assert frozen == ["alpha==1.0", "beta==1.0", f"gamma @ {local.as_uri()}"]
     assert run_python(venv, "import beta; print(beta.TAG)") == "py3-none-any"
