@@ -155,6 +155,7 @@ def _compile(
             resolving_for.markers,
             index_urls=index_options.index_urls,
             editables=build.editables,
+            find_links=index_options.find_links,
         )
         metadata = {name: builder.metadata(pkg) for name, pkg in resolution.items()}
         markers = package_markers(resolution, root_edges, metadata, resolving_for.markers)

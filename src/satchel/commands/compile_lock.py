@@ -68,12 +68,14 @@ class LockBuilder:
         *,
         index_urls: Sequence[str],
         editables: frozenset[str],
+        find_links: Sequence[str] = (),
     ) -> None:
         self.installer = installer
         self.client = installer.client
         self.finder = finder
         self.environment = dict(environment)
         self.index_urls = list(index_urls)
+        self.find_links = list(find_links)
         self.editables = editables
 
     # -- files -----------------------------------------------------------------------------------
@@ -97,6 +99,12 @@ class LockBuilder:
         )
 
     def index_of(self, file: IndexFile) -> str | None:
+        """The index a file was listed by, where that can be told: the only index of the run
+        (find-links files are local or named by their own pages), else the one whose host
+        serves the file."""
+        local = file.url.startswith("file:")
+        if len(self.index_urls) == 1 and not local and not self.find_links:
+            return self.index_urls[0]
         for url in self.index_urls:
             base = url.rstrip("/").rsplit("/", 1)[0]
             if file.url.startswith(base):
