@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from packaging.version import Version
+
 from satchel.commands.compile import command_line
+from satchel.commands.compile_sources import pins_in_text
+from satchel.requirements.parser import parse_requirements_file
 
 
 def test_command_line_leaves_out_what_does_not_change_the_lock() -> None:
@@ -14,3 +20,36 @@ def test_command_line_leaves_out_what_does_not_change_the_lock() -> None:
 def test_command_line_hides_credentials() -> None:
     line = command_line(["compile", "-i", "https://user:s3cret@idx.example/simple", "x.in"])
     assert "s3cret" not in line and line.startswith("satchel compile -i https://") and line.endswith(" x.in")
+
+
+def test_the_pin_scan_agrees_with_the_requirements_parser(tmp_path: Path) -> None:
+    text = """\
+#
+# header
+--index-url https://idx/simple
+alpha==1.0 \\
+    --hash=sha256:00 \\
+    --hash=sha256:11
+    # via -r requirements.in
+Beta_Pkg[x,y] == 2.0.post1 ; python_version < "3.10"
+gamma===3.0.dev1  # via alpha
+-e {delta}
+eps @ https://h/eps-1.0.tar.gz
+zeta>=1
+eta==1.*
+theta==1.0  # trailing comment
+"""
+    (tmp_path / "delta").mkdir()
+    (tmp_path / "delta" / "setup.py").write_text("")
+    text = text.replace("{delta}", (tmp_path / "delta").as_uri())
+    path = tmp_path / "requirements.txt"
+    path.write_text(text.replace("--hash=sha256:00", "--hash=sha256:" + "0" * 64).replace("--hash=sha256:11", "--hash=sha256:" + "1" * 64))
+    parsed = parse_requirements_file(path)
+    expected = {}
+    for spec in parsed.requirements:
+        exact = [s for s in spec.specifier if s.operator in ("==", "===")]
+        if spec.url is None and spec.name and len(exact) == 1 and "*" not in exact[0].version:
+            expected[spec.name] = Version(exact[0].version)
+    assert pins_in_text(path.read_text()) == expected
+    assert expected == {"alpha": Version("1.0"), "beta-pkg": Version("2.0.post1"),
+                        "gamma": Version("3.0.dev1"), "theta": Version("1.0")}  # fmt: skip

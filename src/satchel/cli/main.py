@@ -218,7 +218,7 @@ def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the interpreter given by -p")
-    p.add_argument("-p", "--python", help="the interpreter to resolve for and build with (default: the active or nearby venv, else python3)")
+    p.add_argument("-p", "--python", help="the interpreter to resolve for and build with (default: the active or nearby venv, else the one satchel runs on)")
     _add_index(p)
     _add_common(p)
 

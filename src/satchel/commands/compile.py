@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _base_interpreter(args: argparse.Namespace, cache: Cache) -> Interpreter:
-    """-p, else the active or nearby virtual environment, else python3 on PATH."""
+    """-p, else the active or nearby virtual environment, else the Python satchel runs on."""
     from satchel.python.cached import get_interpreter
     from satchel.python.discover import find_target
 
@@ -63,7 +63,7 @@ def _base_interpreter(args: argparse.Namespace, cache: Cache) -> Interpreter:
     try:
         exe = find_target(None, system=False, cwd=cwd, cache=cache)
     except InterpreterError:
-        exe = find_target(None, system=True, cwd=cwd, cache=cache)
+        exe = Path(sys.executable)
     return get_interpreter(exe, cache)
 
 

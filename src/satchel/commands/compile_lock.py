@@ -45,16 +45,56 @@ def version_of(filename: str) -> Version | None:
         return None
 
 
+def _version_text(filename: str) -> str | None:
+    """The version part of a file name, unparsed (cheap: a page lists thousands of files)."""
+    lower = filename.lower()
+    if lower.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+        if lower.endswith(ext):
+            stem = filename[: -len(ext)]
+            return stem.rpartition("-")[2] or None
+    return None
+
+
 def files_of_version(files: Sequence[IndexFile], version: Version) -> list[IndexFile]:
-    """Every file the index lists for ``version``, the first listing of a name winning."""
+    """Every file the index lists for ``version``, the first listing of a name winning.
+
+    The version part of each name is compared as text first; only a text that differs but
+    could be the same version (``1.0`` and ``1.0.0``, ``1.0rc1`` and ``1.0.rc1``) is parsed,
+    and that once per distinct text."""
+    wanted = str(version)
+    parsed: dict[str, bool] = {}
     seen: set[str] = set()
     out = []
     for file in files:
-        if file.filename in seen or version_of(file.filename) != version:
+        text = _version_text(file.filename)
+        if text is None:
+            continue
+        if text != wanted:
+            same = parsed.get(text)
+            if same is None:
+                same = parsed[text] = _same_version(text, wanted, version)
+            if not same:
+                continue
+        if file.filename in seen:
+            continue
+        # (the full parse confirms what the text said, and rejects invalid names)
+        if version_of(file.filename) != version:
             continue
         seen.add(file.filename)
         out.append(file)
     return out
+
+
+def _same_version(text: str, wanted: str, version: Version) -> bool:
+    if text[:1] != wanted[:1] and not text.lower().startswith("v"):
+        return False
+    try:
+        return Version(text.replace("_", "-")) == version
+    except ValueError:
+        return False
 
 
 class LockBuilder:

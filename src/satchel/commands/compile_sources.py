@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,28 +155,38 @@ def _file_of(source: str, default: str) -> str:
     return path if sep and line.isdigit() else default
 
 
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)")
+
+
 def existing_pins(output: Path, fmt: str) -> dict[str, Version]:
     """The pins of the output file as it is (the preferences of a new compile); nothing when
-    it is missing. A file that cannot be read is a warning: the compile starts afresh."""
+    it is missing. A file that cannot be read is a warning: the compile starts afresh.
+
+    A requirements.txt is scanned for ``name==version`` lines only (what compile writes; the
+    full parser's shlex pass over every ``--hash`` line costs a tenth of a warm compile).
+    tests/unit/test_compile_command.py checks the scan against the parser."""
     if not output.is_file():
         return {}
     try:
         if fmt == "pylock.toml":
             return _pylock_pins(output)
-        parsed = parse_requirements_file(output)
+        text = output.read_text(encoding="utf-8")
     except (SatchelError, ValueError, OSError) as exc:
         log.warning("ignoring the pins in %s: %s", output, exc)
         return {}
+    return pins_in_text(text)
+
+
+def pins_in_text(text: str) -> dict[str, Version]:
     pins: dict[str, Version] = {}
-    for spec in parsed.requirements:
-        if spec.name is None or spec.requirement is None or spec.url is not None:
+    for line in text.splitlines():
+        m = _PIN.match(line)
+        if m is None or "*" in m.group(2):
             continue
-        exact = [s for s in spec.specifier if s.operator in ("==", "===")]
-        if len(exact) == 1 and "*" not in exact[0].version:
-            try:
-                pins[spec.name] = Version(exact[0].version)
-            except InvalidVersion:
-                continue
+        try:
+            pins[str(canonicalize_name(m.group(1)))] = Version(m.group(2))
+        except InvalidVersion:
+            continue
     return pins
 
 
