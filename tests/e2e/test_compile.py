@@ -416,6 +416,24 @@ def test_a_pylock_satchel_writes_installs_with_uv(satchel: Satchel, index: Index
     frozen = satchel.run("freeze", "-p", venv).stdout.splitlines()
     assert frozen == ["alpha==1.0", "beta==1.0", f"gamma @ {local.as_uri()}"]
     assert run_python(venv, "import beta; print(beta.TAG)") == "py3-none-any"
+    # pip (26.1 and later) reads it too
+    fresh = tmp_path / "pipvenv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=120)
+    pip_install(fresh, index, tmp_path, "-r", "pylock.toml")
+    assert run_python(fresh, "import alpha, beta, gamma; print(beta.TAG)") == "py3-none-any"
+
+
+def pip_install(venv: Path, index: IndexServer, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pip of the test extra, installing into ``venv`` from the local index."""
+    pip = [str(REPO / ".venv-test" / "bin" / "python"), "-m", "pip"]
+    proc = subprocess.run(
+        [*pip, "--python", str(venv / "bin" / "python"), "install", *args,
+         "--index-url", index.index_url, "--disable-pip-version-check", "--no-cache-dir"],
+        capture_output=True, text=True, cwd=cwd, timeout=180,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PIP_")}, "PIP_CONFIG_FILE": os.devnull},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
 
 
 def test_hashed_requirements_install_with_pip_require_hashes(
