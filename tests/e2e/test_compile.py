@@ -386,6 +386,19 @@ def test_a_git_requirement_is_locked_to_its_commit(satchel: Satchel, index: Inde
     assert txt == f"gitpkg @ git+{repo.as_uri()}@main\n"
 
 
+def test_an_editable_directory_is_locked_as_one(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    publish(index, WheelSpec("alpha", "1.0"))
+    intree_project(tmp_path / "src" / "edit-me", "edit-me", requires_dist=["alpha"], editable=True)
+    (tmp_path / "requirements.in").write_text("-e ./src/edit-me\n")
+    satchel.run("compile", "-o", "pylock.toml")
+    by_name = {p.name: p for p in read_pylock(tmp_path / "pylock.toml").packages}
+    edit = by_name["edit-me"].directory
+    assert edit is not None and (edit.path, edit.editable) == ("src/edit-me", True)
+    assert by_name["alpha"].wheels
+    txt = satchel.run("compile", "--no-header").stdout
+    assert txt.splitlines()[0] == f"-e {(tmp_path / 'src' / 'edit-me').as_uri()}"
+
+
 def test_format_errors(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
     (tmp_path / "requirements.in").write_text("alpha\n")
     err = satchel.run("compile", "--format", "pylock.toml", "-o", "lock.toml", check=False)

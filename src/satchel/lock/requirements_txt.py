@@ -39,7 +39,8 @@ def render(lock: Lock, options: TxtOptions) -> str:
         emitted += [f"--find-links {link}" for link in lock.find_links]
     if emitted:
         lines += [*emitted, ""]
-    for pkg in lock.packages:
+    # editables first, then by name (pip-compile's order)
+    for pkg in sorted(lock.packages, key=lambda p: (not p.editable, p.name)):
         lines += _package(pkg, options)
     return "\n".join(lines) + "\n"
 
