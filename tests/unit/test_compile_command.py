@@ -53,3 +53,48 @@ theta==1.0  # trailing comment
     assert pins_in_text(path.read_text()) == expected
     assert expected == {"alpha": Version("1.0"), "beta-pkg": Version("2.0.post1"),
                         "gamma": Version("3.0.dev1"), "theta": Version("1.0")}  # fmt: skip
+
+
+def test_package_markers_follow_the_paths_that_need_a_package() -> None:
+    from satchel.commands.compile_lock import package_markers
+    from satchel.index.metadata import CoreMetadata
+    from satchel.resolve import Resolution, ResolvedPackage
+
+    def pkg(name: str, requires: tuple[str, ...] = (), extras: tuple[str, ...] = ()) -> ResolvedPackage:
+        return ResolvedPackage(name, Version("1"), None, None, False, extras=extras, requires=requires)
+
+    resolution = Resolution(
+        packages={
+            "app": pkg("app", ("win", "both", "always", "feat"), extras=("x",)),
+            "win": pkg("win", ("winchild",)),
+            "winchild": pkg("winchild"),
+            "both": pkg("both"),
+            "always": pkg("always"),
+            "feat": pkg("feat"),
+            "root2": pkg("root2"),
+        },
+        roots=("app", "root2"),
+    )
+    meta = {
+        "app": CoreMetadata("app", Version("1"), (
+            'win ; sys_platform == "win32"',
+            'both ; sys_platform == "win32"',
+            'both ; python_version < "3.13"',
+            'always ; python_version < "3.13"',
+            'feat ; extra == "x"',
+            'never ; sys_platform == "darwin"',
+        )),
+        "win": CoreMetadata("win", Version("1"), ("winchild",)),
+        "root2": CoreMetadata("root2", Version("1"), ("always",)),
+    }  # fmt: skip
+    env = {"sys_platform": "win32", "python_version": "3.12"}
+    got = package_markers(resolution, [("app", None), ("root2", 'os_name == "nt"')], meta, env)
+    assert got == {
+        "app": None,
+        "win": 'sys_platform == "win32"',
+        "winchild": 'sys_platform == "win32"',  # its parent's condition
+        "both": 'sys_platform == "win32" or python_version < "3.13"',
+        "always": 'python_version < "3.13" or os_name == "nt"',
+        "feat": None,  # an extra's marker counts as none
+        "root2": 'os_name == "nt"',
+    }
