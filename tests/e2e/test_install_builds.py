@@ -27,6 +27,9 @@ from tests.support.builds import (
     intree_sdist,
     setuptools_project,
 )
+from tests.support.builds import (
+    git as _git,
+)
 from tests.support.cli import (
     Satchel,
     assert_error,
@@ -194,14 +197,6 @@ def test_editable_without_pep660_hooks_is_a_clear_error(satchel: Satchel, index_
 # -- git -----------------------------------------------------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(repo.parent), "PATH": "/usr/bin:/bin",
-    }  # fmt: skip
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -805,3 +805,16 @@ def test_deep_backtracking_tests_few_versions(
     result = finder.resolve("urllib3<1", "top")
     assert versions(result) == {"jmespath": "1.0", "mid": "0.9", "top": "0.0", "urllib3": "0.9"}
     assert calls[0] < 2_000  # it was 133,516
+
+
+def test_preferred_versions_are_tried_first_where_allowed(finder: FakeFinder) -> None:
+    """A lock's existing pins (ResolveOptions.preferred) win over newer releases, but never
+    over the requirements."""
+    finder.add("a", "1.0", ["b"])
+    finder.add("a", "2.0", ["b"])
+    finder.add("b", "1.0")
+    finder.add("b", "2.0")
+    assert versions(finder.resolve("a")) == {"a": "2.0", "b": "2.0"}
+    preferred = {"a": Version("1.0"), "b": Version("1.0")}
+    assert versions(finder.resolve("a", preferred=preferred)) == {"a": "1.0", "b": "1.0"}
+    assert versions(finder.resolve("a", "b>=2", preferred=preferred)) == {"a": "1.0", "b": "2.0"}

@@ -28,6 +28,7 @@ COMMANDS = {
     "check": "satchel.commands.check",
     "venv": "satchel.commands.venv",
     "cache": "satchel.commands.cache",
+    "compile": "satchel.commands.compile",
 }
 
 
@@ -199,6 +200,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("cache"):
         _add_cache(sub)
+    if wanted("compile"):
+        _add_compile(sub)
     return parser
 
 
@@ -229,6 +232,41 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_index(p)
     _add_common(p)
     _add_remote(p)
+
+
+def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "compile",
+        help="resolve requirements into a lock (requirements.txt or pylock.toml)",
+        description="Resolve requirements.in-style files or pyproject.toml into pinned requirements "
+        "(pip-compile's requirements.txt form) or a PEP 751 pylock.toml.",
+    )
+    p.add_argument("src", nargs="*", metavar="SRC", help="requirements.in-style files or pyproject.toml (default: requirements.in, else pyproject.toml)")
+    p.add_argument("-o", "--output-file", metavar="FILE", help="write the lock here (default: standard output); its pins are kept where they still fit")
+    p.add_argument("--format", choices=["requirements.txt", "pylock.toml"], help="output format (default: from the output file name, else requirements.txt)")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME", help="include this extra of a pyproject.toml source")
+    p.add_argument("--all-extras", action="store_true", help="include every extra of the pyproject.toml sources")
+    p.add_argument("--group", action="append", default=[], metavar="[PATH:]NAME", help="include this dependency group (PEP 735)")
+    p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
+    p.add_argument("-U", "--upgrade", action="store_true", help="ignore the pins of the output file")
+    p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="free this package's pin (NAME==VERSION: also pin it there)")
+    p.add_argument("--generate-hashes", action="store_true", help="add --hash lines for every file of each pinned version")
+    p.add_argument("--annotation-style", choices=["split", "line"], default="split", help="how to write the '# via' annotations (default split)")
+    p.add_argument("--no-annotate", action="store_true", help="no '# via' annotations")
+    p.add_argument("--no-header", action="store_true", help="no header comment")
+    p.add_argument("--strip-extras", action="store_true", help="write pins without [extras]")
+    p.add_argument("--emit-index-url", action="store_true", help="write --index-url / --extra-index-url lines")
+    p.add_argument("--dry-run", action="store_true", help="print the lock; write nothing")
+    p.add_argument("--python-version", metavar="X.Y", help="resolve for this Python version (no interpreter of it needed)")
+    p.add_argument("--python-platform", metavar="PLATFORM", help="resolve for this platform: linux, macos, windows, x86_64-manylinux_2_28, aarch64-apple-darwin, x86_64-pc-windows-msvc, ...")
+    p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the interpreter given by -p")
+    p.add_argument("-p", "--python", help="the interpreter to resolve for and build with (default: the active or nearby venv, else the one satchel runs on)")
+    _add_index(p)
+    _add_common(p)
 
 
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -322,6 +360,7 @@ def _main(args_list: list[str], collecting: bool) -> int:
     from satchel.settings import Settings, remote_config
 
     setup_logging(args.verbose, args.quiet)
+    args.argv = args_list
     import importlib
 
     try:

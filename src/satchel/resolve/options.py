@@ -23,7 +23,8 @@ class ResolveOptions:
     ``upgrade`` is set and for names in ``upgrade_packages`` (which may be transitive).
     ``no_deps``: do not follow dependencies. ``only_binary`` / ``no_binary``: project names or
     ``":all:"``; a name listed explicitly wins over ``":all:"``. Yanked files are used only
-    for exact ``==``/``===`` pins (PEP 592).
+    for exact ``==``/``===`` pins (PEP 592). ``preferred``: versions to try first where the
+    requirements allow them (a lock's existing pins, for minimal diffs), name -> version.
     """
 
     pre: bool = False
@@ -34,3 +35,4 @@ class ResolveOptions:
     only_binary: AbstractSet[str] = frozenset()
     no_binary: AbstractSet[str] = frozenset()
     max_rounds: int = DEFAULT_MAX_ROUNDS
+    preferred: Mapping[str, Version] = field(default_factory=dict)

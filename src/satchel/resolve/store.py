@@ -196,6 +196,11 @@ class CandidateStore:
             finals = [c for c in chosen if not c.version.is_prerelease]
             if finals:  # pre-releases only when nothing else matches (PEP 440)
                 chosen = finals
+        preferred = self._options.preferred.get(name)
+        if preferred is not None:  # tried first (a lock's pin), the rest in their order
+            first = [c for c in chosen if c.version == preferred]
+            if first:
+                chosen = first + [c for c in chosen if c.version != preferred]
         return tuple(chosen)
 
     def wrapped_candidates(
