@@ -1,0 +1,276 @@
+"""`satchel sync FILE...`: make an environment exactly match a lock, without resolving.
+
+FILE is a compiled requirements.txt (every line pinned) or a PEP 751 pylock.toml. What is
+missing or at another version is installed; what the lock does not list is uninstalled, except
+pip, setuptools and wheel (as pip-sync and `uv pip sync` keep them) and satchel itself with its
+dependencies. Everything is downloaded, verified and built before the environment changes.
+
+This module stays light: an environment that already matches the lock is answered from the
+lock, the interpreter cache and the installed metadata, without importing the index client, the
+build layer or the installer (``satchel.commands.locked`` does the work when there is some).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping, Sequence
+
+    from satchel.cache.store import Cache
+    from satchel.install.installed import InstalledDist
+    from satchel.python.interpreter import Interpreter
+    from satchel.requirements.locked import LockedPackage
+    from satchel.requirements.models import ParsedRequirements
+    from satchel.settings import Settings
+
+
+@dataclass
+class Place:
+    """Where a lock is installed: the interpreter, its install scheme, a label for messages."""
+
+    interpreter: Interpreter
+    paths: dict[str, str]
+    label: str
+    is_directory: bool = False  # --target DIR
+
+
+@dataclass
+class Lock:
+    """The lock files of a run, read for one target: the packages they select, and what a
+    requirements file says about indexes (pylock files name their files' URLs)."""
+
+    files: list[str]
+    packages: list[LockedPackage]
+    parsed: ParsedRequirements
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.common import open_cache
+
+    started = time.perf_counter()
+    cache = open_cache(settings)
+    try:
+        place = find_place(args, cache)
+        lock = read_locks(args, place)
+        return sync(args, settings, cache, place, lock, started, exact=True)
+    finally:
+        cache.close()
+
+
+def sync(
+    args: argparse.Namespace,
+    settings: Settings,
+    cache: Cache,
+    place: Place,
+    lock: Lock,
+    started: float,
+    *,
+    exact: bool,
+) -> int:
+    """Install ``lock`` into ``place``; with ``exact``, remove what it does not list."""
+    from satchel.install.installed import list_installed
+
+    installed = {d.name: d for d in list_installed(place.paths)}
+    kept = kept_packages(installed, place.interpreter.markers) if exact else {}
+    if not getattr(args, "reinstall", False) and already_synced(lock.packages, installed, kept, place, exact=exact):
+        from satchel.units import human_time
+
+        elapsed = human_time(time.perf_counter() - started)
+        say(f"Read {len(lock.packages)} packages from {', '.join(lock.files)} in {elapsed}")
+        say(f"Nothing to do: {len(lock.packages)} packages already installed in {place.label}")
+        say_kept(kept, lock.packages)
+        return 0
+    from satchel.commands.common import cache_in_use
+    from satchel.commands.locked import install_locked
+
+    with cache_in_use(cache):
+        return install_locked(args, settings, cache, place, lock, installed, kept, started, exact=exact)
+
+
+# -- the target ---------------------------------------------------------------------------------
+
+
+def find_place(args: argparse.Namespace, cache: Cache) -> Place:
+    """The environment (-p, $VIRTUAL_ENV, ./.venv) or --target directory to install into."""
+    from pathlib import Path
+
+    from satchel.python.cached import get_interpreter
+    from satchel.python.discover import find_target
+
+    target = getattr(args, "target", None)
+    if target is not None:
+        exe = find_target(args.python, system=args.python is None, cwd=Path.cwd(), cache=cache)
+        interp = get_interpreter(exe, cache)
+        root = target.absolute()
+        paths = {
+            "purelib": str(root),
+            "platlib": str(root),
+            "scripts": str(root / "bin"),
+            "data": str(root),
+            "headers": str(root / "include"),
+        }
+        return Place(interp, paths, str(root), is_directory=True)
+    exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
+    interp = get_interpreter(exe, cache)
+    return Place(interp, dict(interp.paths), interp.prefix)
+
+
+# -- reading the lock ---------------------------------------------------------------------------
+
+
+def read_locks(args: argparse.Namespace, place: Place) -> Lock:
+    """The lock files named on the command line, read for ``place``'s interpreter."""
+    from pathlib import Path
+
+    from satchel.errors import RequirementsFileError
+    from satchel.requirements.locked import check_one_each, locked_from_requirements
+    from satchel.requirements.models import ParsedRequirements
+    from satchel.requirements.pylock import is_pylock_path, read_pylock, select_from_pylock
+
+    files: list[str] = list(args.files)
+    cwd = Path.cwd()
+    interp = place.interpreter
+    packages: list[LockedPackage] = []
+    text_files = []
+    for name in files:
+        if is_pylock_path(name):
+            lock = read_pylock(cwd / name, name)
+            packages += select_from_pylock(
+                lock,
+                cwd / name,
+                name,
+                env=interp.markers,
+                tags=interp.tags,
+                extras=getattr(args, "extra", None) or (),
+                groups=getattr(args, "group", None) or (),
+                all_extras=getattr(args, "all_extras", False),
+                default_groups=not getattr(args, "no_default_groups", False),
+                target=place.label,
+            )
+        elif name.endswith(".toml"):
+            raise RequirementsFileError(
+                f"{name}: not a lock file satchel reads",
+                hint="sync reads pylock.toml, pylock.NAME.toml (PEP 751) or a compiled requirements.txt",
+            )
+        else:
+            text_files.append(name)
+    parsed = ParsedRequirements()
+    if text_files:
+        from satchel.requirements.parser import parse_command_line
+
+        parsed = parse_command_line(requirement_files=text_files, base_dir=cwd)
+        if getattr(args, "require_hashes", False):
+            parsed = _requiring_hashes(parsed)
+        packages += locked_from_requirements(parsed, interp.markers)
+    if len(text_files) == len(files):
+        for option, value in (("--extra", getattr(args, "extra", None)), ("--group", getattr(args, "group", None))):
+            if value:
+                raise RequirementsFileError(
+                    f"{option} selects from a pylock.toml, and no pylock file was given",
+                    hint="a compiled requirements.txt holds one selection already",
+                )
+    check_one_each(packages)
+    return Lock(files, packages, parsed)
+
+
+def _requiring_hashes(parsed: ParsedRequirements) -> ParsedRequirements:
+    import dataclasses
+
+    return dataclasses.replace(parsed, require_hashes=True)
+
+
+# -- is there anything to do? -------------------------------------------------------------------
+
+#: Never removed by `sync` when the lock does not list them: the packaging tools pip-sync and
+#: `uv pip sync` keep too, and satchel itself (with its dependencies, see kept_packages).
+ALWAYS_KEPT = ("pip", "setuptools", "wheel")
+SELF = "satchel"
+
+
+def kept_packages(installed: Mapping[str, InstalledDist], env: Mapping[str, str]) -> dict[str, str]:
+    """name -> version of what sync keeps even when the lock does not list it: pip, setuptools,
+    wheel, and satchel with everything it needs to run (installed in the target, it would
+    otherwise remove its own dependencies and stop working)."""
+    kept = {n: installed[n].version for n in (*ALWAYS_KEPT, SELF) if n in installed}
+    if SELF not in installed:
+        return kept
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    queue = [SELF]
+    while queue:
+        dist = installed[queue.pop()]
+        for text in dist.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+                continue
+            name = canonicalize_name(req.name)
+            if name in installed and name not in kept:
+                kept[name] = installed[name].version
+                queue.append(name)
+    return kept
+
+
+def already_synced(
+    packages: Sequence[LockedPackage],
+    installed: Mapping[str, InstalledDist],
+    kept: Mapping[str, str],
+    place: Place,
+    *,
+    exact: bool,
+) -> bool:
+    """Whether the environment holds every locked package at its version (and, with ``exact``,
+    nothing else but what sync keeps), and the lock is complete (no dependency missing: then
+    the full path says so). Only index packages and files are judged here: any direct reference
+    (directory, VCS, archive URL) goes the full way."""
+    from packaging.requirements import Requirement
+    from packaging.version import InvalidVersion, Version
+
+    from satchel.install.satisfied import check
+    from satchel.requirements.locked import DIRECT
+
+    roots = []
+    for p in packages:
+        dist = installed.get(p.name)
+        if p.kind == DIRECT or p.version is None or dist is None or dist.direct_url is not None:
+            return False
+        try:
+            if Version(dist.version) != Version(p.version):
+                return False
+        except InvalidVersion:
+            return False
+        extras = f"[{','.join(sorted(p.extras))}]" if p.extras else ""
+        roots.append(Requirement(f"{p.name}{extras}=={p.version}"))
+    names = {p.name for p in packages}
+    if exact and any(n not in names and n not in kept for n in installed):
+        return False
+    only_locked = {n: d for n, d in installed.items() if n in names}
+    outcome = check(roots, only_locked, place.interpreter.markers, place.interpreter.version_str)
+    if not outcome:
+        import logging
+
+        logging.getLogger("satchel").debug("sync: %s; checking the lock in full", outcome.reason)
+    return bool(outcome)
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def say_kept(kept: Mapping[str, str], packages: Sequence[LockedPackage]) -> None:
+    locked = {p.name for p in packages}
+    extra = sorted(n for n in kept if n not in locked)
+    if extra:
+        listed = ", ".join(f"{n}=={kept[n]}" for n in extra)
+        say(
+            f"Kept {listed}: not in the lock, but sync never removes pip, setuptools, wheel, "
+            "or satchel and what it needs to run"
+        )
