@@ -137,7 +137,9 @@ def select_from_pylock(
             )
         )
     except PylockSelectError as exc:
-        raise RequirementsFileError(f"{display}: {exc}") from None
+        raise RequirementsFileError(
+            f"{display}: {exc}", hint=f"the lock was not made for {target}, or not for this interpreter"
+        ) from None
     base = path.parent
     out = []
     for package, artifact in selected:
