@@ -202,3 +202,22 @@ def test_pylock_written_by_uv_syncs(satchel: Satchel, index_server: IndexServer)
     )
     assert check.returncode == 0, check.stderr
     assert "Would make no changes" in check.stderr, check.stderr
+
+
+def test_install_from_pylock_adds_and_removes_nothing(
+    satchel: Satchel, index_server: IndexServer, wheels: dict[str, Path]
+) -> None:
+    publish(index_server, WheelSpec("stray", "1.0"), WheelSpec("app", "0.9"))
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "stray", "app==0.9")
+    lock = satchel.tmp / "pylock.toml"
+    lock.write_text(selection_lock(index_server, wheels))
+    result = satchel.run("install", "-p", venv, "-r", lock)
+    # The lock's default selection goes in (app at the locked version); stray stays.
+    assert installed(venv) == {"app": "1.0", "devtool": "1.0", "stray": "1.0"}, result
+    assert " - app==0.9" in result.stderr and " + app==1.0" in result.stderr, result
+    assert "Kept" not in result.stderr, result
+    again = satchel.run("install", "-p", venv, "-r", lock)
+    assert "Nothing to do: 2 packages" in again.stderr, again
+    mixed = satchel.run("install", "-p", venv, "-r", lock, "stray", check=False)
+    assert_error(mixed, "cannot be combined with other requirements")

@@ -311,6 +311,11 @@ def _main(args_list: list[str], collecting: bool) -> int:
     import importlib
 
     try:
+        if args.command == "install" and args.requirement:
+            from satchel.commands.sync import is_pylock_name, run_install
+
+            if any(is_pylock_name(f) for f in args.requirement):
+                return run_install(args, settings)
         if args.command == "install":
             from satchel.commands.install_noop import install_if_nothing_to_do
 

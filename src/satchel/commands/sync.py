@@ -62,6 +62,37 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         cache.close()
 
 
+def run_install(args: argparse.Namespace, settings: Settings) -> int:
+    """`satchel install -r pylock.toml`: install the lock's selection without resolving,
+    adding to the environment and removing nothing (like `uv pip install -r pylock.toml`)."""
+    from satchel.commands.common import open_cache
+    from satchel.errors import SatchelError
+
+    started = time.perf_counter()
+    others = [f for f in args.requirement if not is_pylock_name(f)]
+    if args.requirements or args.editable or others or args.constraint:
+        raise SatchelError(
+            "a pylock.toml is installed as it is, and cannot be combined with other requirements or constraints",
+            hint="install the lock and the rest in two commands, or lock them together",
+        )
+    args.files = list(args.requirement)
+    cache = open_cache(settings)
+    try:
+        place = find_place(args, cache)
+        lock = read_locks(args, place)
+        return sync(args, settings, cache, place, lock, started, exact=False)
+    finally:
+        cache.close()
+
+
+def is_pylock_name(path: str) -> bool:
+    """``pylock.toml`` or ``pylock.NAME.toml`` (PEP 751), by the file name alone (no import)."""
+    import os
+    import re
+
+    return re.fullmatch(r"pylock(\.[^.]+)?\.toml", os.path.basename(path)) is not None
+
+
 def sync(
     args: argparse.Namespace,
     settings: Settings,
