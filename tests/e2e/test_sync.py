@@ -160,3 +160,36 @@ def test_sync_needs_pinned_requirements(satchel: Satchel, tree: dict[str, Path])
     lock.write_text("alpha==1.0\nbeta>=1\n")
     result = satchel.run("sync", "-p", venv, lock, check=False)
     assert_error(result, "requirements.txt:2", "'beta>=1' is not pinned with ==", "hint:")
+
+
+def test_sync_keeps_satchel_and_what_it_needs(satchel: Satchel, index_server: IndexServer, tree: dict[str, Path]) -> None:
+    """satchel installed in the target (here a stand-in wheel) stays, with its dependencies."""
+    publish(
+        index_server,
+        WheelSpec("satchel", "9.9", requires=["helperdep", "winhelper; sys_platform == 'win32'"]),
+        WheelSpec("helperdep", "1.0"),
+        WheelSpec("winhelper", "1.0"),
+    )
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "satchel", "winhelper", "gamma")
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("beta==1.0\n")
+    result = satchel.run("sync", "-p", venv, lock)
+    assert installed(venv) == {"beta": "1.0", "satchel": "9.9", "helperdep": "1.0"}, result
+    assert "Kept helperdep==1.0, satchel==9.9" in result.stderr, result
+    assert " - winhelper==1.0" in result.stderr and " - gamma==1.0" in result.stderr, result
+
+
+def test_sync_looks_up_only_what_it_installs(
+    satchel: Satchel, index_server: IndexServer, tree: dict[str, Path]
+) -> None:
+    venv = satchel.venv()
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("alpha==1.0\nbeta==1.0\n")
+    satchel.run("sync", "-p", venv, lock)
+    lock.write_text("alpha==1.0\nbeta==1.0\ngamma==1.0\n")
+    index_server.reset_log()
+    result = satchel.run("sync", "-p", venv, lock, env={"SATCHEL_INDEX_TTL": "0"})
+    assert " + gamma==1.0" in result.stderr, result
+    pages = [p for p in index_server.paths() if p.startswith("/simple/")]
+    assert pages == ["/simple/gamma/"], index_server.paths()

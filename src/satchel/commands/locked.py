@@ -77,43 +77,41 @@ def install_locked(
     finder = installer.finder(place.interpreter)
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
     try:
-        chosen = _choose(lock, finder, place, installed)
-        read_at = time.perf_counter()
-        say(f"Read {len(chosen)} packages from {', '.join(lock.files)} in {human_time(read_at - started)}")
-        wanted = [
-            Wanted(pkg.name, str(pkg.version), (item, pkg), installer.identity(finder, pkg))
-            for item, pkg in chosen
-        ]
         installed_urls = {n: installed_identity(d.direct_url) for n, d in installed.items()}
+        wanted = _wanted(lock, finder, installer, installed, installed_urls)
+        read_at = time.perf_counter()
+        say(f"Read {len(wanted)} packages from {', '.join(lock.files)} in {human_time(read_at - started)}")
         plan = make_plan(
             wanted, installed, reinstall=getattr(args, "reinstall", False), installed_urls=installed_urls
         )
-        locked_names = {pkg.name for _, pkg in chosen}
+        locked_names = {w.name for w in wanted}
         extraneous = (
             sorted((d for n, d in installed.items() if n not in locked_names and n not in kept), key=lambda d: d.name)
             if exact
             else []
         )
         remove = [*plan.remove, *extraneous]
-        to_install = [w.item for w in plan.install]
-        if not to_install and not remove:
-            _report_problems(args, lock, chosen, installed, {}, place)
-            say(f"Nothing to do: {len(chosen)} packages already installed in {place.label}")
+        if not plan.install and not remove:
+            _report_problems(args, lock, wanted, {}, installed, {}, place)
+            say(f"Nothing to do: {len(wanted)} packages already installed in {place.label}")
             say_kept(kept, lock.packages)
             return 0
         _check_removable(remove)
+        # Only what is to be installed is looked up (index pages, metadata of direct references).
+        to_install = _to_install(lock, [w.item for w in plan.install], [w.name for w in plan.install], finder, place)
+        packages = [pkg for _, pkg in to_install]
+        new = {pkg.name: pkg for pkg in packages}
         if args.dry_run:
-            _report_problems(args, lock, chosen, installed, None, place)
-            say(f"Would uninstall {len(remove)} and install {len(to_install)} packages (dry run)")
-            _print_changes(remove, [pkg for _, pkg in to_install])
+            _report_problems(args, lock, wanted, new, installed, None, place)
+            say(f"Would uninstall {len(remove)} and install {len(packages)} packages (dry run)")
+            _print_changes(remove, packages)
             say_kept(kept, lock.packages)
             return 0
-        _fetch_and_verify(client, [item for item, _ in to_install], {p.name: p for _, p in to_install})
-        packages = [pkg for _, pkg in to_install]
+        _fetch_and_verify(client, [item for item, _ in to_install], new)
         with progress:
             trees = installer.prepare(finder, packages, progress)
         fetched_at = time.perf_counter()
-        _report_problems(args, lock, chosen, installed, trees, place)
+        _report_problems(args, lock, wanted, new, installed, trees, place)
         with progress:
             installer.link(finder, target, remove, packages, trees, progress)
         done = time.perf_counter()
@@ -131,14 +129,50 @@ def install_locked(
 # -- from lock entries to what to install ------------------------------------------------------
 
 
-def _choose(
-    lock: Lock, finder: SourceFinder, place: Place, installed: Mapping[str, InstalledDist]
+def _wanted(
+    lock: Lock,
+    finder: SourceFinder,
+    installer: Installer,
+    installed: Mapping[str, InstalledDist],
+    installed_urls: Mapping[str, str | None],
+) -> list[Wanted[LockedPackage]]:
+    """Each locked package with its name, version and (direct references) identity: what the
+    plan compares with the environment, before anything is looked up on an index."""
+    out = []
+    for item in lock.packages:
+        if item.kind != DIRECT:
+            version = item.version
+            if version is None:  # (PEP 751 allows leaving it out)
+                assert item.filename is not None
+                version = str(_version_from_filename(item.filename))
+            out.append(Wanted(item.name, version, item))
+            continue
+        assert item.url is not None
+        name = item.name or finder.name_of(item.url)
+        probe = ResolvedPackage(name, Version("0"), file=None, url=item.url, is_direct=True)
+        identity = installer.identity(finder, probe)
+        version = item.version
+        if version is None and is_wheel_url(item.url):
+            version = str(_version_from_filename(url_file(item.url).filename))
+        if version is None:
+            # Unknown until built: the same source as installed keeps the installed version.
+            have = installed.get(name)
+            same = have is not None and identity is not None and installed_urls.get(name) == identity
+            version = have.version if same and have is not None else ""
+        out.append(Wanted(name, version, item, identity))
+    return out
+
+
+def _to_install(
+    lock: Lock, items: Sequence[LockedPackage], names: Sequence[str], finder: SourceFinder, place: Place
 ) -> list[tuple[LockedPackage, ResolvedPackage]]:
-    """The one thing to install for each locked package, in lock order."""
+    """The one thing to install for each of ``items`` (named ``names``), in lock order: an
+    index pin's file chosen as `install` chooses (tags, then build number; its hashes must
+    match), a pylock file as listed, a direct reference as given."""
     from satchel.resolve.candidates import EXCLUDED_HASH, FileParser, FilePolicy, select_files
 
     interp = place.interpreter
-    for item in lock.packages:
+    for item in items:
         if item.kind == PIN:
             finder.prefetch(item.name)
     ranks: dict[str, int] = {}
@@ -147,7 +181,7 @@ def _choose(
     python = Version(interp.version_str)
     parser = FileParser(ranks, python)
     out = []
-    for item in lock.packages:
+    for item, name in zip(items, names, strict=True):
         if item.kind == PIN:
             assert item.version is not None
             formats = lock.parsed.allowed_formats(item.name)
@@ -177,7 +211,7 @@ def _choose(
                     hint="the lock was made for another environment, or with another index",
                 )
             pkg = ResolvedPackage(
-                item.name, pinned, file=file, url=None, is_direct=True, extras=tuple(sorted(item.extras)),
+                name, pinned, file=file, url=None, is_direct=True, extras=tuple(sorted(item.extras)),
                 hashes=item.hashes,
             )
         elif item.kind == FILE:
@@ -188,10 +222,9 @@ def _choose(
                 hashes.setdefault(algo, digest)
             file = IndexFile(item.filename, item.url, hashes=hashes, size=item.size)
             version = Version(item.version) if item.version else _version_from_filename(item.filename)
-            pkg = ResolvedPackage(item.name, version, file=file, url=None, is_direct=True, hashes=item.hashes)
+            pkg = ResolvedPackage(name, version, file=file, url=None, is_direct=True, hashes=item.hashes)
         else:
             assert item.kind == DIRECT and item.url is not None
-            name = item.name or finder.name_of(item.url)
             if item.version is not None:
                 version = Version(item.version)
             elif is_wheel_url(item.url):
@@ -357,25 +390,29 @@ def _check_removable(remove: Sequence[InstalledDist]) -> None:
 def _report_problems(
     args: argparse.Namespace,
     lock: Lock,
-    chosen: Sequence[tuple[LockedPackage, ResolvedPackage]],
+    wanted: Sequence[Wanted[LockedPackage]],
+    new: Mapping[str, ResolvedPackage],
     installed: Mapping[str, InstalledDist],
     trees: Mapping[str, Tree] | None,
     place: Place,
 ) -> None:
     """Warn (--strict: fail) about dependencies the lock misses. Metadata comes from the
-    unpacked wheels (``trees``) or from what is installed; with ``trees`` None (a dry run)
-    packages not installed yet are not checked."""
+    unpacked wheels (``trees``) of what is installed now, from the environment for what is
+    kept; with ``trees`` None (a dry run) packages not installed yet are not checked."""
     dists: dict[str, Dist] = {}
-    for item, pkg in chosen:
-        requires: tuple[str, ...] | None = None
-        tree = trees.get(pkg.name) if trees is not None else None
+    for w in wanted:
+        pkg = new.get(w.name)
+        requires: tuple[str, ...] = ()
+        version = str(pkg.version) if pkg is not None else w.version
+        tree = trees.get(w.name) if trees is not None else None
         if tree is not None:
             requires = _tree_requires(tree)
-        else:
-            have = installed.get(pkg.name)
-            if have is not None and _same(have.version, pkg.version):
+        elif pkg is None:
+            have = installed.get(w.name)
+            if have is not None:
                 requires = tuple(have.requires_dist)
-        dists[pkg.name] = Dist(str(pkg.version), requires or (), frozenset(item.extras))
+                version = have.version
+        dists[w.name] = Dist(version, requires, frozenset(w.item.extras))
     found = problems(dists, place.interpreter.markers)
     if not found:
         return
@@ -387,13 +424,6 @@ def _report_problems(
         )
     for problem in found:
         log.warning("%s", problem)
-
-
-def _same(a: str, b: Version) -> bool:
-    try:
-        return Version(a) == b
-    except ValueError:
-        return False
 
 
 def _tree_requires(tree: Tree) -> tuple[str, ...]:
