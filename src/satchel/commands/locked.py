@@ -413,7 +413,7 @@ def _report_problems(
                 requires = tuple(have.requires_dist)
                 version = have.version
         dists[w.name] = Dist(version, requires, frozenset(w.item.extras))
-    found = problems(dists, place.interpreter.markers)
+    found = problems(dists, place.markers)
     if not found:
         return
     if getattr(args, "strict", False):

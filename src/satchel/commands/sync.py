@@ -15,28 +15,45 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
     from satchel.cache.store import Cache
     from satchel.install.installed import InstalledDist
     from satchel.python.interpreter import Interpreter
+    from satchel.python.probe import ProbeFacts
     from satchel.requirements.locked import LockedPackage
     from satchel.requirements.models import ParsedRequirements
     from satchel.settings import Settings
 
 
-@dataclass
 class Place:
-    """Where a lock is installed: the interpreter, its install scheme, a label for messages."""
+    """Where a lock is installed: the interpreter's probe facts (its ``Interpreter``, with the
+    wheel tags, only made when asked for: a requirements lock that is already synced needs no
+    tags), its install scheme, a label for messages."""
 
-    interpreter: Interpreter
-    paths: dict[str, str]
-    label: str
-    is_directory: bool = False  # --target DIR
+    def __init__(self, exe: Path, facts: ProbeFacts, paths: dict[str, str], label: str, *, is_directory: bool = False):
+        self.exe = exe
+        self.facts = facts
+        self.paths = paths
+        self.label = label
+        self.is_directory = is_directory  # --target DIR
+        self.markers: dict[str, str] = facts.markers
+        self.version_str = facts.version_str
+        self._interpreter: Interpreter | None = None
+
+    @property
+    def interpreter(self) -> Interpreter:
+        if self._interpreter is None:
+            from satchel.python.probe import to_interpreter
+
+            self._interpreter = to_interpreter(self.exe, self.facts)
+        return self._interpreter
 
 
 @dataclass
@@ -107,7 +124,7 @@ def sync(
     from satchel.install.installed import list_installed
 
     installed = {d.name: d for d in list_installed(place.paths)}
-    kept = kept_packages(installed, place.interpreter.markers) if exact else {}
+    kept = kept_packages(installed, place.markers) if exact else {}
     if not getattr(args, "reinstall", False) and already_synced(lock.packages, installed, kept, place, exact=exact):
         from satchel.units import human_time
 
@@ -130,13 +147,13 @@ def find_place(args: argparse.Namespace, cache: Cache) -> Place:
     """The environment (-p, $VIRTUAL_ENV, ./.venv) or --target directory to install into."""
     from pathlib import Path
 
-    from satchel.python.cached import get_interpreter
+    from satchel.python.cached import get_facts
     from satchel.python.discover import find_target
 
     target = getattr(args, "target", None)
     if target is not None:
         exe = find_target(args.python, system=args.python is None, cwd=Path.cwd(), cache=cache)
-        interp = get_interpreter(exe, cache)
+        facts = get_facts(exe, cache)
         root = target.absolute()
         paths = {
             "purelib": str(root),
@@ -145,10 +162,10 @@ def find_place(args: argparse.Namespace, cache: Cache) -> Place:
             "data": str(root),
             "headers": str(root / "include"),
         }
-        return Place(interp, paths, str(root), is_directory=True)
+        return Place(exe, facts, paths, str(root), is_directory=True)
     exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
-    interp = get_interpreter(exe, cache)
-    return Place(interp, dict(interp.paths), interp.prefix)
+    facts = get_facts(exe, cache)
+    return Place(exe, facts, dict(facts.paths), facts.prefix)
 
 
 # -- reading the lock ---------------------------------------------------------------------------
@@ -161,15 +178,16 @@ def read_locks(args: argparse.Namespace, place: Place) -> Lock:
     from satchel.errors import RequirementsFileError
     from satchel.requirements.locked import check_one_each, locked_from_requirements
     from satchel.requirements.models import ParsedRequirements
-    from satchel.requirements.pylock import is_pylock_path, read_pylock, select_from_pylock
 
     files: list[str] = list(args.files)
     cwd = Path.cwd()
-    interp = place.interpreter
     packages: list[LockedPackage] = []
     text_files = []
     for name in files:
-        if is_pylock_path(name):
+        if is_pylock_name(name):
+            from satchel.requirements.pylock import read_pylock, select_from_pylock
+
+            interp = place.interpreter
             lock = read_pylock(cwd / name, name)
             packages += select_from_pylock(
                 lock,
@@ -197,7 +215,7 @@ def read_locks(args: argparse.Namespace, place: Place) -> Lock:
         parsed = parse_command_line(requirement_files=text_files, base_dir=cwd)
         if getattr(args, "require_hashes", False):
             parsed = _requiring_hashes(parsed)
-        packages += locked_from_requirements(parsed, interp.markers)
+        packages += locked_from_requirements(parsed, place.markers)
     if len(text_files) == len(files):
         for option, value in (("--extra", getattr(args, "extra", None)), ("--group", getattr(args, "group", None))):
             if value:
@@ -265,10 +283,10 @@ def already_synced(
     from packaging.requirements import Requirement
     from packaging.version import InvalidVersion, Version
 
-    from satchel.install.satisfied import check
+    from satchel.install.satisfied import check, plain_requirement
     from satchel.requirements.locked import DIRECT
 
-    roots = []
+    roots: list[Any] = []  # Requirement, or satisfied's PlainRequirement standing in for one
     for p in packages:
         dist = installed.get(p.name)
         if p.kind == DIRECT or p.version is None or dist is None or dist.direct_url is not None:
@@ -279,12 +297,13 @@ def already_synced(
         except InvalidVersion:
             return False
         extras = f"[{','.join(sorted(p.extras))}]" if p.extras else ""
-        roots.append(Requirement(f"{p.name}{extras}=={p.version}"))
+        text = f"{p.name}{extras}=={p.version}"
+        roots.append(plain_requirement(text) or Requirement(text))
     names = {p.name for p in packages}
     if exact and any(n not in names and n not in kept for n in installed):
         return False
     only_locked = {n: d for n, d in installed.items() if n in names}
-    outcome = check(roots, only_locked, place.interpreter.markers, place.interpreter.version_str)
+    outcome = check(roots, only_locked, place.markers, place.version_str)
     if not outcome:
         import logging
 

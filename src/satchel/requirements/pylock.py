@@ -13,7 +13,6 @@ install from one for a target, by the spec's installer rules (``Pylock.select``)
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Collection, Mapping, Sequence
@@ -247,6 +246,8 @@ def _location(path: str | None, url: str | None, base: Path, where: str) -> str:
 
 def _hashes(hashes: Mapping[str, str], where: str) -> tuple[str, ...]:
     """``{"sha256": hex}`` as ``("sha256:hex",)``: the algorithms hashlib can check."""
+    import hashlib
+
     out = tuple(
         f"{algo.lower()}:{digest.lower()}"
         for algo, digest in sorted(hashes.items())
