@@ -193,3 +193,16 @@ def test_sync_looks_up_only_what_it_installs(
     assert " + gamma==1.0" in result.stderr, result
     pages = [p for p in index_server.paths() if p.startswith("/simple/")]
     assert pages == ["/simple/gamma/"], index_server.paths()
+
+
+def test_already_synced_imports_no_resolver_or_index_client(satchel: Satchel, tree: dict[str, Path]) -> None:
+    venv = satchel.venv()
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text(hashed_line("alpha", "1.0", tree["alpha-1.0"]) + "\n" + hashed_line("beta", "1.0", tree["beta-1.0"]) + "\n")
+    satchel.run("sync", "-p", venv, lock)
+    result = satchel.run("sync", "-p", venv, lock, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert "Nothing to do: 2 packages" in result.stderr, result
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "satchel.requirements.parser" in imported  # (the check sees the imports)
+    for heavy in ("satchel.resolve", "resolvelib", "satchel.index.client", "urllib3", "satchel.commands.locked"):
+        assert heavy not in imported, heavy
