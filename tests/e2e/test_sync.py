@@ -206,3 +206,27 @@ def test_already_synced_imports_no_resolver_or_index_client(satchel: Satchel, tr
     assert "satchel.requirements.parser" in imported  # (the check sees the imports)
     for heavy in ("satchel.resolve", "resolvelib", "satchel.index.client", "urllib3", "satchel.commands.locked"):
         assert heavy not in imported, heavy
+
+
+def test_sync_to_an_empty_lock_needs_permission(satchel: Satchel, tree: dict[str, Path]) -> None:
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "gamma")
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("# nothing\nwinonly==1.0 ; sys_platform == 'win32'\n")
+    refused = satchel.run("sync", "-p", venv, lock, check=False)
+    assert_error(refused, "selects no packages", "--allow-empty-requirements")
+    assert installed(venv) == {"gamma": "1.0"}
+    satchel.run("sync", "-p", venv, lock, "--allow-empty-requirements")
+    assert installed(venv) == {}
+
+
+def test_sync_target_directory(satchel: Satchel, tree: dict[str, Path]) -> None:
+    venv = satchel.venv()
+    target = satchel.tmp / "target"
+    satchel.run("install", "-p", venv, "--target", target, "gamma")
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("alpha==1.0\nbeta==1.0\n")
+    result = satchel.run("sync", "-p", venv, "--target", target, lock)
+    names = sorted(d.name for d in target.glob("*.dist-info"))
+    assert names == ["alpha-1.0.dist-info", "beta-1.0.dist-info"], result
+    assert not (target / "gamma").exists()

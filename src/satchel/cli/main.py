@@ -204,6 +204,7 @@ def _add_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--group", action="append", default=[], metavar="NAME", help="pylock: install this dependency group too")
     p.add_argument("--no-default-groups", action="store_true", help="pylock: leave out the lock's default-groups")
     p.add_argument("--strict", action="store_true", help="a dependency missing from the lock is an error, not a warning")
+    p.add_argument("--allow-empty-requirements", action="store_true", help="sync to a lock that selects nothing (removes everything but what sync keeps)")
     p.add_argument("--require-hashes", action="store_true", help="require a --hash on every line of a requirements file")
     p.add_argument("--reinstall", action="store_true", help="reinstall every locked package")
     p.add_argument("--target", type=Path, help="sync this directory instead of an environment")

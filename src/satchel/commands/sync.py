@@ -74,6 +74,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         place = find_place(args, cache)
         lock = read_locks(args, place)
+        if not lock.packages and not args.allow_empty_requirements:
+            from satchel.errors import SatchelError
+
+            raise SatchelError(
+                f"{', '.join(lock.files)} selects no packages for {place.label}: syncing would uninstall everything",
+                hint="pass --allow-empty-requirements to do that",
+            )
         return sync(args, settings, cache, place, lock, started, exact=True)
     finally:
         cache.close()
