@@ -65,8 +65,10 @@ def test_pylock_markers_extras_and_groups_select_packages(
     result = satchel.run("sync", "-p", venv, lock, "--extra", "cli", "--no-default-groups")
     assert installed(venv) == {"app": "1.0", "clitool": "1.0"}, result
     assert " - devtool==1.0" in result.stderr and " + clitool==1.0" in result.stderr, result
-    # A group named on the command line comes on top of the default ones.
+    # Groups named on the command line replace the default ones (as with uv and packaging).
     satchel.run("sync", "-p", venv, lock, "--group", "docs")
+    assert installed(venv) == {"app": "1.0"}
+    satchel.run("sync", "-p", venv, lock, "--group", "docs", "--group", "dev")
     assert installed(venv) == {"app": "1.0", "devtool": "1.0"}
     unknown = satchel.run("sync", "-p", venv, lock, "--extra", "gui", check=False)
     assert_error(unknown, "pylock.toml: the lock has no extra 'gui' (it has: cli)")

@@ -201,7 +201,7 @@ def _add_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="requirements.txt or pylock.toml")
     p.add_argument("--extra", action="append", default=[], metavar="NAME", help="pylock: install this extra's packages")
     p.add_argument("--all-extras", action="store_true", help="pylock: install the packages of every extra")
-    p.add_argument("--group", action="append", default=[], metavar="NAME", help="pylock: install this dependency group too")
+    p.add_argument("--group", action="append", default=[], metavar="NAME", help="pylock: install this dependency group (instead of the lock's default-groups)")
     p.add_argument("--no-default-groups", action="store_true", help="pylock: leave out the lock's default-groups")
     p.add_argument("--strict", action="store_true", help="a dependency missing from the lock is an error, not a warning")
     p.add_argument("--allow-empty-requirements", action="store_true", help="sync to a lock that selects nothing (removes everything but what sync keeps)")

@@ -100,8 +100,8 @@ def select_from_pylock(
     target: str = "the target",
 ) -> list[LockedPackage]:
     """What ``lock`` says to install into a target with marker environment ``env`` and wheel
-    ``tags`` (most preferred first), with ``extras`` and dependency ``groups`` (added to the
-    lock's default groups unless ``default_groups`` is false)."""
+    ``tags`` (most preferred first), with ``extras`` and dependency ``groups`` (when none are
+    named, the lock's default groups, unless ``default_groups`` is false)."""
     from packaging.pylock import PylockSelectError
     from packaging.tags import Tag
 
@@ -123,8 +123,11 @@ def select_from_pylock(
     wanted_extras = _chosen(
         "extra", list(lock.extras or []) if all_extras else extras, lock.extras or [], display
     )
-    chosen_groups = set(lock.default_groups or []) if default_groups else set()
-    chosen_groups |= set(_chosen("group", groups, lock.dependency_groups or [], display))
+    # Named groups replace the default ones (as packaging's select and uv do).
+    if groups:
+        chosen_groups = set(_chosen("group", groups, lock.dependency_groups or [], display))
+    else:
+        chosen_groups = set(lock.default_groups or []) if default_groups else set()
     position = {id(p): i for i, p in enumerate(lock.packages)}
     try:
         selected = list(
