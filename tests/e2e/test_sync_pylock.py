@@ -223,3 +223,54 @@ def test_install_from_pylock_adds_and_removes_nothing(
     assert "Nothing to do: 2 packages" in again.stderr, again
     mixed = satchel.run("install", "-p", venv, "-r", lock, "stray", check=False)
     assert_error(mixed, "cannot be combined with other requirements")
+
+
+def tool_env(satchel: Satchel) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "VIRTUAL_ENV"))}
+    env.update(
+        UV_NO_CONFIG="1", UV_CACHE_DIR=str(satchel.tmp / "uv-cache"), UV_PYTHON_DOWNLOADS="never",
+        PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+def test_pylock_written_by_pip_lock_syncs(satchel: Satchel, index_server: IndexServer) -> None:
+    """Interop: `pip lock` (pip 26.3) against the local index, synced by satchel."""
+    publish(
+        index_server,
+        WheelSpec("top", "1.0", requires=["mid>=1"]),
+        WheelSpec("mid", "1.0"),
+        WheelSpec("mid", "2.0"),
+        WheelSpec("stray", "1.0"),
+    )
+    pip = Path(sys.executable).parent / "pip"
+    locked = subprocess.run(
+        [str(pip), "lock", "top", "-o", "pylock.toml", "--index-url", index_server.index_url, "-q"],
+        cwd=satchel.tmp, env=tool_env(satchel), capture_output=True, text=True, timeout=120,
+    )
+    assert locked.returncode == 0, locked.stderr
+    assert 'created-by = "pip"' in (satchel.tmp / "pylock.toml").read_text()
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "stray", "mid==1.0")
+    result = satchel.run("sync", "-p", venv, "pylock.toml")
+    assert installed(venv) == {"top": "1.0", "mid": "2.0"}, result
+    assert " - stray==1.0" in result.stderr and " - mid==1.0" in result.stderr, result
+
+
+def test_hashed_requirements_from_uv_sync(satchel: Satchel, index_server: IndexServer) -> None:
+    """Interop: `uv pip compile --generate-hashes` output synced by satchel (and pip agrees the
+    environment is complete)."""
+    publish(index_server, WheelSpec("top", "1.0", requires=["mid"]), WheelSpec("mid", "1.0"), WheelSpec("mid", "1.0", tag="py2.py3-none-any"))
+    (satchel.tmp / "requirements.in").write_text("top\n")
+    compiled = subprocess.run(
+        [str(UV), "pip", "compile", "requirements.in", "--generate-hashes", "-o", "requirements.txt",
+         "--index-url", index_server.index_url, "-q"],
+        cwd=satchel.tmp, env=tool_env(satchel), capture_output=True, text=True, timeout=120,
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    assert "--hash=sha256:" in (satchel.tmp / "requirements.txt").read_text()
+    venv = satchel.venv()
+    satchel.run("sync", "-p", venv, "requirements.txt")
+    assert installed(venv) == {"top": "1.0", "mid": "1.0"}
+    again = satchel.run("sync", "-p", venv, "requirements.txt")
+    assert "Nothing to do: 2 packages" in again.stderr, again
