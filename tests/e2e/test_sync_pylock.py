@@ -4,14 +4,16 @@ local index; lock files written by hand, and by uv)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_install_builds import intree_sdist
+from tests.e2e.test_install_builds import _git, intree_project, intree_sdist
 from tests.e2e.test_sync import installed
 from tests.support.cli import Satchel, assert_error, run_python, venv_python
 from tests.support.fixtures import publish
@@ -274,3 +276,25 @@ def test_hashed_requirements_from_uv_sync(satchel: Satchel, index_server: IndexS
     assert installed(venv) == {"top": "1.0", "mid": "1.0"}
     again = satchel.run("sync", "-p", venv, "requirements.txt")
     assert "Nothing to do: 2 packages" in again.stderr, again
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_pylock_vcs_entry(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """A git entry installs the locked commit, not the branch's newest; synced again, the same
+    commit is kept."""
+    repo = intree_project(tmp_path / "repo", "gitpkg", "1.0")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    first = _git(repo, "rev-parse", "HEAD")
+    (repo / "backend.json").write_text(json.dumps({"name": "gitpkg", "version": "2.0"}))
+    _git(repo, "commit", "-q", "-am", "two")
+    lock = satchel.tmp / "pylock.toml"
+    lock.write_text(
+        render_pylock([{"name": "gitpkg", "vcs": {"type": "git", "url": repo.as_uri(), "requested-revision": "main", "commit-id": first}}])
+    )
+    venv = satchel.venv()
+    result = satchel.run("sync", "-p", venv, lock, "--no-index")
+    assert installed(venv) == {"gitpkg": "1.0"}, result
+    again = satchel.run("sync", "-p", venv, lock, "--no-index")
+    assert "Nothing to do: 1 packages" in again.stderr, again
