@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.test_install_builds import _git, intree_project, intree_sdist
 from tests.e2e.test_sync import installed
-from tests.support.cli import Satchel, assert_error, run_python, venv_python
+from tests.support.cli import Satchel, assert_error, run_python, site_packages, venv_python
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.locks import file_entry, render_pylock, snapshot
@@ -298,3 +298,14 @@ def test_pylock_vcs_entry(satchel: Satchel, index_server: IndexServer, tmp_path:
     assert installed(venv) == {"gitpkg": "1.0"}, result
     again = satchel.run("sync", "-p", venv, lock, "--no-index")
     assert "Nothing to do: 1 packages" in again.stderr, again
+
+
+def test_pylock_editable_directory(satchel: Satchel, tmp_path: Path) -> None:
+    intree_project(satchel.tmp / "proj", "edpkg", "1.0", editable=True)
+    lock = satchel.tmp / "pylock.toml"
+    lock.write_text(render_pylock([{"name": "edpkg", "version": "1.0", "directory": {"path": "proj", "editable": True}}]))
+    venv = satchel.venv()
+    result = satchel.run("sync", "-p", venv, lock, "--no-index")
+    assert " + edpkg==1.0" in result.stderr, result
+    info = json.loads(next(site_packages(venv).glob("edpkg-1.0.dist-info")).joinpath("direct_url.json").read_text())
+    assert info == {"url": (satchel.tmp / "proj").as_uri(), "dir_info": {"editable": True}}
