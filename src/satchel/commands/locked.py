@@ -16,7 +16,6 @@ Only then are distributions removed and installed (the same linker as `install`)
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
@@ -31,7 +30,7 @@ from packaging.version import Version
 from satchel.cache.store import Cache, Tree
 from satchel.commands.pipeline import FETCH_WORKERS, Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder, is_wheel_url, url_file
-from satchel.commands.sync import Lock, Place, say, say_kept
+from satchel.commands.sync import Lock, Place, SyncRequest, say, say_kept
 from satchel.errors import HashMismatchError, InstallError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import parse_metadata
@@ -49,7 +48,7 @@ log = logging.getLogger("satchel")
 
 
 def install_locked(
-    args: argparse.Namespace,
+    request: SyncRequest,
     settings: Settings,
     cache: Cache,
     place: Place,
@@ -57,22 +56,20 @@ def install_locked(
     installed: dict[str, InstalledDist],
     kept: Mapping[str, str],
     started: float,
-    *,
-    exact: bool,
 ) -> int:
     target = Target(place.interpreter, place.paths, place.label, is_directory=place.is_directory)
-    client = IndexClient(cache, _index_options(args, settings, lock))
+    client = IndexClient(cache, _index_options(request, settings, lock))
     editables = frozenset(p.url for p in lock.packages if p.editable and p.url)
     installer = Installer(
         cache,
         client,
         BuildOptions(
-            isolation=not getattr(args, "no_build_isolation", False),
-            config_settings=_config_settings(getattr(args, "config_settings", None) or []),
+            isolation=request.build_isolation,
+            config_settings=_config_settings(request.config_settings),
             editables=editables,
         ),
-        link_mode=getattr(args, "link_mode", None),
-        compile_bytecode=getattr(args, "compile_bytecode", False),
+        link_mode=request.link_mode,
+        compile_bytecode=request.compile_bytecode,
     )
     finder = installer.finder(place.interpreter)
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
@@ -82,17 +79,17 @@ def install_locked(
         read_at = time.perf_counter()
         say(f"Read {len(wanted)} packages from {', '.join(lock.files)} in {human_time(read_at - started)}")
         plan = make_plan(
-            wanted, installed, reinstall=getattr(args, "reinstall", False), installed_urls=installed_urls
+            wanted, installed, reinstall=request.reinstall, installed_urls=installed_urls
         )
         locked_names = {w.name for w in wanted}
         extraneous = (
             sorted((d for n, d in installed.items() if n not in locked_names and n not in kept), key=lambda d: d.name)
-            if exact
+            if request.exact
             else []
         )
         remove = [*plan.remove, *extraneous]
         if not plan.install and not remove:
-            _report_problems(args, lock, wanted, {}, installed, {}, place)
+            _report_problems(request, lock, wanted, {}, installed, {}, place)
             say(f"Nothing to do: {len(wanted)} packages already installed in {place.label}")
             say_kept(kept, lock.packages)
             return 0
@@ -101,8 +98,8 @@ def install_locked(
         to_install = _to_install(lock, [w.item for w in plan.install], [w.name for w in plan.install], finder, place)
         packages = [pkg for _, pkg in to_install]
         new = {pkg.name: pkg for pkg in packages}
-        if args.dry_run:
-            _report_problems(args, lock, wanted, new, installed, None, place)
+        if request.dry_run:
+            _report_problems(request, lock, wanted, new, installed, None, place)
             say(f"Would uninstall {len(remove)} and install {len(packages)} packages (dry run)")
             _print_changes(remove, packages)
             say_kept(kept, lock.packages)
@@ -111,7 +108,7 @@ def install_locked(
         with progress:
             trees = installer.prepare(finder, packages, progress)
         fetched_at = time.perf_counter()
-        _report_problems(args, lock, wanted, new, installed, trees, place)
+        _report_problems(request, lock, wanted, new, installed, trees, place)
         with progress:
             installer.link(finder, target, remove, packages, trees, progress)
         done = time.perf_counter()
@@ -247,21 +244,21 @@ def _version_from_filename(filename: str) -> Version:
     return parse_sdist_filename(filename)[1]
 
 
-def _index_options(args: argparse.Namespace, settings: Settings, lock: Lock) -> IndexOptions:
+def _index_options(request: SyncRequest, settings: Settings, lock: Lock) -> IndexOptions:
     from satchel.index.config import load_index_config
 
     parsed = lock.parsed
-    no_index = args.no_index or parsed.no_index
-    find_links = [*args.find_links, *parsed.find_links]
+    no_index = request.no_index or parsed.no_index
+    find_links = [*request.find_links, *parsed.find_links]
     needs_index = any(p.kind == PIN for p in lock.packages)
-    if no_index or (not needs_index and not args.index_url):
+    if no_index or (not needs_index and not request.index_url):
         indexes: list[str] = []
     else:
-        config = load_index_config(index_url=args.index_url or parsed.index_url)
-        extras = [*args.extra_index_url, *parsed.extra_index_urls]
-        if not extras and not args.index_url and not parsed.index_url:
+        config = load_index_config(index_url=request.index_url or parsed.index_url)
+        extras = [*request.extra_index_urls, *parsed.extra_index_urls]
+        if not extras and not request.index_url and not parsed.index_url:
             extras = list(config.extra_index_urls)
-        if not find_links and not args.index_url:
+        if not find_links and not request.index_url:
             find_links = list(config.find_links)
         indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
     return IndexOptions(
@@ -388,7 +385,7 @@ def _check_removable(remove: Sequence[InstalledDist]) -> None:
 
 
 def _report_problems(
-    args: argparse.Namespace,
+    request: SyncRequest,
     lock: Lock,
     wanted: Sequence[Wanted[LockedPackage]],
     new: Mapping[str, ResolvedPackage],
@@ -416,7 +413,7 @@ def _report_problems(
     found = problems(dists, place.markers)
     if not found:
         return
-    if getattr(args, "strict", False):
+    if request.strict:
         raise SatchelError(
             f"{lock.files[0] if len(lock.files) == 1 else 'the lock'} is incomplete: {found[0]}"
             + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),

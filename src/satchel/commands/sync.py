@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 TYPE_CHECKING = False
@@ -66,22 +67,84 @@ class Lock:
     parsed: ParsedRequirements
 
 
+@dataclass(frozen=True)
+class SyncRequest:
+    """What `satchel sync` (``exact``) or `satchel install -r pylock.toml` was asked to do,
+    built once from the command line."""
+
+    files: tuple[str, ...]
+    exact: bool = True  # remove what the lock does not list
+    # where
+    python: str | None = None
+    system: bool = False
+    target: Path | None = None
+    # which part of a pylock
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    default_groups: bool = True
+    # checks
+    strict: bool = False
+    require_hashes: bool = False
+    allow_empty: bool = False
+    reinstall: bool = False
+    dry_run: bool = False
+    # how
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    link_mode: str | None = None
+    compile_bytecode: bool = False
+    config_settings: tuple[str, ...] = ()  # KEY=VALUE, checked by the full path
+    build_isolation: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, *, exact: bool, files: Sequence[str]) -> SyncRequest:
+        """From `sync`'s arguments, or `install`'s (which has no --strict and the like)."""
+        return cls(
+            files=tuple(files),
+            exact=exact,
+            python=args.python,
+            system=args.system,
+            target=args.target,
+            extras=tuple(getattr(args, "extra", None) or ()),
+            all_extras=getattr(args, "all_extras", False),
+            groups=tuple(getattr(args, "group", None) or ()),
+            default_groups=not getattr(args, "no_default_groups", False),
+            strict=getattr(args, "strict", False),
+            require_hashes=args.require_hashes,
+            allow_empty=getattr(args, "allow_empty_requirements", False),
+            reinstall=args.reinstall,
+            dry_run=args.dry_run,
+            index_url=args.index_url,
+            extra_index_urls=tuple(args.extra_index_url),
+            find_links=tuple(args.find_links),
+            no_index=args.no_index,
+            link_mode=args.link_mode,
+            compile_bytecode=args.compile_bytecode,
+            config_settings=tuple(args.config_settings),
+            build_isolation=not args.no_build_isolation,
+        )
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from satchel.commands.common import open_cache
 
     started = time.perf_counter()
+    request = SyncRequest.from_args(args, exact=True, files=args.files)
     cache = open_cache(settings)
     try:
-        place = find_place(args, cache)
-        lock = read_locks(args, place)
-        if not lock.packages and not args.allow_empty_requirements:
+        place = find_place(request, cache)
+        lock = read_locks(request, place)
+        if not lock.packages and not request.allow_empty:
             from satchel.errors import SatchelError
 
             raise SatchelError(
                 f"{', '.join(lock.files)} selects no packages for {place.label}: syncing would uninstall everything",
                 hint="pass --allow-empty-requirements to do that",
             )
-        return sync(args, settings, cache, place, lock, started, exact=True)
+        return sync(request, settings, cache, place, lock, started)
     finally:
         cache.close()
 
@@ -99,12 +162,12 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
             "a pylock.toml is installed as it is, and cannot be combined with other requirements or constraints",
             hint="install the lock and the rest in two commands, or lock them together",
         )
-    args.files = list(args.requirement)
+    request = SyncRequest.from_args(args, exact=False, files=args.requirement)
     cache = open_cache(settings)
     try:
-        place = find_place(args, cache)
-        lock = read_locks(args, place)
-        return sync(args, settings, cache, place, lock, started, exact=False)
+        place = find_place(request, cache)
+        lock = read_locks(request, place)
+        return sync(request, settings, cache, place, lock, started)
     finally:
         cache.close()
 
@@ -118,21 +181,20 @@ def is_pylock_name(path: str) -> bool:
 
 
 def sync(
-    args: argparse.Namespace,
+    request: SyncRequest,
     settings: Settings,
     cache: Cache,
     place: Place,
     lock: Lock,
     started: float,
-    *,
-    exact: bool,
 ) -> int:
-    """Install ``lock`` into ``place``; with ``exact``, remove what it does not list."""
+    """Install ``lock`` into ``place``; with ``request.exact``, remove what it does not list."""
+    exact = request.exact
     from satchel.install.installed import list_installed
 
     installed = {d.name: d for d in list_installed(place.paths)}
     kept = kept_packages(installed, place.markers) if exact else {}
-    if not getattr(args, "reinstall", False) and already_synced(lock.packages, installed, kept, place, exact=exact):
+    if not request.reinstall and already_synced(lock.packages, installed, kept, place, exact=exact):
         from satchel.units import human_time
 
         elapsed = human_time(time.perf_counter() - started)
@@ -144,22 +206,22 @@ def sync(
     from satchel.commands.locked import install_locked
 
     with cache_in_use(cache):
-        return install_locked(args, settings, cache, place, lock, installed, kept, started, exact=exact)
+        return install_locked(request, settings, cache, place, lock, installed, kept, started)
 
 
 # -- the target ---------------------------------------------------------------------------------
 
 
-def find_place(args: argparse.Namespace, cache: Cache) -> Place:
+def find_place(request: SyncRequest, cache: Cache) -> Place:
     """The environment (-p, $VIRTUAL_ENV, ./.venv) or --target directory to install into."""
     from pathlib import Path
 
     from satchel.python.cached import get_facts
     from satchel.python.discover import find_target
 
-    target = getattr(args, "target", None)
+    target = request.target
     if target is not None:
-        exe = find_target(args.python, system=args.python is None, cwd=Path.cwd(), cache=cache)
+        exe = find_target(request.python, system=request.python is None, cwd=Path.cwd(), cache=cache)
         facts = get_facts(exe, cache)
         root = target.absolute()
         paths = {
@@ -170,7 +232,7 @@ def find_place(args: argparse.Namespace, cache: Cache) -> Place:
             "headers": str(root / "include"),
         }
         return Place(exe, facts, paths, str(root), is_directory=True)
-    exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
+    exe = find_target(request.python, system=request.system, cwd=Path.cwd(), cache=cache)
     facts = get_facts(exe, cache)
     return Place(exe, facts, dict(facts.paths), facts.prefix)
 
@@ -178,7 +240,7 @@ def find_place(args: argparse.Namespace, cache: Cache) -> Place:
 # -- reading the lock ---------------------------------------------------------------------------
 
 
-def read_locks(args: argparse.Namespace, place: Place) -> Lock:
+def read_locks(request: SyncRequest, place: Place) -> Lock:
     """The lock files named on the command line, read for ``place``'s interpreter."""
     from pathlib import Path
 
@@ -186,7 +248,7 @@ def read_locks(args: argparse.Namespace, place: Place) -> Lock:
     from satchel.requirements.locked import check_one_each, locked_from_requirements
     from satchel.requirements.models import ParsedRequirements
 
-    files: list[str] = list(args.files)
+    files: list[str] = list(request.files)
     cwd = Path.cwd()
     packages: list[LockedPackage] = []
     text_files = []
@@ -202,10 +264,10 @@ def read_locks(args: argparse.Namespace, place: Place) -> Lock:
                 name,
                 env=interp.markers,
                 tags=interp.tags,
-                extras=getattr(args, "extra", None) or (),
-                groups=getattr(args, "group", None) or (),
-                all_extras=getattr(args, "all_extras", False),
-                default_groups=not getattr(args, "no_default_groups", False),
+                extras=request.extras,
+                groups=request.groups,
+                all_extras=request.all_extras,
+                default_groups=request.default_groups,
                 target=place.label,
             )
         elif name.endswith(".toml"):
@@ -220,11 +282,11 @@ def read_locks(args: argparse.Namespace, place: Place) -> Lock:
         from satchel.requirements.parser import parse_command_line
 
         parsed = parse_command_line(requirement_files=text_files, base_dir=cwd)
-        if getattr(args, "require_hashes", False):
+        if request.require_hashes:
             parsed = _requiring_hashes(parsed)
         packages += locked_from_requirements(parsed, place.markers)
     if len(text_files) == len(files):
-        for option, value in (("--extra", getattr(args, "extra", None)), ("--group", getattr(args, "group", None))):
+        for option, value in (("--extra", request.extras), ("--group", request.groups)):
             if value:
                 raise RequirementsFileError(
                     f"{option} selects from a pylock.toml, and no pylock file was given",
