@@ -230,3 +230,17 @@ def test_sync_target_directory(satchel: Satchel, tree: dict[str, Path]) -> None:
     names = sorted(d.name for d in target.glob("*.dist-info"))
     assert names == ["alpha-1.0.dist-info", "beta-1.0.dist-info"], result
     assert not (target / "gamma").exists()
+
+
+def test_sync_replaces_a_direct_install_of_a_locked_version(satchel: Satchel, tree: dict[str, Path]) -> None:
+    """gamma 1.0 installed from a file (PEP 610 direct_url.json) is not the index's gamma 1.0
+    the lock names: sync replaces it."""
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, tree["gamma-1.0"])
+    assert (site_packages(venv) / "gamma-1.0.dist-info" / "direct_url.json").exists()
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("gamma==1.0\n")
+    result = satchel.run("sync", "-p", venv, lock)
+    assert " - gamma==1.0" in result.stderr and " + gamma==1.0" in result.stderr, result
+    assert not (site_packages(venv) / "gamma-1.0.dist-info" / "direct_url.json").exists()
+    assert "Nothing to do" in satchel.run("sync", "-p", venv, lock).stderr

@@ -81,6 +81,13 @@ def install_locked(
         plan = make_plan(
             wanted, installed, reinstall=request.reinstall, installed_urls=installed_urls
         )
+        for w in list(plan.keep):
+            if w.url is None and installed_urls.get(w.name) is not None:
+                # Locked from an index or as a file, installed from a URL, path or VCS (an
+                # editable checkout, say): the lock's distribution replaces it.
+                plan.keep.remove(w)
+                plan.install.append(w)
+                plan.remove.append(installed[w.name])
         locked_names = {w.name for w in wanted}
         extraneous = (
             sorted((d for n, d in installed.items() if n not in locked_names and n not in kept), key=lambda d: d.name)
