@@ -40,3 +40,13 @@ def test_completeness_follows_extras_and_markers() -> None:
     # Asking for app's extra x (as a requirements line app[x]==1.0 does) needs opt too.
     dists["app"] = Dist("1.0", dists["app"].requires_dist, frozenset({"x"}))
     assert any(p.dependency == "opt" for p in problems(dists, ENV))
+
+
+def test_checkable_hash_algorithms_are_hashlibs() -> None:
+    import hashlib
+
+    from satchel.requirements.pylock import CHECKABLE
+
+    assert {a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_")} == CHECKABLE
+    for algo in CHECKABLE:
+        assert hashlib.new(algo, b"x").hexdigest()

@@ -247,14 +247,19 @@ def _location(path: str | None, url: str | None, base: Path, where: str) -> str:
     return url
 
 
+#: hashlib.algorithms_guaranteed without the variable-length shakes (tests check it against
+#: hashlib; a constant here keeps hashlib, and OpenSSL, out of an already-synced run).
+CHECKABLE = frozenset(
+    {"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
+)
+
+
 def _hashes(hashes: Mapping[str, str], where: str) -> tuple[str, ...]:
     """``{"sha256": hex}`` as ``("sha256:hex",)``: the algorithms hashlib can check."""
-    import hashlib
-
     out = tuple(
         f"{algo.lower()}:{digest.lower()}"
         for algo, digest in sorted(hashes.items())
-        if algo.lower() in hashlib.algorithms_guaranteed
+        if algo.lower() in CHECKABLE
     )
     if not out:
         raise RequirementsFileError(
