@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 COMMANDS = {
     "install": "satchel.commands.install",
+    "sync": "satchel.commands.sync",
     "uninstall": "satchel.commands.uninstall",
     "list": "satchel.commands.listing",
     "freeze": "satchel.commands.listing",
@@ -160,6 +161,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("install"):
         _add_install(sub)
+    if wanted("sync"):
+        _add_sync(sub)
     if wanted("uninstall"):
         p = sub.add_parser("uninstall", help="uninstall packages")
         p.add_argument("names", nargs="+", metavar="NAME")
@@ -267,6 +270,38 @@ def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-p", "--python", help="the interpreter to resolve for and build with (default: the active or nearby venv, else the one satchel runs on)")
     _add_index(p)
     _add_common(p)
+    _add_remote(p)
+
+
+def _add_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pathlib import Path
+
+    p = sub.add_parser(
+        "sync",
+        help="make an environment exactly match a lock",
+        description="Install what a lock lists and uninstall everything else, without resolving. "
+        "FILE is a compiled requirements.txt (pinned, maybe with --hash) or a PEP 751 pylock.toml. "
+        "pip, setuptools, wheel and satchel itself (with its dependencies) are never removed.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="requirements.txt or pylock.toml")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME", help="pylock: install this extra's packages")
+    p.add_argument("--all-extras", action="store_true", help="pylock: install the packages of every extra")
+    p.add_argument("--group", action="append", default=[], metavar="NAME", help="pylock: install this dependency group (instead of the lock's default-groups)")
+    p.add_argument("--no-default-groups", action="store_true", help="pylock: leave out the lock's default-groups")
+    p.add_argument("--strict", action="store_true", help="a dependency missing from the lock is an error, not a warning")
+    p.add_argument("--allow-empty-requirements", action="store_true", help="sync to a lock that selects nothing (removes everything but what sync keeps)")
+    p.add_argument("--require-hashes", action="store_true", help="require a --hash on every line of a requirements file")
+    p.add_argument("--reinstall", action="store_true", help="reinstall every locked package")
+    p.add_argument("--target", type=Path, help="sync this directory instead of an environment")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    p.add_argument("--link-mode", choices=["hardlink", "copy", "symlink", "clone"], default=None, help="how files get from the cache into the environment (default hardlink)")
+    p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    _add_env(p)
+    _add_index(p)
+    _add_common(p)
+    _add_remote(p)
 
 
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -380,6 +415,11 @@ def _main(args_list: list[str], collecting: bool) -> int:
                 getattr(args, "remote_upload_wait", None),
             ),
         )
+        if args.command == "install" and args.requirement:
+            from satchel.commands.sync import is_pylock_name, run_install
+
+            if any(is_pylock_name(f) for f in args.requirement):
+                return run_install(args, settings)
         if args.command == "install":
             return _install(args, settings, collecting)
         module = importlib.import_module(COMMANDS[args.command])
