@@ -261,7 +261,9 @@ def _index_options(request: SyncRequest, settings: Settings, lock: Lock) -> Inde
     if no_index or (not needs_index and not request.index_url):
         indexes: list[str] = []
     else:
-        config = load_index_config(index_url=request.index_url or parsed.index_url)
+        config = load_index_config(
+            index_url=request.index_url or parsed.index_url, env_index_url=settings.index_url
+        )
         extras = [*request.extra_index_urls, *parsed.extra_index_urls]
         if not extras and not request.index_url and not parsed.index_url:
             extras = list(config.extra_index_urls)
