@@ -53,6 +53,7 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
     g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+    g.add_argument("--exclude-newer", "--uploaded-prior-to", metavar="DATE|DURATION", help="ignore files uploaded after this time, by the index's upload-time (PEP 700); files without one are ignored too. A date (2024-03-01, local midnight), an RFC 3339 timestamp (2024-03-01T12:00:00Z) or a duration back from now ('7 days', 'P1W'). uv's name; pip's --uploaded-prior-to is an alias")
 
 
 def _terminal_columns() -> int:
@@ -124,8 +125,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("list"):
         p = sub.add_parser("list", help="list installed packages")
-        p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
+        p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns", help="output format (default columns)")
+        p.add_argument("-o", "--outdated", action="store_true", help="only packages with a newer version on the index, with that version and its file type (pip's JSON fields latest_version, latest_filetype)")
+        p.add_argument("-u", "--uptodate", action="store_true", help="only packages at the newest version on the index")
+        p.add_argument("--pre", action="store_true", help="with --outdated/--uptodate, count pre-releases as newer versions")
         _add_env(p)
+        _add_index(p)
         _add_common(p)
 
     if wanted("freeze"):

@@ -93,6 +93,8 @@ def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedR
         # rather than trusting a page cached up to --ttl ago.
         return settings.must_refresh(name) or upgrade_all or name in upgrade_names
 
+    from satchel.commands.timeflags import exclude_newer_of
+
     return IndexOptions(
         index_urls=indexes,
         find_links=find_links,
@@ -100,6 +102,7 @@ def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedR
         ttl=settings.index_ttl,
         refresh=refresh,
         timeout=settings.timeout,
+        exclude_newer=exclude_newer_of(args),
     )
 
 

@@ -65,6 +65,14 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
         return None
     log = logging.getLogger("satchel")
     started = time.perf_counter()
+    if getattr(args, "exclude_newer", None) is not None:
+        from satchel.commands.timeflags import parse_exclude_newer
+        from satchel.errors import SatchelError
+
+        try:
+            parse_exclude_newer(args.exclude_newer)
+        except SatchelError:
+            return None  # the full install reports it
     try:
         found = _nothing_to_do(args, settings)
     except Exception as exc:  # the full install meets the same problem and reports it properly
