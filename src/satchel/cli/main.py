@@ -25,6 +25,7 @@ COMMANDS = {
     "check": "satchel.commands.check",
     "venv": "satchel.commands.venv",
     "cache": "satchel.commands.cache",
+    "tree": "satchel.commands.tree",
 }
 
 
@@ -143,6 +144,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("names", nargs="+", metavar="NAME")
         p.add_argument("-f", "--files", action="store_true", help="list installed files")
         _add_env(p)
+        _add_common(p)
+
+    if wanted("tree"):
+        p = sub.add_parser(
+            "tree",
+            help="show the installed dependency tree",
+            description="The installed packages' dependency tree, drawn as `uv pip tree` draws it "
+            "(requirements applying without extras, children sorted by name).",
+        )
+        p.add_argument("names", nargs="*", metavar="NAME", help="draw the tree of these packages only (like uv's --package)")
+        p.add_argument("--package", action="append", default=[], metavar="NAME", help="draw the tree of this package only (uv's spelling)")
+        p.add_argument("--prune", action="append", default=[], metavar="NAME", help="leave this package (and what only it pulls in) out")
+        p.add_argument("-d", "--depth", type=int, default=255, metavar="N", help="draw N levels below the roots at most (default 255)")
+        p.add_argument("--invert", "--reverse", action="store_true", help="draw dependents below each package: what requires it")
+        p.add_argument("--no-dedupe", action="store_true", help="draw a package's dependencies every time (default: once, then 'name vX (*)')")
+        p.add_argument("--show-version-specifiers", action="store_true", help="show what each requirement asks for, e.g. [required: >=1]")
+        p.add_argument("--outdated", action="store_true", help="show '(latest: vX)' for packages with a newer version on the index")
+        p.add_argument("--pre", action="store_true", help="with --outdated, count pre-releases as newer versions")
+        _add_env(p)
+        _add_index(p)
         _add_common(p)
 
     if wanted("check"):
