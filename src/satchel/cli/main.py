@@ -202,6 +202,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
     p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
+    p.add_argument("--report", metavar="FILE", help="write pip's installation report (JSON, version 1) of what is installed, or would be with --dry-run, to FILE ('-': standard output; satchel's own messages go to standard error)")
     p.add_argument("--link-mode", choices=["hardlink", "copy", "symlink", "clone"], default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")

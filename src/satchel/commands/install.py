@@ -254,9 +254,13 @@ def _install(
         for dist in plan.remove:
             log.debug("%s==%s is installed; replacing it", dist.name, dist.version)
         if plan.empty:
+            if args.report:
+                _report(args, installer, finder, target, parsed, [], {})
             _say(f"Nothing to do: {len(plan.keep)} packages already installed in {target.label}")
             return 0
         if args.dry_run:
+            if args.report:
+                _report(args, installer, finder, target, parsed, [w.item for w in plan.install], None)
             _say(f"Would install {len(plan.install)} packages (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
@@ -269,9 +273,53 @@ def _install(
         _say(f"Prepared {len(trees)} packages in {human_time(fetched_at - resolved_at)}")
         _say(f"Installed {len(plan.install)} packages in {human_time(done - fetched_at)}")
         _print_changes(plan.remove, [w.item for w in plan.install])
+        if args.report:
+            _report(args, installer, finder, target, parsed, [w.item for w in plan.install], trees)
         return 0
     finally:
         client.close()
+
+
+def _report(
+    args: argparse.Namespace,
+    installer: Installer,
+    finder: SourceFinder,
+    target: Target,
+    parsed: ParsedRequirements,
+    packages: Sequence[ResolvedPackage],
+    trees: dict[str, Any] | None,
+) -> None:
+    """pip's installation report of ``packages`` (``trees``: their unpacked wheels, None for a
+    dry run: index wheels' METADATA is then read as the resolver read it, the rest prepared)."""
+    from satchel.commands.report import (
+        dist_info_metadata,
+        index_download_info,
+        requested_extras_of,
+        write_report,
+    )
+
+    def metadata_of(pkg: ResolvedPackage) -> bytes:
+        tree = trees.get(pkg.name) if trees is not None else None
+        if tree is None and pkg.file is not None and pkg.file.is_wheel:
+            return installer.client.metadata_bytes(pkg.name, pkg.file)
+        if tree is None:
+            tree = installer.tree_for(finder, pkg)
+        return dist_info_metadata(tree.path, (f.path for f in tree.manifest.files))
+
+    def download_info_of(pkg: ResolvedPackage) -> dict[str, Any]:
+        if pkg.url is None:
+            return index_download_info(pkg)
+        tree = trees.get(pkg.name) if trees is not None else None
+        return installer.direct_url(finder, pkg, tree) or {}
+
+    write_report(
+        args.report,
+        sorted(packages, key=lambda p: p.name),
+        metadata_of=metadata_of,
+        download_info_of=download_info_of,
+        requested_extras=requested_extras_of(parsed.requirements),
+        markers=target.interpreter.markers,
+    )
 
 
 def _download_bar(progress: Progress) -> Callable[[int | None, int], None] | None:

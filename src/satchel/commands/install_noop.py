@@ -61,6 +61,7 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
         or args.editable
         or args.target is not None
         or args.config_settings  # checked (KEY=VALUE) by the full install, even with no build
+        or getattr(args, "report", None)  # written by the full install
     ):
         return None
     log = logging.getLogger("satchel")

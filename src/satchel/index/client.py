@@ -335,6 +335,11 @@ class IndexClient:
         self.stats["metadata_fetched"] += 1
         return meta
 
+    def metadata_bytes(self, name: str, file: IndexFile) -> bytes:
+        """The METADATA file of an index wheel as it is (PEP 658 file, ranged read or the
+        downloaded wheel), for reports that show all of it."""
+        return self._fetch_metadata_bytes(name, file)
+
     def _fetch_metadata_bytes(self, name: str, file: IndexFile) -> bytes:
         local = self._cached_file(name, file)
         if local is not None:
