@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import Satchel, assert_error, run_python
 from tests.e2e.test_install_builds import intree_sdist
+from tests.support.cli import Satchel, assert_error, run_python
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
