@@ -26,6 +26,7 @@ COMMANDS = {
     "venv": "satchel.commands.venv",
     "cache": "satchel.commands.cache",
     "tree": "satchel.commands.tree",
+    "index": "satchel.commands.index",
 }
 
 
@@ -166,6 +167,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_index(p)
         _add_common(p)
 
+    if wanted("index"):
+        p = sub.add_parser("index", help="inspect a package index")
+        isub = p.add_subparsers(dest="index_command", metavar="SUBCOMMAND")
+        ip = isub.add_parser(
+            "versions",
+            help="the versions of a package on the index",
+            description="The versions of NAME the index offers for the target interpreter, in pip's "
+            "output form (pip index versions): newest first, pre-releases with --pre, and the installed version.",
+        )
+        ip.add_argument("name", metavar="NAME")
+        ip.add_argument("--json", action="store_true", help="pip's JSON: name, versions, latest, installed_version")
+        ip.add_argument("--pre", action="store_true", help="include pre-release and development versions")
+        _add_env(ip)
+        _add_index(ip)
+        _add_common(ip)
+
     if wanted("check"):
         p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
         _add_env(p)
@@ -287,6 +304,8 @@ def _main(args_list: list[str], collecting: bool) -> int:
         return 2
     if args.command == "cache" and not args.cache_command:
         parser.parse_args(["cache", "--help"])
+    if args.command == "index" and not args.index_command:
+        parser.parse_args(["index", "--help"])
     from satchel.cli.output import print_error, setup_logging
     from satchel.errors import SatchelError
     from satchel.settings import Settings
