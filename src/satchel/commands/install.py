@@ -26,6 +26,7 @@ from satchel.index.metadata import CoreMetadata
 from satchel.install.installed import InstalledDist, list_installed
 from satchel.install.plan import Wanted, make_plan
 from satchel.progress import Progress, Task
+from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
 from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement, resolve
 from satchel.settings import Settings
@@ -54,6 +55,8 @@ def _target(args: argparse.Namespace, cache: Cache) -> Target:
     from satchel.python.discover import find_target
 
     if args.target is not None:
+        if args.prefix is not None or args.user or args.root is not None:
+            raise SatchelError("--target cannot be combined with --prefix, --user or --root")
         exe = find_target(args.python, system=args.python is None, cwd=Path.cwd(), cache=cache)
         interp = get_interpreter(exe, cache)
         root = args.target.absolute()
@@ -67,7 +70,36 @@ def _target(args: argparse.Namespace, cache: Cache) -> Target:
         return Target(interp, paths, str(root), is_directory=True)
     exe = find_target(args.python, system=args.system, cwd=Path.cwd(), cache=cache)
     interp = get_interpreter(exe, cache)
-    return Target(interp, dict(interp.paths), interp.prefix)
+    if args.prefix is None and not args.user and args.root is None:
+        return Target(interp, dict(interp.paths), interp.prefix)
+    return _scheme_target(args, interp)
+
+
+def _scheme_target(args: argparse.Namespace, interp: Interpreter) -> Target:
+    """--prefix DIR / --user / --root DIR: the scheme pip would compute in the target
+    interpreter. What is installed there already (and only that) counts as installed, as with
+    --target."""
+    from satchel.python.scheme import rooted, scheme_of
+
+    if args.user and args.prefix is not None:
+        raise SatchelError("--user and --prefix cannot be combined: they imply different installation locations")
+    if args.user or args.prefix is not None:
+        scheme = scheme_of(interp.executable, prefix=args.prefix and args.prefix.absolute(), user=args.user)
+        if args.user and scheme.venv_without_global:
+            raise SatchelError(
+                f"cannot perform a --user install: user site-packages are not visible in the virtual environment {interp.prefix}",
+                hint="install into the environment itself (without --user)",
+            )
+        if args.user and not scheme.user_site_enabled:
+            raise SatchelError(
+                f"cannot perform a --user install: user site-packages are disabled for {interp.executable}"
+            )
+        paths = dict(scheme.paths)
+    else:
+        paths = dict(interp.paths)
+    if args.root is not None:
+        paths = rooted(paths, args.root.absolute())
+    return Target(interp, paths, paths["data"], is_directory=True)
 
 
 def _index_options(args: argparse.Namespace, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:

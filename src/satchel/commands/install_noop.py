@@ -60,6 +60,9 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
         or args.require_hashes
         or args.editable
         or args.target is not None
+        or getattr(args, "prefix", None) is not None
+        or getattr(args, "user", False)
+        or getattr(args, "root", None) is not None
         or args.config_settings  # checked (KEY=VALUE) by the full install, even with no build
         or getattr(args, "report", None)  # written by the full install
     ):
