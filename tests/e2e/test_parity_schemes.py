@@ -28,9 +28,12 @@ def _publish(index_server: IndexServer) -> None:
             requires=["beta"],
             console_scripts={"alpha-cli": "alpha:main"},
             files={"alpha/__init__.py": "def main():\n    print('alpha')\n"},
-            data={"data": {"share/alpha/readme.txt": "hi\n"}, "headers": {"alpha.h": "int x;\n"},
-                  "scripts": {"alpha-sh": "#!/bin/sh\necho alpha\n"}},
-        ),  # fmt: skip
+            data={
+                "data": {"share/alpha/readme.txt": "hi\n"},
+                "headers": {"alpha.h": "int x;\n"},
+                "scripts": {"alpha-sh": "#!/bin/sh\necho alpha\n"},
+            },
+        ),
         WheelSpec("beta", "1.0", tag="py3-none-any"),
     )
 
