@@ -19,7 +19,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
@@ -76,6 +76,7 @@ def build_wheel(
     config_settings: ConfigSettings | None = None,
     building: Collection[str] = (),
     log_dir: Path | None = None,
+    build_constraints: Sequence[str] = (),
 ) -> BuiltWheel:
     """A wheel of ``source`` for ``interpreter``: from the built-wheel cache when an exact entry
     exists (checked: hash, project, tags fit ``interpreter``), else built and stored.
@@ -94,6 +95,7 @@ def build_wheel(
         config_settings=config_settings,
         building=building,
         log_dir=log_dir,
+        build_constraints=build_constraints,
     )
     return job.wheel()
 
@@ -109,6 +111,7 @@ def prepare_metadata(
     config_settings: ConfigSettings | None = None,
     building: Collection[str] = (),
     log_dir: Path | None = None,
+    build_constraints: Sequence[str] = (),
 ) -> CoreMetadata:
     """The core metadata of ``source`` as built for ``interpreter``, without building a wheel when
     the backend has ``prepare_metadata_for_build_wheel`` (else the wheel is built, cached, and its
@@ -124,6 +127,7 @@ def prepare_metadata(
         config_settings=config_settings,
         building=building,
         log_dir=log_dir,
+        build_constraints=build_constraints,
     )
     return job.metadata()
 
@@ -159,6 +163,7 @@ class _Job:
         config_settings: ConfigSettings | None,
         building: Collection[str],
         log_dir: Path | None,
+        build_constraints: Sequence[str] = (),
     ) -> None:
         if editable and source.kind != "directory":
             raise BuildError(
@@ -174,6 +179,7 @@ class _Job:
         self.config_settings = _check_settings(config_settings)
         self.building = _chain(building)
         self.log_dir = log_dir
+        self.build_constraints = tuple(build_constraints)
         self.name: str | None = source.name
         self.source_key = source.key()
         self.settings = settings_key(
@@ -467,6 +473,7 @@ class _Job:
             install_requirements=self.install_requirements,
             building=self.chain,
             package=self.label,
+            constraints=self.build_constraints,
         )
 
     def _backend(self, project: Path, blog: BuildLog) -> Backend:

@@ -227,6 +227,8 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
+    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file (uv's -b; pip's --build-constraint)")
     _add_env(p)
     _add_index(p)
     _add_common(p)

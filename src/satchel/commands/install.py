@@ -173,7 +173,27 @@ def _build_options(args: argparse.Namespace, parsed: ParsedRequirements) -> Buil
         isolation=not args.no_build_isolation,
         config_settings=settings,
         editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
+        build_constraints=build_constraints(args.build_constraint),
+        no_isolation=frozenset(str(canonicalize_name(n)) for n in args.no_build_isolation_package),
     )
+
+
+def build_constraints(files: Sequence[str]) -> tuple[str, ...]:
+    """The requirements of -b/--build-constraint files (pip's constraints-file syntax: named
+    requirements only)."""
+    if not files:
+        return ()
+    from satchel.requirements.parser import parse_command_line
+
+    parsed = parse_command_line([], constraint_files=list(files), base_dir=Path.cwd())
+    out = []
+    for spec in parsed.constraints:
+        if spec.requirement is None or spec.url is not None:
+            raise SatchelError(
+                f"{spec.source}: {spec.line!r}: build constraints must be named requirements without a URL"
+            )
+        out.append(str(spec.requirement))
+    return tuple(out)
 
 
 def _config_pairs(values: Iterable[str], option: str) -> Iterable[tuple[str, str]]:
