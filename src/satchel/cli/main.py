@@ -27,6 +27,8 @@ COMMANDS = {
     "cache": "satchel.commands.cache",
     "tree": "satchel.commands.tree",
     "index": "satchel.commands.index",
+    "download": "satchel.commands.download",
+    "wheel": "satchel.commands.download",
 }
 
 
@@ -183,6 +185,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_index(ip)
         _add_common(ip)
 
+    if wanted("download"):
+        _add_download(sub, "download")
+    if wanted("wheel"):
+        _add_download(sub, "wheel")
+
     if wanted("check"):
         p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
         _add_env(p)
@@ -229,6 +236,46 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
     p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
     p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file (uv's -b; pip's --build-constraint)")
+    _add_env(p)
+    _add_index(p)
+    _add_common(p)
+
+
+def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser], command: str) -> None:
+    from pathlib import Path
+
+    if command == "download":
+        p = sub.add_parser(
+            "download",
+            help="download the resolved distributions into a directory",
+            description="Resolve like install, then save the resolved files as they are (wheels and sdists; "
+            "local directories and git checkouts are skipped) into DIR, through the cache. pip's command.",
+        )
+        p.add_argument("-d", "--dest", type=Path, default=Path("."), metavar="DIR", help="where to save the files (default: the current directory)")
+    else:
+        p = sub.add_parser(
+            "wheel",
+            help="build wheels for the resolved distributions into a directory",
+            description="Resolve like install, then save a wheel of every resolved distribution into DIR: "
+            "wheels as the index has them, everything else built (from the cache when built already). pip's command.",
+        )
+        p.add_argument("-w", "--wheel-dir", type=Path, default=Path("."), metavar="DIR", help="where to save the wheels (default: the current directory)")
+    p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
+    p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="take requirements from this file")
+    p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
+    p.add_argument("--no-deps", action="store_true", help="only the named requirements, not their dependencies")
+    p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
+    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file")
+    g = p.add_argument_group("target (pip's download options)")
+    g.add_argument("--platform", action="append", default=[], metavar="TAG", help="only wheels for this platform tag (e.g. manylinux2014_x86_64; repeatable); needs --only-binary=:all: or --no-deps, as in pip")
+    g.add_argument("--python-version", metavar="X.Y", help="the Python version to choose files for (3.12, 312 or 3.12.1); markers are still evaluated for the interpreter found, as pip does")
+    g.add_argument("--implementation", metavar="IMPL", help="the Python implementation tag: cp, pp, py, ...")
+    g.add_argument("--abi", action="append", default=[], metavar="ABI", help="only wheels for this ABI tag (e.g. cp312, abi3, none; repeatable)")
     _add_env(p)
     _add_index(p)
     _add_common(p)
