@@ -122,7 +122,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_install(sub)
     if wanted("uninstall"):
         p = sub.add_parser("uninstall", help="uninstall packages")
-        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("names", nargs="+", metavar="NAME", help="packages to uninstall")
         p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
         _add_env(p)
         _add_common(p)
@@ -144,7 +144,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("show"):
         p = sub.add_parser("show", help="show details of installed packages")
-        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("names", nargs="+", metavar="NAME", help="installed packages to show")
         p.add_argument("-f", "--files", action="store_true", help="list installed files")
         _add_env(p)
         _add_common(p)
@@ -178,7 +178,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             description="The versions of NAME the index offers for the target interpreter, in pip's "
             "output form (pip index versions): newest first, pre-releases with --pre, and the installed version.",
         )
-        ip.add_argument("name", metavar="NAME")
+        ip.add_argument("name", metavar="NAME", help="the project to look up")
         ip.add_argument("--json", action="store_true", help="pip's JSON: name, versions, latest, installed_version")
         ip.add_argument("--pre", action="store_true", help="include pre-release and development versions")
         _add_env(ip)
@@ -197,7 +197,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("venv"):
         p = sub.add_parser("venv", help="create a virtual environment (without pip)")
-        p.add_argument("path", nargs="?", type=Path, default=Path(".venv"))
+        p.add_argument("path", nargs="?", type=Path, default=Path(".venv"), help="where to create it (default .venv)")
         p.add_argument("-p", "--python", help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
@@ -296,9 +296,9 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         cp = csub.add_parser(name, help=helptext, description=helptext)
         _add_common(cp)
         if name == "info":
-            cp.add_argument("--json", action="store_true")
+            cp.add_argument("--json", action="store_true", help="machine-readable output")
         if name in ("list", "clean"):
-            cp.add_argument("names", nargs="*", metavar="NAME")
+            cp.add_argument("names", nargs="*", metavar="NAME", help="only these packages (default: all)")
         if name in ("clean", "prune", "purge"):
             cp.add_argument("--force", action="store_true", help="do not wait for running installs")
         if name == "prune":
