@@ -93,6 +93,7 @@ def _run(
                 no_deps=args.no_deps,
                 only_binary=_names(args.only_binary, set(parsed.only_binary)),
                 no_binary=_names(args.no_binary, set(parsed.no_binary)),
+                prefer_binary=args.prefer_binary or parsed.prefer_binary,
             ),
         )
         for warning in resolution.warnings:

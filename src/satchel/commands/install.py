@@ -275,6 +275,7 @@ def _install(
             no_deps=args.no_deps,
             only_binary=_names(args.only_binary, set(parsed.only_binary)),
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
+            prefer_binary=args.prefer_binary or parsed.prefer_binary,
         )
         with progress:
             resolving = progress.task("Resolving")

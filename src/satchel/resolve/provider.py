@@ -559,6 +559,9 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             finals = [c for c in chosen if not c.version.is_prerelease]
             if finals:  # pre-releases only when nothing else matches (PEP 440)
                 chosen = finals
+        if self._options.prefer_binary:
+            # pip's --prefer-binary: versions with a wheel first (newest first), then the rest.
+            chosen.sort(key=lambda c: not c.file.is_wheel)
         return tuple(chosen)
 
     def _wrapped_candidates(

@@ -58,6 +58,8 @@ class ResolveOptions:
     only_binary: AbstractSet[str] = frozenset()
     no_binary: AbstractSet[str] = frozenset()
     max_rounds: int = DEFAULT_MAX_ROUNDS
+    #: pip's --prefer-binary: a version with a usable wheel beats newer versions with only sdists.
+    prefer_binary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

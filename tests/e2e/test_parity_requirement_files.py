@@ -1,0 +1,62 @@
+"""Options in requirement files where pip allows them, for install, download and wheel; and
+--prefer-binary, on the command line and in files (issue 15)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.test_install_builds import intree_sdist
+from tests.support.cli import Satchel
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def _publish(index_server: IndexServer) -> None:
+    publish(index_server, WheelSpec("alpha", "1.0"), WheelSpec("beta", "1.0"), WheelSpec("beta", "2.0b1"))
+    intree_sdist(index_server.directory, "alpha", "2.0")
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_prefer_binary(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    _publish(index_server)
+    venv = satchel.venv()
+    assert " + alpha==2.0" in satchel.run("install", "-p", venv, "--dry-run", "alpha").stderr
+    assert " + alpha==1.0" in satchel.run("install", "-p", venv, "--dry-run", "--prefer-binary", "alpha").stderr
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("--prefer-binary\nalpha\n")
+    assert " + alpha==1.0" in satchel.run("install", "-p", venv, "--dry-run", "-r", reqs).stderr
+    # An explicit pin still wins.
+    assert " + alpha==2.0" in satchel.run("install", "-p", venv, "--dry-run", "--prefer-binary", "alpha==2.0").stderr
+    # pip downloads the same file for the same file.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-d", str(tmp_path / "pip"), "-r", str(reqs),
+         "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check"],
+        check=True, capture_output=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"},
+    )  # fmt: skip
+    satchel.run("download", "-p", sys.executable, "-d", tmp_path / "ours", "-r", reqs)
+    assert _names(tmp_path / "ours") == _names(tmp_path / "pip") == ["alpha-1.0-py3-none-any.whl"]
+
+
+def test_file_options_for_download_and_wheel(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    _publish(index_server)
+    # The index comes from the file (no default index at all), and so do --pre and --only-binary.
+    satchel.index_url = None
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"--index-url {index_server.index_url}\n--pre\n--only-binary alpha\nalpha\nbeta\n")
+    satchel.run("download", "-p", sys.executable, "-d", tmp_path / "dl", "-r", reqs)
+    assert _names(tmp_path / "dl") == ["alpha-1.0-py3-none-any.whl", "beta-2.0b1-py3-none-any.whl"]
+    satchel.run("wheel", "-p", sys.executable, "-w", tmp_path / "wh", "-r", reqs)
+    assert _names(tmp_path / "wh") == _names(tmp_path / "dl")
+    # --no-binary in a file: the sdist, built by `wheel`.
+    reqs.write_text(f"-i {index_server.index_url}\n--no-binary alpha\nalpha\n")
+    satchel.run("download", "-p", sys.executable, "-d", tmp_path / "src", "-r", reqs)
+    assert _names(tmp_path / "src") == ["alpha-2.0.tar.gz"]
+    satchel.run("wheel", "-p", sys.executable, "-w", tmp_path / "built", "-r", reqs)
+    assert _names(tmp_path / "built") == ["alpha-2.0-py3-none-any.whl"]
