@@ -96,3 +96,16 @@ def test_download_for_another_platform(satchel: Satchel, index_server: IndexServ
     # Without --only-binary=:all: or --no-deps, refused as pip refuses it.
     refused = satchel.run("download", "-p", sys.executable, "--platform", "win_amd64", "gamma", check=False)
     assert_error(refused, "--no-deps", "--only-binary=:all:")
+
+
+def test_download_checks_hashes(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    _publish(index_server)
+    good = index_server.sha256("gamma-1.0-py3-none-any.whl")
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"gamma==1.0 --hash=sha256:{good}\n")
+    satchel.run("download", "-p", sys.executable, "-d", tmp_path / "ok", "-r", reqs)
+    assert _names(tmp_path / "ok") == ["gamma-1.0-py3-none-any.whl"]
+    reqs.write_text(f"gamma==1.0 --hash=sha256:{'0' * 64}\n")
+    result = satchel.run("download", "-p", sys.executable, "-d", tmp_path / "bad", "-r", reqs, check=False)
+    assert result.returncode == 1 and "--hash" in result.stderr
+    assert not (tmp_path / "bad").exists() or _names(tmp_path / "bad") == []

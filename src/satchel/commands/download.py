@@ -65,6 +65,7 @@ def _run(
 ) -> int:
     from satchel.commands.install import _build_options, _names, _roots
     from satchel.commands.latest import index_options
+    from satchel.commands.pipeline import _allowed
     from satchel.commands.timeflags import exclude_newer_of
     from satchel.index.client import IndexClient
     from satchel.resolve import ResolveOptions, resolve
@@ -108,6 +109,8 @@ def _run(
             if path is None:
                 log.info("%s: %s is not an archive; not saved", pkg.name, pkg.url)
                 continue
+            if pkg.hashes and (args.command == "download" or filename == _archive_name(pkg)):
+                _allowed(pkg, sha256_of(path))  # --hash values: checked like an install checks them
             _save(path, dest / filename)
             saved.append(pkg.name)
         what = "downloaded" if args.command == "download" else "built"
@@ -144,6 +147,12 @@ def _file_for(
     if pkg.url.lower().startswith(("http://", "https://")):
         name = url_file(pkg.url).filename
     return location, name
+
+
+def _archive_name(pkg: ResolvedPackage) -> str:
+    from satchel.commands.pipeline import file_of
+
+    return file_of(pkg).filename
 
 
 def _save(source: Path, target: Path) -> None:
