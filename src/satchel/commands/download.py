@@ -63,7 +63,8 @@ def _interpreter(args: argparse.Namespace, cache: Cache) -> Interpreter:
 def _run(
     args: argparse.Namespace, settings: Settings, cache: Cache, parsed: ParsedRequirements, dest: Path
 ) -> int:
-    from satchel.commands.install import _build_options, _names, _roots
+    from satchel.commands.buildflags import build_options
+    from satchel.commands.install import _config_pairs, _names, _roots
     from satchel.commands.latest import index_options
     from satchel.commands.pipeline import _allowed
     from satchel.commands.timeflags import exclude_newer_of
@@ -82,7 +83,14 @@ def _run(
     )
     client = IndexClient(cache, options)
     try:
-        installer = Installer(cache, client, _build_options(args, parsed))
+        build = build_options(
+            parsed,
+            config_settings=_config_pairs(args.config_settings, "--config-settings"),
+            isolation=not args.no_build_isolation,
+            build_constraint_files=args.build_constraint,
+            no_isolation=args.no_build_isolation_package,
+        )
+        installer = Installer(cache, client, build)
         finder = installer.finder(interp)
         resolution = resolve(
             _roots(parsed.requirements, finder),

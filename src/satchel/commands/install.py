@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
+from satchel.commands.buildflags import build_options
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.install_noop import requirements_of
 from satchel.commands.pipeline import Installer, Target, installed_identity
@@ -157,43 +158,13 @@ def _named(spec: RequirementSpec, name: str) -> Requirement:
 
 
 def _build_options(args: argparse.Namespace, parsed: ParsedRequirements) -> BuildOptions:
-    settings: dict[str, str | list[str]] = {}
-    pairs = [*_config_pairs(args.config_settings, "--config-settings")]
-    for spec in parsed.requirements:
-        pairs.extend(spec.config_settings)
-    for key, value in pairs:
-        old = settings.get(key)
-        if old is None:
-            settings[key] = value
-        elif isinstance(old, list):
-            old.append(value)
-        else:
-            settings[key] = [old, value]
-    return BuildOptions(
+    return build_options(
+        parsed,
+        config_settings=_config_pairs(args.config_settings, "--config-settings"),
         isolation=not args.no_build_isolation,
-        config_settings=settings,
-        editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
-        build_constraints=build_constraints(args.build_constraint),
-        no_isolation=frozenset(str(canonicalize_name(n)) for n in args.no_build_isolation_package),
+        build_constraint_files=args.build_constraint,
+        no_isolation=args.no_build_isolation_package,
     )
-
-
-def build_constraints(files: Sequence[str]) -> tuple[str, ...]:
-    """The requirements of -b/--build-constraint files (pip's constraints-file syntax: named
-    requirements only)."""
-    if not files:
-        return ()
-    from satchel.requirements.parser import parse_command_line
-
-    parsed = parse_command_line([], constraint_files=list(files), base_dir=Path.cwd())
-    out = []
-    for spec in parsed.constraints:
-        if spec.requirement is None or spec.url is not None:
-            raise SatchelError(
-                f"{spec.source}: {spec.line!r}: build constraints must be named requirements without a URL"
-            )
-        out.append(str(spec.requirement))
-    return tuple(out)
 
 
 def _config_pairs(values: Iterable[str], option: str) -> Iterable[tuple[str, str]]:
