@@ -58,3 +58,12 @@ def test_index_versions(satchel: Satchel, index_server: IndexServer, tmp_path: P
     missing = satchel.run("index", "versions", "nosuch", "-p", venv, check=False)
     assert_error(missing, "no matching distribution found for nosuch")
     assert _pip(index_server, tmp_path, "nosuch").returncode == 1
+
+
+def test_index_versions_for_another_platform(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    _publish(index_server)
+    flags = ["--platform", "win32", "--python-version", "2.7", "--implementation", "cp", "--abi", "cp27m"]
+    ours = satchel.run("index", "versions", "alpha", "--json", "-p", sys.executable, *flags).stdout
+    theirs = _pip(index_server, tmp_path, "alpha", "--json", *flags).stdout
+    assert json.loads(ours) == json.loads(theirs)
+    assert "2.1" in json.loads(ours)["versions"]  # the win32 wheel counts there

@@ -181,6 +181,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ip.add_argument("name", metavar="NAME", help="the project to look up")
         ip.add_argument("--json", action="store_true", help="pip's JSON: name, versions, latest, installed_version")
         ip.add_argument("--pre", action="store_true", help="include pre-release and development versions")
+        _add_target_description(ip, index_only=True)
         _add_env(ip)
         _add_index(ip)
         _add_common(ip)
@@ -273,14 +274,21 @@ def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser], comm
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
     p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
     p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file")
-    g = p.add_argument_group("target (pip's download options)")
-    g.add_argument("--platform", action="append", default=[], metavar="TAG", help="only wheels for this platform tag (e.g. manylinux2014_x86_64; repeatable); needs --only-binary=:all: or --no-deps, as in pip")
-    g.add_argument("--python-version", metavar="X.Y", help="the Python version to choose files for (3.12, 312 or 3.12.1); markers are still evaluated for the interpreter found, as pip does")
-    g.add_argument("--implementation", metavar="IMPL", help="the Python implementation tag: cp, pp, py, ...")
-    g.add_argument("--abi", action="append", default=[], metavar="ABI", help="only wheels for this ABI tag (e.g. cp312, abi3, none; repeatable)")
+    _add_target_description(p)
     _add_env(p)
     _add_index(p)
     _add_common(p)
+
+
+def _add_target_description(p: argparse.ArgumentParser, *, index_only: bool = False) -> None:
+    g = p.add_argument_group("target (pip's download options)")
+    needs = "" if index_only else "; needs --only-binary=:all: or --no-deps, as in pip"
+    g.add_argument("--platform", action="append", default=[], metavar="TAG", help=f"only wheels for this platform tag (e.g. manylinux2014_x86_64; repeatable){needs}")
+    g.add_argument("--python-version", metavar="X.Y", help="the Python version to choose files for (3.12, 312 or 3.12.1); markers are still evaluated for the interpreter found, as pip does")
+    g.add_argument("--implementation", metavar="IMPL", help="the Python implementation tag: cp, pp, py, ...")
+    g.add_argument("--abi", action="append", default=[], metavar="ABI", help="only wheels for this ABI tag (e.g. cp312, abi3, none; repeatable)")
+    if index_only:
+        p.set_defaults(only_binary=[], no_binary=[], no_deps=False)
 
 
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,7 +3,8 @@
 Versions are those with a file the target interpreter could install (a compatible wheel or an
 sdist, Requires-Python admitting it, not yanked), pre-releases only with ``--pre``; the target
 is the environment satchel would install into, else the ``python3`` on PATH (pip reports for
-the interpreter it runs in). Its installed version is shown as pip shows it.
+the interpreter it runs in), or what pip's --platform/--python-version/--implementation/--abi
+describe. Its installed version is shown as pip shows it.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.index_command != "versions":
         raise SatchelError("usage: satchel index versions NAME", hint="see satchel index --help")
     from satchel.commands.latest import index_client
+    from satchel.commands.targets import described_interpreter
     from satchel.install.installed import find_installed
     from satchel.resolve.candidates import FileParser, FilePolicy, select_files
 
     name = str(canonicalize_name(args.name))
     cache = open_cache(settings)
     try:
-        interp = _interpreter(args, cache)
+        interp = described_interpreter(args, _interpreter(args, cache), resolving=False)
         client = index_client(args, settings, cache)
         try:
             files = client.find_files(name)

@@ -25,13 +25,14 @@ def described(args: argparse.Namespace) -> bool:
     )
 
 
-def described_interpreter(args: argparse.Namespace, base: Interpreter) -> Interpreter:
-    """``base``, or what the target options describe on top of it."""
+def described_interpreter(args: argparse.Namespace, base: Interpreter, *, resolving: bool = True) -> Interpreter:
+    """``base``, or what the target options describe on top of it. ``resolving``: dependencies
+    will be resolved for it (download, wheel), so pip's condition applies."""
     if not described(args):
         return base
     only_binary = {part.strip() for value in args.only_binary for part in value.split(",")}
     no_binary = {part.strip() for value in args.no_binary for part in value.split(",")} - {":none:", ""}
-    if not args.no_deps and (":all:" not in only_binary or no_binary):
+    if resolving and not args.no_deps and (":all:" not in only_binary or no_binary):
         raise SatchelError(
             "--platform, --python-version, --implementation and --abi need --no-deps, or "
             "--only-binary=:all: (and no --no-binary)",
