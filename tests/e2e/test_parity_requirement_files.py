@@ -60,3 +60,20 @@ def test_file_options_for_download_and_wheel(satchel: Satchel, index_server: Ind
     assert _names(tmp_path / "src") == ["alpha-2.0.tar.gz"]
     satchel.run("wheel", "-p", sys.executable, "-w", tmp_path / "built", "-r", reqs)
     assert _names(tmp_path / "built") == ["alpha-2.0-py3-none-any.whl"]
+
+
+def test_no_require_hashes(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    _publish(index_server)
+    venv = satchel.venv()
+    sha = index_server.sha256("alpha-1.0-py3-none-any.whl")
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"alpha==1.0 --hash=sha256:{sha}\nbeta\n")
+    # A --hash on one line turns on hash checking for all: beta has none.
+    refused = satchel.run("install", "-p", venv, "--dry-run", "-r", reqs, check=False)
+    assert refused.returncode == 1 and "beta" in refused.stderr and "--hash" in refused.stderr
+    # pip's --no-require-hashes: only alpha's hash is checked.
+    ok = satchel.run("install", "-p", venv, "--no-require-hashes", "-r", reqs)
+    assert " + alpha==1.0" in ok.stderr and " + beta==1.0" in ok.stderr
+    reqs.write_text(f"alpha==1.0 --hash=sha256:{'0' * 64}\nbeta\n")
+    bad = satchel.run("install", "-p", satchel.venv("v2"), "--no-require-hashes", "-r", reqs, check=False)
+    assert bad.returncode == 1 and "alpha" in bad.stderr

@@ -226,6 +226,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
+    p.add_argument("--no-require-hashes", action="store_true", help="a --hash on some requirements does not turn on hash checking for all of them (pip's option); the hashes given are still checked")
     p.add_argument("--target", type=Path, help="install into this directory instead of an environment")
     p.add_argument("--prefix", type=Path, metavar="DIR", help="install under this prefix (lib/pythonX.Y/site-packages, bin, ... as pip lays it out for the target interpreter); only what is already under DIR counts as installed")
     p.add_argument("--user", action="store_true", help="install into the user site (as pip does; refused inside a virtual environment that cannot see it)")

@@ -217,8 +217,11 @@ def _install(
     target = _target(args, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
     # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
+    # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
     require_hashes = (
-        args.require_hashes or parsed.require_hashes or any(s.hashes for s in parsed.requirements)
+        args.require_hashes
+        or parsed.require_hashes
+        or (not args.no_require_hashes and any(s.hashes for s in parsed.requirements))
     )
     if require_hashes:
         _check_hashes_given(parsed.requirements)
