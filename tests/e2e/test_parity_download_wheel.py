@@ -109,3 +109,18 @@ def test_download_checks_hashes(satchel: Satchel, index_server: IndexServer, tmp
     result = satchel.run("download", "-p", sys.executable, "-d", tmp_path / "bad", "-r", reqs, check=False)
     assert result.returncode == 1 and "--hash" in result.stderr
     assert not (tmp_path / "bad").exists() or _names(tmp_path / "bad") == []
+
+
+def test_direct_references_same_files_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    from tests.support.wheels import build_wheel
+
+    _publish(index_server)
+    wheel = build_wheel(WheelSpec("w", "1.0"), tmp_path / "direct")
+    sdist = intree_sdist(tmp_path / "sd", "proj", "1.0")
+    reqs = [str(wheel), str(sdist), "gamma"]
+    for command, flag in (("download", "-d"), ("wheel", "-w")):
+        _pip(index_server, tmp_path, command, flag, str(tmp_path / f"pip-{command}"), *reqs)
+        satchel.run(command, "-p", sys.executable, flag, tmp_path / f"ours-{command}", *reqs)
+        assert _names(tmp_path / f"ours-{command}") == _names(tmp_path / f"pip-{command}")
+    assert "proj-1.0.tar.gz" in _names(tmp_path / "ours-download")
+    assert "proj-1.0-py3-none-any.whl" in _names(tmp_path / "ours-wheel")

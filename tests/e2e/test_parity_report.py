@@ -127,3 +127,26 @@ def test_report_same_items_as_pip(satchel: Satchel, index_server: IndexServer, t
         return {i["metadata"]["name"]: i for i in report["install"]}
 
     assert by_name(ours) == by_name(theirs)
+
+
+def test_report_direct_references_same_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """A wheel file, a local sdist and a project directory: the same download_info (PEP 610,
+    with the archive's sha256 computed for local files) and metadata as pip reports."""
+    import tarfile
+
+    from tests.support.wheels import build_wheel
+
+    wheel = build_wheel(WheelSpec("w", "1.0"), tmp_path / "direct")
+    sdist = intree_sdist(tmp_path / "sd", "proj", "1.0")
+    with tarfile.open(sdist) as tf:
+        tf.extractall(tmp_path / "src")
+    venv = satchel.venv(python=sys.executable)
+    for requirement in (str(wheel), str(sdist), str(tmp_path / "src" / "proj-1.0")):
+        ours = json.loads(satchel.run("install", "-p", venv, "--dry-run", "--report", "-", requirement).stdout)
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
+             "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check", requirement],
+            capture_output=True, text=True, check=True, timeout=300,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"},
+        )  # fmt: skip
+        assert ours["install"] == json.loads(pip.stdout)["install"], requirement

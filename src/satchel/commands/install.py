@@ -319,6 +319,7 @@ def _report(
     """pip's installation report of ``packages`` (``trees``: their unpacked wheels, None for a
     dry run: index wheels' METADATA is then read as the resolver read it, the rest prepared)."""
     from satchel.commands.report import (
+        archive_hashes,
         dist_info_metadata,
         index_download_info,
         requested_extras_of,
@@ -337,7 +338,12 @@ def _report(
         if pkg.url is None:
             return index_download_info(pkg)
         tree = trees.get(pkg.name) if trees is not None else None
-        return installer.direct_url(finder, pkg, tree) or {}
+        info = installer.direct_url(finder, pkg, tree) or {}
+        if "archive_info" in info and not info["archive_info"]:
+            # An archive whose digest nobody gave (a local file, a URL without #sha256=):
+            # hashed here, as pip hashes it for the report.
+            info["archive_info"] = archive_hashes(_archive_path(installer, finder, pkg))
+        return info
 
     write_report(
         args.report,
@@ -347,6 +353,16 @@ def _report(
         requested_extras=requested_extras_of(parsed.requirements),
         markers=target.interpreter.markers,
     )
+
+
+def _archive_path(installer: Installer, finder: SourceFinder, pkg: ResolvedPackage) -> Path:
+    """The local file of a direct archive reference (downloaded into the cache if need be)."""
+    from satchel.commands.sources import is_wheel_url, url_file
+
+    assert pkg.url is not None
+    if is_wheel_url(pkg.url):
+        return installer.client.download(pkg.name, url_file(pkg.url))
+    return Path(finder.source_of(pkg.name, None, pkg.url).location)
 
 
 def _download_bar(progress: Progress) -> Callable[[int | None, int], None] | None:

@@ -127,6 +127,14 @@ def index_download_info(pkg: ResolvedPackage) -> dict[str, Any]:
     return info
 
 
+def archive_hashes(path: Path) -> dict[str, Any]:
+    """PEP 610 ``archive_info`` of a local archive: its sha256."""
+    from satchel.cache.store import sha256_of
+
+    digest = sha256_of(path)
+    return {"hash": f"sha256={digest}", "hashes": {"sha256": digest}}
+
+
 def write_report(
     destination: str,
     packages: Sequence[ResolvedPackage],
