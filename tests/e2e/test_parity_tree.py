@@ -18,7 +18,7 @@ from tests.support.wheels import WheelSpec
 UV = shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
-def _env(satchel: Satchel, index_server: IndexServer) -> Path:
+def _env(satchel: Satchel, index_server: IndexServer, *, mixed: bool = False) -> Path:
     publish(
         index_server,
         WheelSpec("app", "1.0", requires=["lib>=1", "util[fast]", "shared", "Windows-Only; sys_platform == 'win32'"]),
@@ -33,6 +33,11 @@ def _env(satchel: Satchel, index_server: IndexServer) -> Path:
     )
     venv = satchel.venv()
     satchel.run("install", "-p", venv, "app", "lib==1.0", "shared==1.0", "other")
+    if mixed:
+        # A name shown normalized, and a requirement the installed version does not satisfy
+        # (no edge, as uv draws it).
+        publish(index_server, WheelSpec("Mixed_Case", "1.0", requires=["leaf>=5", "other"]))
+        satchel.run("install", "-p", venv, "--no-deps", "Mixed_Case")
     return venv
 
 
@@ -75,10 +80,13 @@ def test_tree_known_environment(satchel: Satchel, index_server: IndexServer) -> 
         ["--prune", "leaf"],
         ["--show-version-specifiers"],
         ["--invert", "--show-version-specifiers", "--depth", "2"],
+        ["--package", "lib", "--package", "shared"],
+        ["--invert", "--no-dedupe"],
+        ["--depth", "0"],
     ],
 )
 def test_tree_same_as_uv(satchel: Satchel, index_server: IndexServer, tmp_path: Path, flags: list[str]) -> None:
-    venv = _env(satchel, index_server)
+    venv = _env(satchel, index_server, mixed=True)
     assert UV is not None
     uv = subprocess.run(
         [UV, "pip", "tree", "--python", str(venv), "--index-url", index_server.index_url,

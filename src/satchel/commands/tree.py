@@ -2,8 +2,11 @@
 
 Roots are the installed packages nothing else requires (with ``--invert``: those that require
 nothing); children are the installed requirements whose markers hold in the environment, without
-extras (as uv does), sorted by name. A package whose children were drawn once is drawn again as
-``name vX (*)``, unless ``--no-dedupe``; a cycle stops at the package already on the path.
+extras, and whose specifier the installed version satisfies (as uv does), sorted by name. A
+package whose children were drawn once is drawn again as ``name vX (*)``, unless
+``--no-dedupe``; a cycle stops at the package already on the path. Names are shown normalized,
+as uv shows them. (uv picks the root of a group of packages that only require each other with a
+feedback-arc-set heuristic; satchel takes the first by name.)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from satchel.commands.environment import target_interpreter
 from satchel.install.installed import InstalledDist, list_installed
@@ -26,73 +30,92 @@ Edge = tuple[str, str]  # (normalized name, version specifier as required)
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     interp = target_interpreter(args, settings)
-    dists = {d.name: d for d in list_installed(interp.paths)}
-    requires = {name: _requirements(d, interp.markers, dists) for name, d in dists.items()}
+    pruned = {str(canonicalize_name(n)) for n in args.prune}
+    dists = {d.name: d for d in list_installed(interp.paths) if d.name not in pruned}
     latest: dict[str, str] = {}
     if args.outdated:
         latest = _outdated(args, settings, interp, dists)
-    graph: dict[str, list[Edge]]
-    if args.invert:
-        graph = {name: [] for name in dists}
-        for name, edges in requires.items():
-            for child, spec in edges:
+    # name -> [(child, shown specifier)], one edge per applicable requirement (as uv: an
+    # installed version outside the specifier is no edge)
+    graph: dict[str, list[Edge]] = {name: [] for name in dists}
+    for name, dist in dists.items():
+        for child, spec in _requirements(dist, interp.markers, dists):
+            if args.invert:
                 # (uv shows the requirement with its name here: "[requires: leaf >=1]")
                 graph[child].append((name, f"{child} {spec or '*'}"))
-        for edges in graph.values():
-            edges.sort()
-    else:
-        graph = requires
-    has_parent = {child for edges in graph.values() for child, _ in edges}
-    wanted = [str(canonicalize_name(n)) for n in [*args.names, *args.package]]
+            else:
+                graph[name].append((child, spec or "*"))
+    wanted = {str(canonicalize_name(n)) for n in [*args.names, *args.package]}
     if wanted:
-        roots = [n for n in sorted(set(wanted)) if n in dists]
-    else:
-        roots = sorted(n for n in dists if n not in has_parent)
-        # Packages only reachable through a cycle have a parent but no root above them.
-        roots += _cycle_roots(graph, roots)
-    pruned = {str(canonicalize_name(n)) for n in args.prune}
+        graph = _reachable(graph, wanted)
+    roots = _roots(graph)
     lines: list[str] = []
-    drawn: set[str] = set()
-    marked = False
+    visited: dict[str, list[str]] = {}  # expanded packages -> their children's names
 
-    def label(name: str, spec: str | None, *, again: bool = False) -> str:
-        text = f"{dists[name].display_name} v{dists[name].version}"
+    def label(name: str) -> str:
+        return f"{name} v{dists[name].version}"
+
+    def visit(name: str, spec: str | None, path: list[str]) -> list[str]:
+        if len(path) > args.depth:
+            return []
+        line = label(name)
         if spec is not None and args.show_version_specifiers:
-            text += f" [{'requires' if args.invert else 'required'}: {spec or '*'}]"
-        if name in latest and not again:  # (uv leaves it off a package drawn again)
-            text += f" (latest: v{latest[name]})"
-        return text
-
-    def draw(name: str, spec: str | None, prefix: str, branch: str, depth: int, path: tuple[str, ...]) -> None:
-        nonlocal marked
-        children = [(c, s) for c, s in graph.get(name, []) if c not in pruned]
-        if not args.no_dedupe and name in drawn and children and depth < args.depth:
-            lines.append(f"{prefix}{branch}{label(name, spec, again=True)} (*)")
-            marked = True
-            return
-        lines.append(f"{prefix}{branch}{label(name, spec)}")
-        if depth >= args.depth or name in path:
-            return
-        drawn.add(name)
-        inner = prefix + ("" if not branch else "    " if branch.startswith("└") else "│   ")
+            line += f" [{'requires' if args.invert else 'required'}: {spec}]"
+        seen = visited.get(name)
+        if seen is not None and (not args.no_dedupe or name in path):
+            return [f"{line} (*)" if seen else line]
+        if name in latest:
+            line += f" (latest: v{latest[name]})"
+        children = sorted(graph[name], key=lambda edge: edge[0])
+        out = [line]
+        visited[name] = [child for child, _ in children]
+        path.append(name)
         for i, (child, child_spec) in enumerate(children):
             last = i == len(children) - 1
-            draw(child, child_spec, inner, "└── " if last else "├── ", depth + 1, (*path, name))
+            for j, text in enumerate(visit(child, child_spec, path)):
+                prefix = ("└── " if last else "├── ") if j == 0 else ("    " if last else "│   ")
+                out.append(prefix + text)
+        path.pop()
+        return out
 
     for root in roots:
-        if root not in pruned:
-            draw(root, None, "", "", 0, ())
-    if marked:
-        lines.append("(*) Package tree already displayed")
+        lines.extend(visit(root, None, []))
+    out = sys.stdout
     if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+        out.write("\n".join(lines) + "\n")
+    if any(line.endswith("(*)") for line in lines):
+        if args.no_dedupe:
+            out.write("(*) Package tree is a cycle and cannot be shown\n")
+        else:
+            out.write("(*) Package tree already displayed\n")
     return 0
 
 
+def _reachable(graph: dict[str, list[Edge]], wanted: set[str]) -> dict[str, list[Edge]]:
+    """``graph`` cut down to what ``wanted`` reaches (uv's ``--package``)."""
+    seen = {name for name in wanted if name in graph}
+    stack = list(seen)
+    while stack:
+        for child, _ in graph[stack.pop()]:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return {name: edges for name, edges in graph.items() if name in seen}
+
+
+def _roots(graph: dict[str, list[Edge]]) -> list[str]:
+    """Packages nothing (still in ``graph``) points to, sorted; in a group of packages that only
+    reach each other (a cycle), the first by name."""
+    has_parent = {child for edges in graph.values() for child, _ in edges}
+    roots = sorted(n for n in graph if n not in has_parent)
+    return roots + _cycle_roots(graph, roots)
+
+
 def _requirements(dist: InstalledDist, markers: dict[str, str], dists: dict[str, InstalledDist]) -> list[Edge]:
-    """``dist``'s installed requirements that apply here without extras: (name, specifier)."""
+    """``dist``'s requirements that apply here without extras and that an installed
+    distribution satisfies, in order: (name, specifier as written)."""
     env = {**markers, "extra": ""}
-    out: dict[str, str] = {}
+    out: list[Edge] = []
     for text in dist.requires_dist:
         try:
             req = Requirement(text)
@@ -101,9 +124,19 @@ def _requirements(dist: InstalledDist, markers: dict[str, str], dists: dict[str,
         if req.marker is not None and not _holds(req.marker, env):
             continue
         name = str(canonicalize_name(req.name))
-        if name in dists and name != dist.name and name not in out:
-            out[name] = str(req.specifier)
-    return sorted(out.items())
+        installed = dists.get(name)
+        if installed is None:
+            continue
+        if req.url is not None:
+            out.append((name, req.url))
+            continue
+        try:
+            if req.specifier and not req.specifier.contains(Version(installed.version), prereleases=True):
+                continue
+        except InvalidVersion:
+            continue
+        out.append((name, str(req.specifier)))
+    return out
 
 
 def _holds(marker: Marker, env: dict[str, str]) -> bool:
@@ -138,8 +171,6 @@ def _cycle_roots(graph: dict[str, list[Edge]], roots: Iterable[str]) -> list[str
 def _outdated(
     args: argparse.Namespace, settings: Settings, interp: Interpreter, dists: dict[str, InstalledDist]
 ) -> dict[str, str]:
-    from packaging.version import InvalidVersion, Version
-
     from satchel.commands.common import open_cache
     from satchel.commands.latest import index_client, latest_versions
     cache = open_cache(settings)
