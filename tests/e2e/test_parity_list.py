@@ -4,6 +4,7 @@ versions (issue 15)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.support.cli import Satchel, assert_error
 from tests.support.fixtures import publish
@@ -78,3 +79,21 @@ def test_list_outdated_uses_cached_pages_while_fresh(satchel: Satchel, index_ser
     refreshed = satchel.run("list", "-p", venv, "--outdated", "--format", "json", "--refresh-package", "alpha")
     assert json.loads(refreshed.stdout)[0]["latest_version"] == "1.7"
     assert index_server.paths() == ["/simple/alpha/"]
+
+
+def test_list_outdated_same_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """pip 26.3 (`pip --python VENV list --outdated`) lists the same packages and fields."""
+    import subprocess
+    import sys
+
+    venv = _env(satchel, index_server)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"}
+    for flags in (["--outdated"], ["--outdated", "--pre"], ["--uptodate"]):
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", f"{venv}/bin/python", "list", *flags, "--format", "json",
+             "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check"],
+            capture_output=True, text=True, check=True, timeout=300, env=env,
+        )  # fmt: skip
+        # (--refresh: the pages cached by the install are still fresh, and predate the new releases)
+        ours = satchel.run("list", "-p", venv, *flags, "--format", "json", "--refresh")
+        assert json.loads(ours.stdout) == json.loads(pip.stdout), flags
