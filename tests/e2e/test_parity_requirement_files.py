@@ -77,3 +77,41 @@ def test_no_require_hashes(satchel: Satchel, index_server: IndexServer, tmp_path
     reqs.write_text(f"alpha==1.0 --hash=sha256:{'0' * 64}\nbeta\n")
     bad = satchel.run("install", "-p", satchel.venv("v2"), "--no-require-hashes", "-r", reqs, check=False)
     assert bad.returncode == 1 and "alpha" in bad.stderr
+
+
+def test_release_control(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """pip 26's --all-releases / --only-final: per-package pre-release control, compared with the
+    pinned pip's downloads."""
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0"),
+        WheelSpec("alpha", "2.0b1"),
+        WheelSpec("beta", "1.0"),
+        WheelSpec("beta", "1.1rc1"),
+    )
+    venv = satchel.venv()
+    cases = [
+        (["--all-releases", "alpha"], ["alpha", "beta"], ["alpha-2.0b1", "beta-1.0"]),
+        (["--all-releases", ":all:", "--only-final", "beta"], ["alpha", "beta"], ["alpha-2.0b1", "beta-1.0"]),
+        (["--pre", "--only-final", "beta"], ["alpha"], None),  # refused, as pip refuses it
+        (["--all-releases", ":all:", "--only-final", "alpha"], ["alpha", "beta"], ["alpha-1.0", "beta-1.1rc1"]),
+        (["--only-final", ":all:"], ["alpha>=1.0", "beta>=1.1rc1"], None),
+    ]
+    for i, (flags, reqs, expected) in enumerate(cases):
+        ours = satchel.run("download", "-p", sys.executable, "-d", tmp_path / f"ours{i}", *flags, *reqs, check=False)
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-d", str(tmp_path / f"pip{i}"), *flags, *reqs,
+             "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check"],
+            capture_output=True, timeout=300,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"},
+        )  # fmt: skip
+        if expected is None:
+            assert ours.returncode == 1 and pip.returncode != 0, flags
+            continue
+        assert ours.returncode == 0 and pip.returncode == 0, (flags, ours, pip.stderr)
+        names = [n.split("-py3")[0] for n in _names(tmp_path / f"ours{i}")]
+        assert names == expected, flags
+        assert _names(tmp_path / f"ours{i}") == _names(tmp_path / f"pip{i}"), flags
+    # And install takes them too.
+    result = satchel.run("install", "-p", venv, "--dry-run", "--all-releases", "beta", "beta")
+    assert " + beta==1.1rc1" in result.stderr

@@ -67,6 +67,7 @@ def _run(
     from satchel.commands.install import _config_pairs, _names, _roots
     from satchel.commands.latest import index_options
     from satchel.commands.pipeline import _allowed
+    from satchel.commands.releases import release_control
     from satchel.commands.timeflags import exclude_newer_of
     from satchel.index.client import IndexClient
     from satchel.resolve import ResolveOptions, resolve
@@ -103,6 +104,8 @@ def _run(
                 only_binary=_names(args.only_binary, set(parsed.only_binary)),
                 no_binary=_names(args.no_binary, set(parsed.no_binary)),
                 prefer_binary=args.prefer_binary or parsed.prefer_binary,
+            all_releases=release_control(args)[0],
+            only_final=release_control(args)[1],
             ),
         )
         for warning in resolution.warnings:

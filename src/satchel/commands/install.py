@@ -20,6 +20,7 @@ from satchel.commands.buildflags import build_options
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.install_noop import requirements_of
 from satchel.commands.pipeline import Installer, Target, installed_identity
+from satchel.commands.releases import release_control
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -250,6 +251,8 @@ def _install(
             only_binary=_names(args.only_binary, set(parsed.only_binary)),
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
             prefer_binary=args.prefer_binary or parsed.prefer_binary,
+            all_releases=release_control(args)[0],
+            only_final=release_control(args)[1],
         )
         with progress:
             resolving = progress.task("Resolving")

@@ -65,6 +65,7 @@ def install_if_nothing_to_do(args: argparse.Namespace, settings: Settings) -> in
         or getattr(args, "root", None) is not None
         or args.config_settings  # checked (KEY=VALUE) by the full install, even with no build
         or getattr(args, "report", None)  # written by the full install
+        or getattr(args, "only_final", None)  # the installed version may be a pre-release
     ):
         return None
     log = logging.getLogger("satchel")

@@ -555,7 +555,10 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             if candidate is None:
                 candidate = self._index_cands[key] = IndexCandidate(name, entry.version, file)
             chosen.append(candidate)
-        if not (self._options.pre or specifier.prereleases):
+        releases = self._options.releases_for(name)
+        if releases is False:  # --only-final
+            chosen = [c for c in chosen if not c.version.is_prerelease]
+        elif not (releases or specifier.prereleases):
             finals = [c for c in chosen if not c.version.is_prerelease]
             if finals:  # pre-releases only when nothing else matches (PEP 440)
                 chosen = finals

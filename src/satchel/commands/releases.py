@@ -1,0 +1,20 @@
+"""pip 26's release control: ``--all-releases NAMES`` and ``--only-final NAMES``."""
+
+from __future__ import annotations
+
+import argparse
+
+from satchel.errors import SatchelError
+
+
+def release_control(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
+    """(all_releases, only_final) as canonical names or ":all:"; refused with --pre, as pip
+    refuses it."""
+    from satchel.commands.install import _names
+
+    if args.pre and (args.all_releases or args.only_final):
+        raise SatchelError(
+            "--pre cannot be used with --all-releases or --only-final",
+            hint="--pre is --all-releases :all:",
+        )
+    return _names(args.all_releases, set()), _names(args.only_final, set())
