@@ -115,3 +115,29 @@ def test_release_control(satchel: Satchel, index_server: IndexServer, tmp_path: 
     # And install takes them too.
     result = satchel.run("install", "-p", venv, "--dry-run", "--all-releases", "beta", "beta")
     assert " + beta==1.1rc1" in result.stderr
+
+
+def test_pip26_options_in_requirement_files(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0"),
+        WheelSpec("alpha", "2.0b1"),
+        WheelSpec("beta", "1.0"),
+        WheelSpec("beta", "1.1rc1"),
+    )
+    venv = satchel.venv()
+    sha = index_server.sha256("alpha-1.0-py3-none-any.whl")
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"--no-require-hashes\n--all-releases beta\nalpha==1.0 --hash=sha256:{sha}\nbeta\n")
+    result = satchel.run("install", "-p", venv, "--dry-run", "-r", reqs)
+    assert " + alpha==1.0" in result.stderr and " + beta==1.1rc1" in result.stderr
+    reqs.write_text("--only-final :all:\nbeta>=1.0\n")
+    assert " + beta==1.0" in satchel.run("install", "-p", venv, "--dry-run", "-r", reqs, "--all-releases", ":none:").stderr
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-d", str(tmp_path / "pip"), "-r", str(reqs),
+         "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check"],
+        check=True, capture_output=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"},
+    )  # fmt: skip
+    satchel.run("download", "-p", sys.executable, "-d", tmp_path / "ours", "-r", reqs)
+    assert _names(tmp_path / "ours") == _names(tmp_path / "pip") == ["beta-1.0-py3-none-any.whl"]

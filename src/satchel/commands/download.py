@@ -104,8 +104,8 @@ def _run(
                 only_binary=_names(args.only_binary, set(parsed.only_binary)),
                 no_binary=_names(args.no_binary, set(parsed.no_binary)),
                 prefer_binary=args.prefer_binary or parsed.prefer_binary,
-            all_releases=release_control(args)[0],
-            only_final=release_control(args)[1],
+            all_releases=release_control(args, parsed)[0],
+            only_final=release_control(args, parsed)[1],
             ),
         )
         for warning in resolution.warnings:

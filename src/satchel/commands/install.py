@@ -222,7 +222,7 @@ def _install(
     require_hashes = (
         args.require_hashes
         or parsed.require_hashes
-        or (not args.no_require_hashes and any(s.hashes for s in parsed.requirements))
+        or (not (args.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
     )
     if require_hashes:
         _check_hashes_given(parsed.requirements)
@@ -251,8 +251,8 @@ def _install(
             only_binary=_names(args.only_binary, set(parsed.only_binary)),
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
             prefer_binary=args.prefer_binary or parsed.prefer_binary,
-            all_releases=release_control(args)[0],
-            only_final=release_control(args)[1],
+            all_releases=release_control(args, parsed)[0],
+            only_final=release_control(args, parsed)[1],
         )
         with progress:
             resolving = progress.task("Resolving")

@@ -117,6 +117,7 @@ def _nothing_to_do(
     if (
         not parsed.requirements
         or parsed.require_hashes
+        or parsed.only_final
         or any(s.editable or s.url or s.hashes or s.requirement is None for s in specs)
     ):
         log.debug("no-op check: URL, editable or hashed requirements; resolving")

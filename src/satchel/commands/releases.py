@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 
 from satchel.errors import SatchelError
+from satchel.requirements.models import ParsedRequirements
 
 
-def release_control(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
-    """(all_releases, only_final) as canonical names or ":all:"; refused with --pre, as pip
-    refuses it."""
+def release_control(
+    args: argparse.Namespace, parsed: ParsedRequirements
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(all_releases, only_final) as canonical names or ":all:", from the requirement files then
+    the command line; refused with --pre, as pip refuses it."""
     from satchel.commands.install import _names
 
     if args.pre and (args.all_releases or args.only_final):
@@ -17,4 +20,7 @@ def release_control(args: argparse.Namespace) -> tuple[frozenset[str], frozenset
             "--pre cannot be used with --all-releases or --only-final",
             hint="--pre is --all-releases :all:",
         )
-    return _names(args.all_releases, set()), _names(args.only_final, set())
+    return (
+        _names([*parsed.all_releases, *args.all_releases], set()),
+        _names([*parsed.only_final, *args.only_final], set()),
+    )
