@@ -25,6 +25,8 @@ def _publish(index_server: IndexServer) -> None:
         WheelSpec("gamma", "1.1", tag="cp310-cp310-win_amd64"),
         WheelSpec("gamma", "1.1", tag="cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"),
         WheelSpec("gamma", "1.1", tag="py2-none-any"),
+        WheelSpec("delta", "1.0", tag="cp310-cp310-manylinux1_x86_64"),
+        WheelSpec("delta", "1.0", tag="cp310-cp310-macosx_10_9_universal2"),
     )
     intree_sdist(index_server.directory, "beta", "1.0")
 
@@ -89,6 +91,14 @@ def test_download_for_another_platform(satchel: Satchel, index_server: IndexServ
         assert _names(tmp_path / f"ours-{platform}") == _names(tmp_path / f"pip-{platform}")
         assert len(_names(tmp_path / f"ours-{platform}")) == 1
     assert "win_amd64" in _names(tmp_path / "ours-win_amd64")[0]
+    # pip widens platforms: manylinux2014 takes manylinux1 wheels, macOS 12 arm64 takes older
+    # universal2 builds.
+    for platform in ("manylinux2014_x86_64", "macosx_12_0_arm64"):
+        flags = ["--platform", platform, "--python-version", "3.10", "--only-binary=:all:"]
+        _pip(index_server, tmp_path, "download", "-d", str(tmp_path / f"pip-d-{platform}"), *flags, "delta")
+        satchel.run("download", "-p", sys.executable, "-d", tmp_path / f"ours-d-{platform}", *flags, "delta")
+        assert _names(tmp_path / f"ours-d-{platform}") == _names(tmp_path / f"pip-d-{platform}")
+        assert len(_names(tmp_path / f"ours-d-{platform}")) == 1
     flags = ["--implementation", "cp", "--abi", "cp310", "--python-version", "310", "--platform", "win_amd64"]
     _pip(index_server, tmp_path, "download", "-d", str(tmp_path / "pip-abi"), "--no-deps", *flags, "gamma")
     satchel.run("download", "-p", sys.executable, "-d", tmp_path / "ours-abi", "--no-deps", *flags, "gamma")

@@ -42,9 +42,7 @@ def described_interpreter(args: argparse.Namespace, base: Interpreter, *, resolv
 
     version = _python_version(args.python_version) if args.python_version else base.version[:2]
     implementation = (args.implementation or "cp").lower()
-    platforms = list(args.platform) or None
-    if platforms is None:
-        platforms = _platforms_of(base.tags)
+    platforms = _expand(args.platform) if args.platform else _platforms_of(base.tags)
     abis = list(args.abi) or None
     nodot = f"{version[0]}{version[1]}"
     found: list[ptags.Tag] = []
@@ -56,6 +54,31 @@ def described_interpreter(args: argparse.Namespace, base: Interpreter, *, resolv
     tags = tuple(dict.fromkeys(str(t) for t in found))
     full = (*version, 0) if len(version) == 2 else version
     return dataclasses.replace(base, tags=tags, version=(full[0], full[1], full[2]))
+
+
+def _expand(platforms: list[str]) -> list[str]:
+    """pip's widening of --platform values (``_expand_allowed_platforms``): macosx_X_Y_ARCH also
+    means older macOS versions and universal builds; manylinux2014 also manylinux2010 and
+    manylinux1 (x86_64, i686); manylinux2010 also manylinux1."""
+    import re
+
+    from packaging.tags import mac_platforms
+
+    out: dict[str, None] = {}
+    for plat in platforms:
+        prefix, sep, suffix = plat.partition("_")
+        more = [plat]
+        match = re.match(r"(.+)_(\d+)_(\d+)_(.+)$", plat)
+        if plat.startswith("macosx") and match:
+            name, major, minor, arch = match.groups()
+            more = [f"{name}_{p[len('macosx_'):]}" for p in mac_platforms((int(major), int(minor)), arch)]
+        elif prefix == "manylinux2014" and suffix in ("i686", "x86_64"):
+            more += [f"manylinux2010{sep}{suffix}", f"manylinux1{sep}{suffix}"]
+        elif prefix == "manylinux2010":
+            more.append(f"manylinux1{sep}{suffix}")
+        for p in more:
+            out.setdefault(p, None)
+    return list(out)
 
 
 def _python_version(text: str) -> tuple[int, ...]:
