@@ -75,7 +75,8 @@ def metadata_json(data: bytes) -> dict[str, Any]:
     import email.parser
     import email.policy
 
-    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    # As pip reads it: the file as UTF-8 text, parsed with the compat32 policy.
+    msg = email.parser.Parser(policy=email.policy.compat32).parsestr(data.decode("utf-8", "replace"))
     out: dict[str, Any] = {}
     for field, multiple in METADATA_FIELDS:
         if field not in msg:
@@ -90,8 +91,6 @@ def metadata_json(data: bytes) -> dict[str, Any]:
         else:
             out[key] = value
     payload = msg.get_payload()
-    if isinstance(payload, bytes):
-        payload = payload.decode("utf-8", "replace")
     if isinstance(payload, str) and payload:
         out["description"] = payload
     return out
