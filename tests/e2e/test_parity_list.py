@@ -97,3 +97,10 @@ def test_list_outdated_same_as_pip(satchel: Satchel, index_server: IndexServer, 
         # (--refresh: the pages cached by the install are still fresh, and predate the new releases)
         ours = satchel.run("list", "-p", venv, *flags, "--format", "json", "--refresh")
         assert json.loads(ours.stdout) == json.loads(pip.stdout), flags
+    # The columns too, character for character.
+    pip_columns = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", f"{venv}/bin/python", "list", "--outdated",
+         "--index-url", index_server.index_url, "--no-cache-dir", "--disable-pip-version-check"],
+        capture_output=True, text=True, check=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert satchel.run("list", "-p", venv, "--outdated").stdout == pip_columns.stdout
