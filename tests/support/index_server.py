@@ -8,7 +8,9 @@ Serves a directory of wheels/sdists as a simple API:
 * ``/files/<filename>`` — the files, linked with ``#sha256=``; Range requests (206) unless
   ``ranges=False``; ``/files/<filename>.metadata`` — PEP 658 metadata when ``serve_metadata``.
 
-Knobs: ``yank(filename, reason)``, ``cache_control`` / ``etag`` headers (default: none, like the
+Knobs: ``yank(filename, reason)``, ``upload_times[filename] = "2024-03-01T12:00:00Z"`` (PEP 700's
+``upload-time``, served in JSON only, as PEP 700 defines it for JSON only; default
+``2020-01-01T00:00:00.000000Z``; None leaves the key out), ``cache_control`` / ``etag`` headers (default: none, like the
 registry proxy here), ``auth=(user, password)`` to require basic auth, ``add_page(path, html)`` for
 arbitrary pages (``links_page()`` renders a find-links page of every file). Faults: ``fail_next``,
 ``stall``, ``truncate``, ``corrupt``; the first three match requests whose path contains the given
@@ -44,6 +46,7 @@ from satchel.index.simple import file_project
 Mode = Literal["html", "json", "accept"]
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
+DEFAULT_UPLOAD_TIME = "2020-01-01T00:00:00.000000Z"
 
 
 @dataclass
@@ -104,6 +107,7 @@ class IndexServer:
         self.tls = tls  # (certificate, key) PEM files: serve https
         self.requests: list[RequestRecord] = []
         self.yanked: dict[str, str] = {}  # filename -> reason ("" for none)
+        self.upload_times: dict[str, str | None] = {}  # filename -> PEP 700 upload-time
         self.corrupted: set[str] = set()
         self.pages: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type)
         self._faults: list[_Fault] = []
@@ -338,9 +342,11 @@ class IndexServer:
                 "hashes": {"sha256": info.sha256},
                 "requires-python": info.requires_python,
                 "size": info.size,
-                "upload-time": "2020-01-01T00:00:00.000000Z",
+                "upload-time": self.upload_times.get(name, DEFAULT_UPLOAD_TIME),
                 "yanked": self.yanked.get(name, False) or (name in self.yanked),
             }
+            if entry["upload-time"] is None:
+                del entry["upload-time"]
             if self.serve_metadata and info.metadata is not None and name.endswith(".whl"):
                 digest = {"sha256": hashlib.sha256(info.metadata).hexdigest()}
                 entry["core-metadata"] = digest

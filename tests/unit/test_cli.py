@@ -44,3 +44,23 @@ def test_version_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["satchel 0.1.0", "[]"]
+
+
+def test_help_documents_every_flag() -> None:
+    """Every option and argument of every command has a help text (issue 15)."""
+    import argparse
+
+    from satchel.cli.main import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif action.help is None:
+                missing.append(f"{' '.join(path)} {action.option_strings or action.dest}")
+
+    walk(build_parser(), [])
+    assert missing == []

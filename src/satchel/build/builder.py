@@ -114,6 +114,7 @@ class _Job:
         self.config_settings = _check_settings(request.config_settings)
         self.building = _chain(request.building)
         self.log_dir = request.log_dir
+        self.build_constraints = tuple(request.build_constraints)
         self.name: str | None = source.name
         self.source_key = source.key()
         self.settings = settings_key(
@@ -407,6 +408,7 @@ class _Job:
             install_requirements=self.install_requirements,
             building=self.chain,
             package=self.label,
+            constraints=self.build_constraints,
         )
 
     def _backend(self, project: Path, blog: BuildLog) -> Backend:

@@ -166,12 +166,16 @@ def interpreter_identity(interpreter: Interpreter) -> dict[str, object]:
     }
 
 
-def env_key(requirements: tuple[str, ...], interpreter: Interpreter) -> str:
-    ident = {
+def env_key(
+    requirements: tuple[str, ...], interpreter: Interpreter, constraints: tuple[str, ...] = ()
+) -> str:
+    ident: dict[str, object] = {
         "format": ENV_FORMAT,
         "requirements": list(requirements),
         "python": interpreter_identity(interpreter),
     }
+    if constraints:  # (absent otherwise: environments made before build constraints keep their key)
+        ident["constraints"] = list(constraints)
     return safe_key(json.dumps(ident, sort_keys=True), 24)
 
 
@@ -200,18 +204,23 @@ def get_build_env(
     install_requirements: InstallRequirements | None,
     building: tuple[str, ...],
     package: str,
+    constraints: Sequence[str] = (),
 ) -> BuildEnv:
     """An isolated environment holding ``requirements`` for ``interpreter``: reused from the
-    cache when a complete, working one exists, else created (once across processes)."""
+    cache when a complete, working one exists, else created (once across processes).
+    ``constraints`` (build constraints the callback applies) are part of its identity."""
     reqs = normalize_requirements(requirements)
-    key = env_key(reqs, interpreter)
+    constrained = normalize_requirements(constraints) if constraints else ()
+    key = env_key(reqs, interpreter, constrained)
     if f"env:{key}" in building:
         raise _cycle_error(building, package, reqs)
-    expected = {
+    expected: dict[str, object] = {
         "format": ENV_FORMAT,
         "requirements": list(reqs),
         "python": interpreter_identity(interpreter),
     }
+    if constrained:
+        expected["constraints"] = list(constrained)
     rel = f"_envs/{key}"
     for root in cache.read_roots():
         env = _existing(root / buckets.BUILT.dirname / rel, expected, reqs)

@@ -23,7 +23,7 @@ class BuildRequest:
     Without ``build_isolation`` hooks run in ``interpreter`` itself and nothing is installed.
     ``config_settings`` go to every hook. ``building`` is the chain of builds in progress (from
     the ``install_requirements`` callback; empty at top level). ``log_dir`` keeps the logs of
-    failed builds."""
+    failed builds. ``build_constraints`` (``-b``) constrain what build environments get."""
 
     source: Source
     interpreter: Interpreter
@@ -34,3 +34,4 @@ class BuildRequest:
     config_settings: ConfigSettings | None = None
     building: Collection[str] = ()
     log_dir: Path | None = None
+    build_constraints: tuple[str, ...] = ()

@@ -30,6 +30,10 @@ COMMANDS = {
     "venv": "satchel.commands.venv",
     "cache": "satchel.commands.cache",
     "compile": "satchel.commands.compile",
+    "tree": "satchel.commands.tree",
+    "index": "satchel.commands.index",
+    "download": "satchel.commands.download",
+    "wheel": "satchel.commands.download",
 }
 
 
@@ -64,6 +68,7 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--offline", action="store_true", help="use only the cache; never touch the network")
     g.add_argument("--refresh", action="store_true", help="revalidate every cached index page")
     g.add_argument("--refresh-package", action="append", default=[], metavar="NAME", help="revalidate this package's cached pages")
+    g.add_argument("--exclude-newer", "--uploaded-prior-to", metavar="DATE|DURATION", help="ignore files uploaded after this time, by the index's upload-time (PEP 700); files without one are ignored too. A date (2024-03-01, local midnight), an RFC 3339 timestamp (2024-03-01T12:00:00Z) or a duration back from now ('7 days', 'P1W'). uv's name; pip's --uploaded-prior-to is an alias")
 
 
 def _nonempty(text: str) -> str:
@@ -165,15 +170,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_sync(sub)
     if wanted("uninstall"):
         p = sub.add_parser("uninstall", help="uninstall packages")
-        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("names", nargs="+", metavar="NAME", help="packages to uninstall")
         p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
         _add_env(p)
         _add_common(p)
 
     if wanted("list"):
         p = sub.add_parser("list", help="list installed packages")
-        p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
+        p.add_argument("--format", choices=["columns", "freeze", "json"], default="columns", help="output format (default columns)")
+        p.add_argument("-o", "--outdated", action="store_true", help="only packages with a newer version on the index, with that version and its file type (pip's JSON fields latest_version, latest_filetype)")
+        p.add_argument("-u", "--uptodate", action="store_true", help="only packages at the newest version on the index")
+        p.add_argument("--pre", action="store_true", help="with --outdated/--uptodate, count pre-releases as newer versions")
         _add_env(p)
+        _add_index(p)
         _add_common(p)
 
     if wanted("freeze"):
@@ -183,10 +192,52 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("show"):
         p = sub.add_parser("show", help="show details of installed packages")
-        p.add_argument("names", nargs="+", metavar="NAME")
+        p.add_argument("names", nargs="+", metavar="NAME", help="installed packages to show")
         p.add_argument("-f", "--files", action="store_true", help="list installed files")
         _add_env(p)
         _add_common(p)
+
+    if wanted("tree"):
+        p = sub.add_parser(
+            "tree",
+            help="show the installed dependency tree",
+            description="The installed packages' dependency tree, drawn as `uv pip tree` draws it "
+            "(requirements applying without extras, children sorted by name).",
+        )
+        p.add_argument("names", nargs="*", metavar="NAME", help="draw the tree of these packages only (like uv's --package)")
+        p.add_argument("--package", action="append", default=[], metavar="NAME", help="draw the tree of this package only (uv's spelling)")
+        p.add_argument("--prune", action="append", default=[], metavar="NAME", help="leave this package (and what only it pulls in) out")
+        p.add_argument("-d", "--depth", type=int, default=255, metavar="N", help="draw N levels below the roots at most (default 255)")
+        p.add_argument("--invert", "--reverse", action="store_true", help="draw dependents below each package: what requires it")
+        p.add_argument("--no-dedupe", action="store_true", help="draw a package's dependencies every time (default: once, then 'name vX (*)')")
+        p.add_argument("--show-version-specifiers", action="store_true", help="show what each requirement asks for, e.g. [required: >=1]")
+        p.add_argument("--outdated", action="store_true", help="show '(latest: vX)' for packages with a newer version on the index")
+        p.add_argument("--pre", action="store_true", help="with --outdated, count pre-releases as newer versions")
+        _add_env(p)
+        _add_index(p)
+        _add_common(p)
+
+    if wanted("index"):
+        p = sub.add_parser("index", help="inspect a package index")
+        isub = p.add_subparsers(dest="index_command", metavar="SUBCOMMAND")
+        ip = isub.add_parser(
+            "versions",
+            help="the versions of a package on the index",
+            description="The versions of NAME the index offers for the target interpreter, in pip's "
+            "output form (pip index versions): newest first, pre-releases with --pre, and the installed version.",
+        )
+        ip.add_argument("name", metavar="NAME", help="the project to look up")
+        ip.add_argument("--json", action="store_true", help="pip's JSON: name, versions, latest, installed_version")
+        ip.add_argument("--pre", action="store_true", help="include pre-release and development versions")
+        _add_target_description(ip, index_only=True)
+        _add_env(ip)
+        _add_index(ip)
+        _add_common(ip)
+
+    if wanted("download"):
+        _add_download(sub, "download")
+    if wanted("wheel"):
+        _add_download(sub, "wheel")
 
     if wanted("check"):
         p = sub.add_parser("check", help="verify installed packages have compatible dependencies")
@@ -195,7 +246,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if wanted("venv"):
         p = sub.add_parser("venv", help="create a virtual environment (without pip)")
-        p.add_argument("path", nargs="?", type=_path, default=Path(".venv"))
+        p.add_argument("path", nargs="?", type=_path, default=Path(".venv"), help="where to create it (default .venv)")
         p.add_argument("-p", "--python", type=_nonempty, help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
@@ -222,15 +273,25 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--reinstall", action="store_true", help="reinstall every resolved package")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--all-releases", action="append", default=[], metavar="NAMES", help="allow pre-releases of these packages (comma-separated names, :all: or :none:; pip 26's option)")
+    p.add_argument("--only-final", action="append", default=[], metavar="NAMES", help="never use pre-releases of these packages, even when a specifier names one (names, :all: or :none:; pip 26's option)")
     p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
     p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
+    p.add_argument("--no-require-hashes", action="store_true", help="a --hash on some requirements does not turn on hash checking for all of them (pip's option); the hashes given are still checked")
     p.add_argument("--target", type=_path, help="install into this directory instead of an environment")
+    p.add_argument("--prefix", type=_path, metavar="DIR", help="install under this prefix (lib/pythonX.Y/site-packages, bin, ... as pip lays it out for the target interpreter); only what is already under DIR counts as installed")
+    p.add_argument("--user", action="store_true", help="install into the user site (as pip does; refused inside a virtual environment that cannot see it)")
+    p.add_argument("--root", type=_path, metavar="DIR", help="install everything relative to this alternate root directory (pip's --root: packaging into a staging tree)")
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
+    p.add_argument("--report", metavar="FILE", help="write pip's installation report (JSON, version 1) of what is installed, or would be with --dry-run, to FILE ('-': standard output; satchel's own messages go to standard error)")
     p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
+    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file (uv's -b; pip's --build-constraint)")
     _add_env(p)
     _add_index(p)
     _add_common(p)
@@ -304,6 +365,57 @@ def _add_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_remote(p)
 
 
+def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser], command: str) -> None:
+    from pathlib import Path
+
+    if command == "download":
+        p = sub.add_parser(
+            "download",
+            help="download the resolved distributions into a directory",
+            description="Resolve like install, then save the resolved files as they are (wheels and sdists; "
+            "local directories and git checkouts are skipped) into DIR, through the cache. pip's command.",
+        )
+        p.add_argument("-d", "--dest", type=Path, default=Path("."), metavar="DIR", help="where to save the files (default: the current directory)")
+    else:
+        p = sub.add_parser(
+            "wheel",
+            help="build wheels for the resolved distributions into a directory",
+            description="Resolve like install, then save a wheel of every resolved distribution into DIR: "
+            "wheels as the index has them, everything else built (from the cache when built already). pip's command.",
+        )
+        p.add_argument("-w", "--wheel-dir", type=Path, default=Path("."), metavar="DIR", help="where to save the wheels (default: the current directory)")
+    p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
+    p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="take requirements from this file")
+    p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
+    p.add_argument("--no-deps", action="store_true", help="only the named requirements, not their dependencies")
+    p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--all-releases", action="append", default=[], metavar="NAMES", help="allow pre-releases of these packages (comma-separated names, :all: or :none:; pip 26's option)")
+    p.add_argument("--only-final", action="append", default=[], metavar="NAMES", help="never use pre-releases of these packages, even when a specifier names one (names, :all: or :none:; pip 26's option)")
+    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
+    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file")
+    _add_target_description(p)
+    _add_env(p)
+    _add_index(p)
+    _add_common(p)
+    _add_remote(p)
+
+
+def _add_target_description(p: argparse.ArgumentParser, *, index_only: bool = False) -> None:
+    g = p.add_argument_group("target (pip's download options)")
+    needs = "" if index_only else "; needs --only-binary=:all: or --no-deps, as in pip"
+    g.add_argument("--platform", action="append", default=[], metavar="TAG", help=f"only wheels for this platform tag (e.g. manylinux2014_x86_64; repeatable){needs}")
+    g.add_argument("--python-version", metavar="X.Y", help="the Python version to choose files for (3.12, 312 or 3.12.1); markers are still evaluated for the interpreter found, as pip does")
+    g.add_argument("--implementation", metavar="IMPL", help="the Python implementation tag: cp, pp, py, ...")
+    g.add_argument("--abi", action="append", default=[], metavar="ABI", help="only wheels for this ABI tag (e.g. cp312, abi3, none; repeatable)")
+    if index_only:
+        p.set_defaults(only_binary=[], no_binary=[], no_deps=False)
+
+
 def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("cache", help="inspect and manage the cache")
     csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND")
@@ -322,9 +434,9 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         _add_common(cp)
         _add_remote(cp)
         if name == "info":
-            cp.add_argument("--json", action="store_true")
+            cp.add_argument("--json", action="store_true", help="machine-readable output")
         if name in ("list", "clean", "push"):
-            cp.add_argument("names", nargs="*", metavar="NAME")
+            cp.add_argument("names", nargs="*", metavar="NAME", help="only these packages (default: all)")
         if name == "remote":
             rsub = cp.add_subparsers(dest="remote_command", metavar="SUBCOMMAND", required=True)
             rp = rsub.add_parser("info", help="reachability, mode, and what the remote holds")
@@ -390,6 +502,8 @@ def _main(args_list: list[str], collecting: bool) -> int:
         return 2
     if args.command == "cache" and not args.cache_command:
         parser.parse_args(["cache", "--help"])
+    if args.command == "index" and not args.index_command:
+        parser.parse_args(["index", "--help"])
     from satchel.cli.output import print_error, setup_logging
     from satchel.errors import SatchelError
     from satchel.settings import Settings, remote_config

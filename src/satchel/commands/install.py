@@ -15,8 +15,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
+from satchel.commands.buildflags import build_options
 from satchel.commands.common import auto_prune, cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
+from satchel.commands.releases import release_control
 from satchel.commands.request import InstallRequest
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
@@ -25,6 +27,7 @@ from satchel.index.metadata import CoreMetadata
 from satchel.install.installed import InstalledDist, list_installed
 from satchel.install.plan import Wanted, make_plan
 from satchel.progress import Progress, Task
+from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
 from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement, resolve
 from satchel.settings import Settings
@@ -55,6 +58,8 @@ def _target(request: InstallRequest, cache: Cache) -> Target:
     from satchel.python.discover import find_target
 
     if request.target is not None:
+        if request.prefix is not None or request.user or request.root is not None:
+            raise SatchelError("--target cannot be combined with --prefix, --user or --root")
         exe = find_target(request.python, system=request.python is None, cwd=Path.cwd(), cache=cache)
         interp = get_interpreter(exe, cache)
         root = request.target.absolute()
@@ -69,7 +74,36 @@ def _target(request: InstallRequest, cache: Cache) -> Target:
         return Target(interp, paths, str(root), is_directory=True)
     exe = find_target(request.python, system=request.system, cwd=Path.cwd(), cache=cache)
     interp = get_interpreter(exe, cache)
-    return Target(interp, dict(interp.paths), interp.prefix)
+    if request.prefix is None and not request.user and request.root is None:
+        return Target(interp, dict(interp.paths), interp.prefix)
+    return _scheme_target(request, interp)
+
+
+def _scheme_target(request: InstallRequest, interp: Interpreter) -> Target:
+    """--prefix DIR / --user / --root DIR: the scheme pip would compute in the target
+    interpreter. What is installed there already (and only that) counts as installed, as with
+    --target."""
+    from satchel.python.scheme import rooted, scheme_of
+
+    if request.user and request.prefix is not None:
+        raise SatchelError("--user and --prefix cannot be combined: they imply different installation locations")
+    if request.user or request.prefix is not None:
+        scheme = scheme_of(interp.executable, prefix=request.prefix and request.prefix.absolute(), user=request.user)
+        if request.user and scheme.venv_without_global:
+            raise SatchelError(
+                f"cannot perform a --user install: user site-packages are not visible in the virtual environment {interp.prefix}",
+                hint="install into the environment itself (without --user)",
+            )
+        if request.user and not scheme.user_site_enabled:
+            raise SatchelError(
+                f"cannot perform a --user install: user site-packages are disabled for {interp.executable}"
+            )
+        paths = dict(scheme.paths)
+    else:
+        paths = dict(interp.paths)
+    if request.root is not None:
+        paths = rooted(paths, request.root.absolute())
+    return Target(interp, paths, paths["data"], is_directory=True)
 
 
 def _check_target_dir(root: Path, *, create: bool) -> None:
@@ -132,6 +166,8 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
         # rather than trusting a page cached up to --ttl ago.
         return settings.must_refresh(name) or upgrade_all or name in upgrade_names
 
+    from satchel.commands.timeflags import exclude_newer_of
+
     return IndexOptions(
         index_urls=indexes,
         find_links=find_links,
@@ -139,6 +175,7 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
         ttl=settings.index_ttl,
         refresh=refresh,
         timeout=settings.timeout,
+        exclude_newer=exclude_newer_of(request),
     )
 
 
@@ -161,22 +198,12 @@ def _named(spec: RequirementSpec, name: str) -> Requirement:
 
 
 def _build_options(request: InstallRequest, run: Settings, parsed: ParsedRequirements) -> BuildOptions:
-    settings: dict[str, str | list[str]] = {}
-    pairs = list(request.config_settings)
-    for spec in parsed.requirements:
-        pairs.extend(spec.config_settings)
-    for key, value in pairs:
-        old = settings.get(key)
-        if old is None:
-            settings[key] = value
-        elif isinstance(old, list):
-            old.append(value)
-        else:
-            settings[key] = [old, value]
-    return BuildOptions(
+    return build_options(
+        parsed,
+        config_settings=request.config_settings,
         isolation=request.build_isolation,
-        config_settings=settings,
-        editables=frozenset(spec.url for spec in parsed.requirements if spec.editable and spec.url),
+        build_constraint_files=request.build_constraint,
+        no_isolation=request.no_build_isolation_package,
         git_timeout=run.git_timeout,
     )
 
@@ -225,8 +252,11 @@ def _install(
     target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
     # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
+    # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
     require_hashes = (
-        request.require_hashes or parsed.require_hashes or any(s.hashes for s in parsed.requirements)
+        request.require_hashes
+        or parsed.require_hashes
+        or (not (request.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
     )
     if require_hashes:
         _check_hashes_given(parsed.requirements)
@@ -255,6 +285,9 @@ def _install(
             no_deps=request.no_deps,
             only_binary=_names(request.only_binary, set(parsed.only_binary)),
             no_binary=_names(request.no_binary, set(parsed.no_binary)),
+            prefer_binary=request.prefer_binary or parsed.prefer_binary,
+            all_releases=release_control(request, parsed)[0],
+            only_final=release_control(request, parsed)[1],
         )
         with progress:
             resolving = progress.task("Resolving")
@@ -286,9 +319,13 @@ def _install(
         for dist in plan.remove:
             log.debug("%s==%s is installed; replacing it", dist.name, dist.version)
         if plan.empty:
+            if request.report:
+                _report(request, installer, finder, target, parsed, [], {})
             _say(f"Nothing to do: {len(plan.keep)} packages already installed in {target.label}")
             return 0
         if request.dry_run:
+            if request.report:
+                _report(request, installer, finder, target, parsed, [w.item for w in plan.install], None)
             _say(f"Would install {len(plan.install)} packages (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
@@ -301,9 +338,70 @@ def _install(
         _say(f"Prepared {len(trees)} packages in {human_time(fetched_at - resolved_at)}")
         _say(f"Installed {len(plan.install)} packages in {human_time(done - fetched_at)}")
         _print_changes(plan.remove, [w.item for w in plan.install])
+        if request.report:
+            _report(request, installer, finder, target, parsed, [w.item for w in plan.install], trees)
         return 0
     finally:
         client.close()
+
+
+def _report(
+    request: InstallRequest,
+    installer: Installer,
+    finder: SourceFinder,
+    target: Target,
+    parsed: ParsedRequirements,
+    packages: Sequence[ResolvedPackage],
+    trees: dict[str, Any] | None,
+) -> None:
+    """pip's installation report of ``packages`` (``trees``: their unpacked wheels, None for a
+    dry run: index wheels' METADATA is then read as the resolver read it, the rest prepared)."""
+    from satchel.commands.report import (
+        archive_hashes,
+        dist_info_metadata,
+        index_download_info,
+        requested_extras_of,
+        write_report,
+    )
+
+    def metadata_of(pkg: ResolvedPackage) -> bytes:
+        tree = trees.get(pkg.name) if trees is not None else None
+        if tree is None and pkg.file is not None and pkg.file.is_wheel:
+            return installer.client.metadata_bytes(pkg.name, pkg.file)
+        if tree is None:
+            tree = installer.tree_for(finder, pkg)
+        return dist_info_metadata(tree.path, (f.path for f in tree.manifest.files))
+
+    def download_info_of(pkg: ResolvedPackage) -> dict[str, Any]:
+        if pkg.url is None:
+            return index_download_info(pkg)
+        tree = trees.get(pkg.name) if trees is not None else None
+        info = installer.direct_url(finder, pkg, tree) or {}
+        if "archive_info" in info and not info["archive_info"]:
+            # An archive whose digest nobody gave (a local file, a URL without #sha256=):
+            # hashed here, as pip hashes it for the report.
+            info["archive_info"] = archive_hashes(_archive_path(installer, finder, pkg))
+        return info
+
+    assert request.report is not None
+    write_report(
+        request.report,
+        sorted(packages, key=lambda p: p.name),
+        metadata_of=metadata_of,
+        download_info_of=download_info_of,
+        requested_extras=requested_extras_of(parsed.requirements),
+        markers=target.interpreter.markers,
+    )
+
+
+def _archive_path(installer: Installer, finder: SourceFinder, pkg: ResolvedPackage) -> Path:
+    """The local file of a direct archive reference (downloaded into the cache if need be)."""
+    from satchel.commands.sources import is_wheel_url, url_file
+
+    assert pkg.url is not None
+    if is_wheel_url(pkg.url):
+        return installer.client.download(pkg.name, url_file(pkg.url))
+    return Path(finder.source_of(pkg.name, None, pkg.url).location)
 
 
 def _download_bar(progress: Progress) -> Callable[[int | None, int], None] | None:

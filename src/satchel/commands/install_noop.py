@@ -38,10 +38,23 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
         or request.requirements.editables
         or request.target is not None
         or request.config_settings
+        or request.prefix is not None
+        or request.user
+        or request.root is not None
+        or request.report  # written by the full install
+        or request.only_final  # the installed version may be a pre-release
     ):
         return None
     log = logging.getLogger("satchel")
     started = time.perf_counter()
+    if request.exclude_newer is not None:
+        from satchel.commands.timeflags import parse_exclude_newer
+        from satchel.errors import SatchelError
+
+        try:
+            parse_exclude_newer(request.exclude_newer)
+        except SatchelError:
+            return None  # the full install reports it
     try:
         found = _nothing_to_do(request, settings)
     except Exception as exc:  # the full install meets the same problem and reports it properly
@@ -81,6 +94,7 @@ def _nothing_to_do(
     if (
         not parsed.requirements
         or parsed.require_hashes
+        or parsed.only_final
         or any(s.editable or s.url or s.hashes or s.requirement is None for s in specs)
     ):
         log.debug("no-op check: URL, editable or hashed requirements; resolving")

@@ -319,14 +319,22 @@ class Installer:
                 roots.append(RootRequirement(Requirement(text), source="build requirements"))
             except InvalidRequirement as exc:
                 raise BuildError(f"invalid build requirement {text!r}: {exc}") from None
+        constraints = [
+            RootRequirement(Requirement(text), source="--build-constraint")
+            for text in self.sources.options.build_constraints
+        ]
         finder = self.finder(interpreter, building)
         try:
             resolution = resolve(
-                roots, finder=finder, interpreter=interpreter, options=ResolveOptions(only_binary=frozenset({":all:"}))
+                roots,
+                finder=finder,
+                interpreter=interpreter,
+                constraints=constraints,
+                options=ResolveOptions(only_binary=frozenset({":all:"})),
             )
         except ResolutionImpossible:
             log.debug("build requirements %s: not all as wheels; allowing sources", requirements)
-            resolution = resolve(roots, finder=finder, interpreter=interpreter)
+            resolution = resolve(roots, finder=finder, interpreter=interpreter, constraints=constraints)
         packages = [p for p in resolution.values() if not p.installed]
         quiet = Progress(enabled=False)
         trees = self.prepare(finder, packages, quiet)

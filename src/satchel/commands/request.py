@@ -106,6 +106,18 @@ class InstallRequest:
     compile_bytecode: bool = False
     config_settings: tuple[tuple[str, str], ...] = ()  # --config-settings KEY=VALUE, in order
     build_isolation: bool = True
+    # pip's and uv's everyday flags (docs/commands.md)
+    prefix: Path | None = None  # --prefix DIR
+    user: bool = False  # --user
+    root: Path | None = None  # --root DIR
+    report: str | None = None  # --report FILE ('-': standard output)
+    exclude_newer: str | None = None  # --exclude-newer / --uploaded-prior-to, as given
+    prefer_binary: bool = False
+    all_releases: tuple[str, ...] = ()  # --all-releases NAMES, as given
+    only_final: tuple[str, ...] = ()  # --only-final NAMES, as given
+    no_require_hashes: bool = False
+    build_constraint: tuple[str, ...] = ()  # -b/--build-constraint FILE
+    no_build_isolation_package: tuple[str, ...] = ()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> InstallRequest:
@@ -139,6 +151,19 @@ class InstallRequest:
             compile_bytecode=args.compile_bytecode,
             config_settings=tuple(config_pairs(args.config_settings, "--config-settings")),
             build_isolation=not args.no_build_isolation,
+            prefix=args.prefix,
+            user=args.user,
+            root=args.root,
+            report=args.report,
+            exclude_newer=args.exclude_newer,
+            prefer_binary=args.prefer_binary,
+            all_releases=tuple(args.all_releases),
+            only_final=tuple(args.only_final),
+            no_require_hashes=args.no_require_hashes,
+            build_constraint=tuple(args.build_constraint),
+            no_build_isolation_package=tuple(
+                project_names("--no-build-isolation-package", args.no_build_isolation_package)
+            ),
         )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.build import (
@@ -48,6 +49,13 @@ class BuildOptions:
     editables: frozenset[str] = frozenset()
     log_dir: Path | None = None
     git_timeout: float | None = None  # seconds per git command (None: the build layer's default)
+    #: -b/--build-constraint: PEP 508 constraints on what build environments get.
+    build_constraints: tuple[str, ...] = ()
+    #: --no-build-isolation-package: normalized names built in the target, without isolation.
+    no_isolation: frozenset[str] = frozenset()
+
+    def isolated(self, name: str | None) -> bool:
+        return self.isolation and (name is None or canonicalize_name(name) not in self.no_isolation)
 
 
 def is_wheel_url(url: str) -> bool:
@@ -221,10 +229,11 @@ class SourceFinder:
             self.sources.cache,
             install_requirements=self.install_requirements,
             editable=editable,
-            build_isolation=options.isolation,
+            build_isolation=options.isolated(source.name),
             config_settings=options.config_settings,
             building=self.building,
             log_dir=options.log_dir,
+            build_constraints=options.build_constraints,
         )
 
     # -- wheels ----------------------------------------------------------------------------------

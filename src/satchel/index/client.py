@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,6 +58,9 @@ class IndexOptions:
     refresh: Callable[[str], bool] = lambda name: False
     timeout: float = 15.0
     workers: int = 16
+    #: --exclude-newer: files uploaded after this (aware) time are ignored, and so are files
+    #: whose index gives no upload time (PEP 700 ``upload-time``).
+    exclude_newer: datetime | None = None
 
 
 class IndexClient:
@@ -221,6 +225,8 @@ class IndexClient:
                 if f.filename not in seen:
                     seen.add(f.filename)
                     out.append(f)
+        if self.options.exclude_newer is not None:
+            out = _uploaded_before(name, out, self.options.exclude_newer)
         return out
 
     def _find_links(self, location: str, name: str) -> list[IndexFile]:
@@ -339,6 +345,11 @@ class IndexClient:
         self._write_later(key, _to_record(file, meta))
         self.stats["metadata_fetched"] += 1
         return meta
+
+    def metadata_bytes(self, name: str, file: IndexFile) -> bytes:
+        """The METADATA file of an index wheel as it is (PEP 658 file, ranged read or the
+        downloaded wheel), for reports that show all of it."""
+        return self._fetch_metadata_bytes(name, file)
 
     def _fetch_metadata_bytes(self, name: str, file: IndexFile) -> bytes:
         local = self._cached_file(name, file)
@@ -575,6 +586,45 @@ class _Task:
             self.future.set_exception(exc)
         else:
             self.future.set_result(result)
+
+
+def _uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list[IndexFile]:
+    """``files`` uploaded at or before ``cutoff``; files without a (readable) upload time are
+    left out too. Each exclusion is logged at -v."""
+    kept = []
+    for f in files:
+        when = parse_upload_time(f.upload_time) if f.upload_time else None
+        if when is None:
+            log.debug(
+                "%s: ignoring %s: the index gives no upload time, and --exclude-newer is set",
+                name,
+                f.filename,
+            )
+        elif when > cutoff:
+            log.debug(
+                "%s: ignoring %s: uploaded %s, after --exclude-newer %s",
+                name,
+                f.filename,
+                when.isoformat(),
+                cutoff.isoformat(),
+            )
+        else:
+            kept.append(f)
+    return kept
+
+
+def parse_upload_time(text: str) -> datetime | None:
+    """PEP 700's ``upload-time`` (ISO 8601, UTC), None if it cannot be read."""
+    import re
+
+    value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    # Python < 3.11 reads at most microseconds; some indexes give nanoseconds.
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _safe_filename(filename: str) -> str:

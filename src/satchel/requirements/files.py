@@ -131,6 +131,9 @@ class _State:
         self.no_binary: set[str] = set()
         self.require_hashes = False
         self.prefer_binary = False
+        self.no_require_hashes = False
+        self.all_releases: list[str] = []
+        self.only_final: list[str] = []
         self.trusted_hosts: list[str] = []
         self.use_features: list[str] = []
         self.files: list[str] = []
@@ -148,6 +151,9 @@ class _State:
             no_binary=set(self.no_binary),
             require_hashes=self.require_hashes,
             prefer_binary=self.prefer_binary,
+            no_require_hashes=self.no_require_hashes,
+            all_releases=list(self.all_releases),
+            only_final=list(self.only_final),
             trusted_hosts=list(self.trusted_hosts),
             use_features=list(self.use_features),
             files=list(self.files),
@@ -170,6 +176,9 @@ class _State:
         self.pre |= part.pre
         self.require_hashes |= part.require_hashes
         self.prefer_binary |= part.prefer_binary
+        self.no_require_hashes |= part.no_require_hashes
+        self.all_releases.extend(part.all_releases)
+        self.only_final.extend(part.only_final)
         # ":all:" first: applying it clears the other set, which must not undo the names.
         if ALL in part.only_binary:
             _apply_format_control([ALL], self.only_binary, self.no_binary)
@@ -373,6 +382,8 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
                 state.prefer_binary = True
             elif name == "--require-hashes":
                 state.require_hashes = True
+            elif name == "--no-require-hashes":
+                state.no_require_hashes = True
             continue
         if not value.strip():
             raise RequirementsFileError(
@@ -381,6 +392,10 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
             )
         if name in ("--requirement", "--constraint"):
             _include(value, name == "--constraint", where, context, state)
+        elif name == "--all-releases":
+            state.all_releases.append(value)
+        elif name == "--only-final":
+            state.only_final.append(value)
         elif name == "--index-url":
             _check_url(name, value, where)
             state.index_url = value

@@ -92,6 +92,9 @@ class ParsedRequirements:
     no_binary: set[str] = field(default_factory=set)
     require_hashes: bool = False
     prefer_binary: bool = False
+    no_require_hashes: bool = False
+    all_releases: list[str] = field(default_factory=list)  # option values as written, in order
+    only_final: list[str] = field(default_factory=list)
     trusted_hosts: list[str] = field(default_factory=list)
     use_features: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)

@@ -5,7 +5,8 @@ from __future__ import annotations
 SUPPORTED_OPTIONS = (
     "-r/--requirement, -c/--constraint, -e/--editable, -i/--index-url, --extra-index-url, "
     "-f/--find-links, --no-index, --pre, --only-binary, --no-binary, --prefer-binary, "
-    "--require-hashes, --trusted-host, --use-feature; after a requirement: --hash, "
+    "--require-hashes, --no-require-hashes, --all-releases, --only-final, --trusted-host, "
+    "--use-feature; after a requirement: --hash, "
     "--config-settings"
 )
 
@@ -41,6 +42,9 @@ FILE_OPTIONS: dict[str, Option] = {
     "--only-binary": Option("--only-binary", True),
     "--no-binary": Option("--no-binary", True),
     "--prefer-binary": Option("--prefer-binary", False),
+    "--no-require-hashes": Option("--no-require-hashes", False),
+    "--all-releases": Option("--all-releases", True),
+    "--only-final": Option("--only-final", True),
     "--require-hashes": Option("--require-hashes", False),
     "--trusted-host": Option("--trusted-host", True),
     "--use-feature": Option("--use-feature", True),

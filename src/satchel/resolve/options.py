@@ -36,3 +36,22 @@ class ResolveOptions:
     no_binary: AbstractSet[str] = frozenset()
     max_rounds: int = DEFAULT_MAX_ROUNDS
     preferred: Mapping[str, Version] = field(default_factory=dict)
+    #: pip's --prefer-binary: a version with a usable wheel beats newer versions with only sdists.
+    prefer_binary: bool = False
+    #: pip's --all-releases / --only-final: names (or ":all:") whose pre-releases are always
+    #: allowed / never used, whatever the specifiers say; a name beats ":all:", and
+    #: --only-final beats --all-releases and ``pre``.
+    all_releases: AbstractSet[str] = frozenset()
+    only_final: AbstractSet[str] = frozenset()
+
+    def releases_for(self, name: str) -> bool | None:
+        """True: pre-releases allowed; False: never; None: PEP 440's default rules."""
+        if name in self.only_final:
+            return False
+        if name in self.all_releases:
+            return True
+        if ":all:" in self.only_final:
+            return False
+        if ":all:" in self.all_releases or self.pre:
+            return True
+        return None

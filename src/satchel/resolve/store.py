@@ -192,10 +192,16 @@ class CandidateStore:
             if candidate is None:
                 candidate = self._index_cands[key] = IndexCandidate(name, entry.version, file)
             chosen.append(candidate)
-        if not (self._options.pre or specifier.prereleases):
+        releases = self._options.releases_for(name)
+        if releases is False:  # --only-final
+            chosen = [c for c in chosen if not c.version.is_prerelease]
+        elif not (releases or specifier.prereleases):
             finals = [c for c in chosen if not c.version.is_prerelease]
             if finals:  # pre-releases only when nothing else matches (PEP 440)
                 chosen = finals
+        if self._options.prefer_binary:
+            # pip's --prefer-binary: versions with a wheel first (newest first), then the rest.
+            chosen.sort(key=lambda c: not c.file.is_wheel)
         preferred = self._options.preferred.get(name)
         if preferred is not None:  # tried first (a lock's pin), the rest in their order
             first = [c for c in chosen if c.version == preferred]

@@ -1,0 +1,68 @@
+"""`--exclude-newer DATE|DURATION` (and pip's `--uploaded-prior-to`) against the local index's
+PEP 700 upload times (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from tests.support.cli import Satchel, assert_error
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+
+def _publish(index_server: IndexServer) -> None:
+    index_server.mode = "json"
+    publish(
+        index_server,
+        WheelSpec("alpha", "1.0"),
+        WheelSpec("alpha", "2.0"),
+        WheelSpec("alpha", "3.0"),
+        WheelSpec("beta", "1.0"),
+    )
+    index_server.upload_times["alpha-1.0-py3-none-any.whl"] = "2023-06-01T00:00:00.123456789Z"
+    index_server.upload_times["alpha-2.0-py3-none-any.whl"] = "2024-02-01T00:00:00Z"
+    index_server.upload_times["alpha-3.0-py3-none-any.whl"] = None  # no upload time at all
+
+
+def test_exclude_newer_date_and_alias(satchel: Satchel, index_server: IndexServer) -> None:
+    _publish(index_server)
+    venv = satchel.venv()
+    # Without the flag: the newest.
+    assert " + alpha==3.0" in satchel.run("install", "-p", venv, "--dry-run", "alpha").stderr
+    # A date: alpha 2.0 was uploaded after it; 3.0 has no upload time and is excluded too.
+    before = satchel.run("install", "-p", venv, "--dry-run", "--exclude-newer", "2024-01-01", "alpha", "-v")
+    assert " + alpha==1.0" in before.stderr
+    assert "ignoring alpha-3.0-py3-none-any.whl: the index gives no upload time" in before.stderr
+    assert "ignoring alpha-2.0-py3-none-any.whl: uploaded 2024-02-01T00:00:00+00:00" in before.stderr
+    # pip's spelling, with a timestamp.
+    alias = satchel.run(
+        "install", "-p", venv, "--dry-run", "--uploaded-prior-to", "2024-03-01T00:00:00Z", "alpha"
+    )
+    assert " + alpha==2.0" in alias.stderr
+    # What resolves is what installs.
+    satchel.run("install", "-p", venv, "--exclude-newer", "2024-01-01T00:00:00+00:00", "alpha")
+    listed = json.loads(satchel.run("list", "-p", venv, "--format", "json").stdout)
+    assert listed == [{"name": "alpha", "version": "1.0"}]
+    # Nothing old enough: the resolver says so.
+    result = satchel.run("install", "-p", venv, "--dry-run", "--exclude-newer", "2019-12-31", "beta", check=False)
+    assert result.returncode == 1 and "beta" in result.stderr
+    # A bad value is a one-line error with a hint.
+    bad = satchel.run("install", "-p", venv, "--exclude-newer", "last tuesday", "alpha", check=False)
+    assert_error(bad, "--exclude-newer 'last tuesday'", "hint:")
+
+
+def test_exclude_newer_duration(satchel: Satchel, index_server: IndexServer) -> None:
+    _publish(index_server)
+    recent = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    index_server.upload_times["alpha-2.0-py3-none-any.whl"] = recent
+    venv = satchel.venv()
+    week = satchel.run("install", "-p", venv, "--dry-run", "--exclude-newer", "7 days", "alpha")
+    assert " + alpha==1.0" in week.stderr
+    day = satchel.run("install", "-p", venv, "--dry-run", "--exclude-newer", "P1D", "alpha")
+    assert " + alpha==2.0" in day.stderr
+    # list --outdated honours it too.
+    satchel.run("install", "-p", venv, "--exclude-newer", "1 week", "alpha")
+    out = satchel.run("list", "-p", venv, "--outdated", "--format", "json", "--exclude-newer", "1 day")
+    assert json.loads(out.stdout)[0]["latest_version"] == "2.0"
