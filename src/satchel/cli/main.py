@@ -442,7 +442,7 @@ def _add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             rp = rsub.add_parser("info", help="reachability, mode, and what the remote holds")
             _add_common(rp)
             _add_remote(rp)
-            rp.add_argument("--json", action="store_true")
+            rp.add_argument("--json", action="store_true", help="machine-readable output")
         if name in ("clean", "prune", "purge"):
             cp.add_argument("--force", action="store_true", help="do not wait for running installs")
         if name == "prune":
