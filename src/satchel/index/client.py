@@ -8,6 +8,7 @@ Every cache read that fails is a miss (the cache warns and heals); only a failed
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -75,6 +76,7 @@ class IndexClient:
         self._futures_lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._writes: dict[str, Future[None]] = {}
+        self._writes_closed = False  # close() is done waiting for writes: later ones are dropped
         self._held: list[tuple[str, Record]] = []  # page records to write after the resolution
         self._thens: list[list[Callable[[], None]]] = []  # callbacks of prefetches, until done
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
@@ -161,6 +163,10 @@ class IndexClient:
         interpreter lock from the resolution for tens of milliseconds. :meth:`close` waits for
         every write."""
         with self._futures_lock:
+            if self._writes_closed:
+                # a speculative fetch that finished after close(): nobody waits for it, and the
+                # run is over (the cache may no longer be ours to write to)
+                return
             if hold:
                 self._held.append((key, rec))
                 return
@@ -182,11 +188,16 @@ class IndexClient:
             pending.exception()
 
     def close(self) -> None:
+        """End the run's fetching: queued prefetches are dropped, and prefetches under way are
+        not waited for (nobody asked for their answer; they finish, or not, in daemon threads
+        and their results are dropped); every record write already asked for is waited for."""
         if self._pool is not None:
             self._pool.shutdown()
         self._write_held()
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
+        with self._futures_lock:
+            writer, self._writes_closed = self._writer, True
+        if writer is not None:
+            writer.shutdown(wait=True)
         if self._http is not None:
             self._http.close()
 
@@ -418,6 +429,8 @@ class IndexClient:
                 f"{file.filename} is not in the cache (--offline)",
                 hint="run the same install once without --offline to fill the cache",
             )
+        if self._writes_closed:  # a speculative read after close(): the run is over
+            raise SatchelError(f"{file.filename}: not downloaded, the index client is closed")
         # One download per file across every process sharing the cache: the others wait, then
         # find it cached. (Local files are hashed while copied into the cache, like downloads.)
         lock_key = f"{name}/{file.sha256 or 'url-' + safe_key(file.url, 32)}"
@@ -481,6 +494,7 @@ class _Pool:
         self._tasks: dict[Future[Any], _Task] = {}  # queued, not started
         self._order = itertools.count()
         self._threads: list[threading.Thread] = []
+        self._running: set[_Task] = set()
         self._idle = 0
         self._closed = False
 
@@ -519,15 +533,20 @@ class _Pool:
             task.future.cancel()
 
     def shutdown(self) -> None:
+        """Cancel what is queued and wait for the tasks under way that someone asked for; a
+        prefetch under way is left to finish in its (daemon) thread, unwaited for: a slow
+        speculative request must not delay the end of a run."""
         with self._cv:
             self._closed = True
             queued = list(self._tasks.values())
             self._tasks.clear()
             self._cv.notify_all()
+            running = [t for t in self._running if t.urgent]
         for task in queued:
             task.future.cancel()
-        for thread in self._threads:
-            thread.join()
+        for task in running:
+            with contextlib.suppress(BaseException):
+                task.future.exception()
 
     def _work(self) -> None:
         while True:
@@ -538,13 +557,18 @@ class _Pool:
                     if self._heap:
                         task = heapq.heappop(self._heap)[2]
                         del self._tasks[task.future]
+                        self._running.add(task)
                         break
                     if self._closed:
                         return
                     self._idle += 1
                     self._cv.wait()
                     self._idle -= 1
-            task.run()
+            try:
+                task.run()
+            finally:
+                with self._cv:
+                    self._running.discard(task)
 
 
 class _Task:
