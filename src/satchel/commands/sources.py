@@ -15,15 +15,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from satchel.build import BuiltWheel, InstallRequirements, Source, build_wheel, prepare_metadata
 from satchel.cache.store import Cache
 from satchel.index.client import IndexClient, fragment_hashes
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.python.interpreter import Interpreter
+
+if TYPE_CHECKING:
+    # the build machinery (and the email package, tempfile, ...) is imported when a source is
+    # met: an install of wheels only never needs it
+    from satchel.build import BuiltWheel, InstallRequirements, Source
 
 log = logging.getLogger("satchel")
 
@@ -83,6 +88,8 @@ class Sources:
         """An sdist the index lists: downloaded (hash verified) into the cache first."""
 
         def make() -> Source:
+            from satchel.build import Source
+
             path = self.client.download(name, file)
             return Source.sdist(path, name=name, sha256=file.sha256, url=file.url)
 
@@ -92,7 +99,7 @@ class Sources:
         """The source of a direct reference that is not a wheel."""
 
         def make() -> Source:
-            from satchel.build import source_from_url
+            from satchel.build import Source, source_from_url
 
             lower = url.lower()
             if lower.startswith(("http://", "https://")):
@@ -195,6 +202,8 @@ class SourceFinder:
         return self._prepare(source, editable=False).name
 
     def _prepare(self, source: Source, *, editable: bool) -> CoreMetadata:
+        from satchel.build import prepare_metadata
+
         options = self.sources.options
         return prepare_metadata(
             source,
@@ -218,6 +227,8 @@ class SourceFinder:
 
     def build(self, name: str, file: IndexFile | None, url: str | None) -> BuiltWheel:
         """The wheel of a resolved source (built, or from the built-wheel cache)."""
+        from satchel.build import build_wheel
+
         options = self.sources.options
         return build_wheel(
             self.source_of(name, file, url),

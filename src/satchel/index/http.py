@@ -655,13 +655,9 @@ class HttpClient:
 
 
 def _default_user_agent() -> str:
-    try:
-        from importlib.metadata import version
+    from satchel import __version__  # (importlib.metadata would cost ~10 ms of start-up)
 
-        v = version("satchel")
-    except Exception:
-        v = "0"
-    return f"satchel/{v}"
+    return f"satchel/{__version__}"
 
 
 def _headers(resp: Any) -> dict[str, str]:
@@ -763,12 +759,12 @@ def _resolve_range(spec: str, size: int) -> tuple[int, int]:
 
 
 def _file_path(url: str) -> tuple[Path, str]:
-    import urllib.request
+    from satchel.index.fileurl import url2pathname
 
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise IndexError_(f"cannot read {url}: file URLs must name a local path")
-    path = Path(urllib.request.url2pathname(parts.path))
+    path = Path(url2pathname(parts.path))
     return path, urllib.parse.urlunsplit(parts._replace(fragment=""))
 
 
