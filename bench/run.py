@@ -721,7 +721,7 @@ def targets(ratios: list[dict], sets: list[str]) -> list[tuple[str, str, str, st
 def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart: str | None) -> str:
     sets, tools, scenarios = meta["sets"], meta["tools"], meta["scenarios"]
     L: list[str] = []
-    L.append(f"# satchel vs uv vs pip: {meta['date']}")
+    L.append(f"# {' vs '.join(tools)}: {meta['date']}")
     L.append("")
     L.append(f"Command: `{meta['command']}`")
     L.append("")
@@ -936,7 +936,8 @@ def plot(json_path: Path, png_path: Path, log_scale: bool) -> None:
 
     handles = [Patch(color=colors.get(t, "k"), label=t) for t in [*tools, "python"]]
     fig.legend(handles=handles, loc="upper right", ncol=len(tools) + 1, fontsize=8)
-    fig.suptitle(f"satchel vs uv vs pip, {meta['date']} ({meta['runs']} run(s); lower is better)", fontsize=10, x=0.02, ha="left")
+    fig.suptitle(f"{' vs '.join(tools)}, {meta['date']} ({meta['runs']} run(s); lower is better)",
+                 fontsize=10, x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(png_path, dpi=110, metadata={"Software": None})
 
