@@ -150,7 +150,9 @@ class IndexClient:
                     task.urgent = True
                     self._futures[(kind, key)] = task.future
                 elif self._pool is not None:
-                    self._pool.promote(fut)
+                    # a prefetch not started yet is taken back and run here, not promoted: the
+                    # workers may all be busy with prefetches nobody waits for yet
+                    task = self._pool.take(fut)
             if task is not None:
                 task.run()
                 return task.future.result()
@@ -529,6 +531,15 @@ class _Pool:
                 self._threads.append(thread)
                 thread.start()
         return task.future
+
+    def take(self, future: Future[Any]) -> _Task | None:
+        """``future``'s task, taken out of the queue to be run by the caller, if it has not
+        started yet."""
+        with self._cv:
+            task = self._tasks.pop(future, None)
+        if task is not None:
+            task.urgent = True
+        return task
 
     def promote(self, future: Future[Any]) -> None:
         """Run ``future``'s task before every prefetch, if it has not started yet."""
