@@ -103,7 +103,9 @@ class IndexClient:
             if self._http is None:
                 from satchel.index.http import HttpClient
 
-                self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers)
+                # a connection for every worker and one for the resolver's own thread (which runs
+                # what it waits for itself): it never queues for a connection behind prefetches
+                self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers + 1)
             return self._http
 
     def _submit(self, kind: str, key: str, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
