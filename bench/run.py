@@ -538,6 +538,10 @@ class Bench:
             for i in range(1, n + 1):
                 for tool in version_tools:
                     self.run_one("version", "-", tool, i, None)
+            for other in ("uv", "python"):
+                rs = round_ratios(self.records, "version", "-", "satchel", other)
+                if rs:
+                    log(f"  version: satchel/{other} {statistics.median(rs):.2f}x")
         for set_name in sets:
             req = self.req_path(set_name)
             # a cold start for every tool's cache of this set, and fresh no-op venvs
@@ -549,6 +553,11 @@ class Bench:
                 for i in range(1, runs + 1):
                     for tool in tools:
                         self.run_one(scenario, set_name, tool, i, req)
+                if "satchel" in tools and "uv" in tools:
+                    rs = round_ratios(self.records, scenario, set_name, "satchel", "uv")
+                    if rs:
+                        log(f"  {scenario} {set_name}: satchel/uv {statistics.median(rs):.2f}x "
+                            f"(per round: {', '.join(f'{r:.2f}' for r in rs)})")
             for tool in tools:
                 rmtree(self.noop_root / f"{tool}-{set_name}")
         rmtree(self.envs)
