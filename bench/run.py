@@ -57,6 +57,8 @@ SCENARIO_TITLES = {
     "resolve": "Warm resolution only (--dry-run, fresh venv)",
     "version": "Start-up (`--version`)",
 }
+# --quick: checking a change in under 3 minutes (the tools' venvs made already)
+QUICK = {"sets": "trio", "tools": "satchel,uv", "runs": 3, "scenarios": "warm-offline,noop,resolve,version"}
 VERSION_MIN_RUNS = 5  # start-up is cheap and noisy: at least this many samples
 STDERR_TAIL_LINES = 15
 
@@ -361,6 +363,8 @@ class Bench:
     # ---- commands ------------------------------------------------------------------------
 
     def version_cmd(self, tool: str) -> list[str]:
+        if tool == "python":  # the floor: the interpreter satchel runs on, doing nothing
+            return [str(self.venv_python(self.tools_dir / "satchel")), "-c", "pass"]
         if tool == "uv":
             return [str(self.tools_dir / "uv" / "bin" / "uv"), "--version"]
         if tool == "satchel":
@@ -528,10 +532,16 @@ class Bench:
         install_scenarios = [s for s in INSTALL_SCENARIOS if s in scenarios]
         if "version" in scenarios:
             n = max(runs, VERSION_MIN_RUNS)
+            # `python -c pass` with satchel's interpreter is the floor satchel's start-up is held to
+            version_tools = [*tools, "python"] if "satchel" in tools else tools
             log(f"scenario version ({n} runs)")
             for i in range(1, n + 1):
-                for tool in tools:
+                for tool in version_tools:
                     self.run_one("version", "-", tool, i, None)
+            for other in ("uv", "python"):
+                rs = round_ratios(self.records, "version", "-", "satchel", other)
+                if rs:
+                    log(f"  version: satchel/{other} {statistics.median(rs):.2f}x")
         for set_name in sets:
             req = self.req_path(set_name)
             # a cold start for every tool's cache of this set, and fresh no-op venvs
@@ -543,6 +553,11 @@ class Bench:
                 for i in range(1, runs + 1):
                     for tool in tools:
                         self.run_one(scenario, set_name, tool, i, req)
+                if "satchel" in tools and "uv" in tools:
+                    rs = round_ratios(self.records, scenario, set_name, "satchel", "uv")
+                    if rs:
+                        log(f"  {scenario} {set_name}: satchel/uv {statistics.median(rs):.2f}x "
+                            f"(per round: {', '.join(f'{r:.2f}' for r in rs)})")
             for tool in tools:
                 rmtree(self.noop_root / f"{tool}-{set_name}")
         rmtree(self.envs)
@@ -636,53 +651,86 @@ def lookup(summary: list[dict], scenario: str, set_name: str, tool: str) -> dict
     return None
 
 
-def ratio(summary: list[dict], scenario: str, set_name: str, a: str, b: str) -> float | None:
-    ra, rb = lookup(summary, scenario, set_name, a), lookup(summary, scenario, set_name, b)
-    if not ra or not rb or ra["median_s"] is None or not rb["median_s"]:
-        return None
-    return ra["median_s"] / rb["median_s"]
+def round_ratios(records: list[dict], scenario: str, set_name: str, a: str, b: str) -> list[float]:
+    """a/b within each round where both ran successfully (the tools ran back to back)."""
+    def times(tool: str) -> dict[int, float]:
+        return {r["run"]: r["wall_s"] for r in records
+                if (r["scenario"], r["set"], r["tool"]) == (scenario, set_name, tool)
+                and r["status"] == "ok" and r["wall_s"]}
+    ta, tb = times(a), times(b)
+    return [ta[i] / tb[i] for i in sorted(ta) if i in tb]
 
 
-def targets(summary: list[dict], sets: list[str]) -> list[tuple[str, str, str, str]]:
-    """(target, measured, met?, note) rows for issue 6's targets, where the data allows."""
+def ratio_rows(records: list[dict], sets: list[str], tools: list[str], scenarios: list[str]) -> list[dict]:
+    """Per scenario, set and reference tool: the per-round ratios satchel/other and their median.
+
+    The median of the per-round ratios is *the* figure: both tools ran back to back in each round,
+    so a slow spell of the machine hits both alike and mostly cancels out of the ratio.
+    """
+    rows = []
+    for scenario in scenarios:
+        scen_sets = ["-"] if scenario == "version" else sets
+        others = [t for t in ("uv", "pip") if t in tools] + (["python"] if scenario == "version" else [])
+        for s in scen_sets:
+            for other in others:
+                rs = round_ratios(records, scenario, s, "satchel", other)
+                if rs:
+                    rows.append({"scenario": scenario, "set": s, "other": other, "per_round": rs,
+                                 "median": statistics.median(rs), "min": min(rs), "max": max(rs)})
+    return rows
+
+
+def ratio(ratios: list[dict], scenario: str, set_name: str, other: str) -> dict | None:
+    for row in ratios:
+        if (row["scenario"], row["set"], row["other"]) == (scenario, set_name, other):
+            return row
+    return None
+
+
+def fmt_ratio_row(row: dict | None) -> str:
+    if row is None:
+        return "-"
+    if len(row["per_round"]) == 1:
+        return fmt_ratio(row["median"])
+    return f"{fmt_ratio(row['median'])} ({row['min']:.2f}-{row['max']:.2f})"
+
+
+# issue 13's targets: (scenario, reference tool, {set: limit}, default limit, label)
+TARGETS = (
+    ("warm-offline", "uv", {"boto3": 2.0}, 1.5, "warm offline"),
+    ("cold", "uv", {"boto3": 1.5}, 1.3, "cold install"),
+    ("noop", "uv", {}, 3.0, "no-op install"),
+    ("compile", "uv", {}, 1.5, "warm compile"),
+    ("sync", "uv", {}, 3.0, "sync, already synced"),
+)
+VERSION_TARGET = 2.0  # satchel --version <= 2x python -c pass
+
+
+def targets(ratios: list[dict], sets: list[str]) -> list[tuple[str, str, str, str]]:
+    """(target, measured, met?, note) rows for issue 13's targets, where the data allows."""
     rows = []
 
     def verdict(ok: bool | None) -> str:
         return "-" if ok is None else ("met" if ok else "**not met**")
 
-    for set_name in sets:
-        for scenario, limit, label in (("warm", 1.0, "warm install <= 1.0x uv"),
-                                       ("warm-offline", 2.5, "warm offline <= 2.5x uv"),
-                                       ("cold", 1.5, "cold install <= 1.5x uv")):
-            r = ratio(summary, scenario, set_name, "satchel", "uv")
+    for scenario, other, special, default, label in TARGETS:
+        for set_name in sets:
+            limit = special.get(set_name, default)
+            r = ratio(ratios, scenario, set_name, other)
             if r is not None:
-                rows.append((f"{label} ({set_name})", fmt_ratio(r), verdict(r <= limit), ""))
-        r = ratio(summary, "cold", set_name, "satchel", "pip")
-        if r is not None:
-            rows.append((f"cold install >= 4x faster than pip ({set_name})",
-                         f"{1 / r:.1f}x faster" if r <= 1 else f"{r:.2f}x slower",
-                         verdict(r <= 0.25), ""))
-        row = lookup(summary, "noop", set_name, "satchel")
-        if row and row["median_s"] is not None:
-            rows.append((f"no-op install <= 100 ms ({set_name})", fmt_s(row["median_s"]),
-                         verdict(row["median_s"] <= 0.100), ""))
-    row = lookup(summary, "version", "-", "satchel")
-    if row and row["median_s"] is not None:
-        rows.append(("`satchel --version` <= 60 ms", fmt_s(row["median_s"]), verdict(row["median_s"] <= 0.060), ""))
-    if "jupyter" in sets:
-        peaks = [(r["peak_mb"], r["scenario"]) for r in summary
-                 if r["set"] == "jupyter" and r["tool"] == "satchel" and r["peak_mb"] is not None]
-        if peaks:
-            peak, scen = max(peaks)
-            rows.append(("peak memory on jupyter <= 150 MB", f"{peak:.0f} MB", verdict(peak <= 150),
-                         f"highest over scenarios ({scen})"))
+                rows.append((f"{label} <= {limit:g}x {other} ({set_name})", fmt_ratio_row(r),
+                             verdict(r["median"] <= limit), ""))
+    r = ratio(ratios, "version", "-", "python")
+    if r is not None:
+        rows.append((f"`satchel --version` <= {VERSION_TARGET:g}x `python -c pass`", fmt_ratio_row(r),
+                     verdict(r["median"] <= VERSION_TARGET), ""))
     return rows
 
 
 def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart: str | None) -> str:
     sets, tools, scenarios = meta["sets"], meta["tools"], meta["scenarios"]
     L: list[str] = []
-    L.append(f"# satchel vs uv vs pip: {meta['date']}")
+    L.append(f"# {' vs '.join(tools)}: {meta['date']}")
     L.append("")
     L.append(f"Command: `{meta['command']}`")
     L.append("")
@@ -738,25 +786,45 @@ def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart:
     if chart:
         L.append(f"![chart]({chart})")
         L.append("")
-    trows = targets(summary, sets)
-    if trows:
-        L.append("## Targets (issue 6)")
+    ratios = ratio_rows(records, sets, tools, scenarios)
+    if ratios:
+        L.append("## satchel / uv")
         L.append("")
-        L.append("| target | measured | |")
+        L.append("Every figure is the median of the per-round ratios satchel/uv (the tools ran back to "
+                 "back in each round; the range over the rounds in parentheses).")
+        L.append("")
+        scen_cols = [sc for sc in scenarios if sc != "version" and any(ratio(ratios, sc, st, "uv") for st in sets)]
+        if scen_cols:
+            L.append("| set | " + " | ".join(scen_cols) + " |")
+            L.append("|---|" + "---:|" * len(scen_cols))
+            for st in sets:
+                L.append(f"| {st} | " + " | ".join(fmt_ratio_row(ratio(ratios, sc, st, "uv")) for sc in scen_cols) + " |")
+            L.append("")
+        for other, label in (("uv", "uv --version"), ("python", "python -c pass")):
+            r = ratio(ratios, "version", "-", other)
+            if r is not None:
+                L.append(f"- `satchel --version` / `{label}`: {fmt_ratio_row(r)}")
+        L.append("")
+    trows = targets(ratios, sets)
+    if trows:
+        L.append("## Targets (issue 13)")
+        L.append("")
+        L.append("| target | satchel/reference, per-round median (range) | |")
         L.append("|---|---|---|")
         for t, measured, ok, note in trows:
             L.append(f"| {t} | {measured}{' (' + note + ')' if note else ''} | {ok} |")
         L.append("")
     for scenario in scenarios:
         scen_sets = ["-"] if scenario == "version" else sets
-        if not any(lookup(summary, scenario, s, t) for s in scen_sets for t in tools):
+        scen_tools = [*tools, "python"] if scenario == "version" else tools
+        if not any(lookup(summary, scenario, s, t) for s in scen_sets for t in scen_tools):
             continue
         L.append(f"## {SCENARIO_TITLES[scenario]}")
         L.append("")
         L.append("| set | tool | median | min | max | peak MB | ok |")
         L.append("|---|---|---:|---:|---:|---:|---|")
         for s in scen_sets:
-            for t in tools:
+            for t in scen_tools:
                 row = lookup(summary, scenario, s, t)
                 if row is None:
                     continue
@@ -767,13 +835,13 @@ def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart:
                 okcol = f"{row['ok']}/{row['runs']}" if row["ok"] == row["runs"] else f"**{row['ok']}/{row['runs']}**"
                 L.append(f"| {s} | {t} | {fmt_s(row['median_s'])} | {fmt_s(row['min_s'])} | "
                          f"{fmt_s(row['max_s'])} | {peak} | {okcol} |")
-        if "satchel" in tools and len(tools) > 1:
-            others = [t for t in ("uv", "pip") if t in tools]
+        others = [o for o in ("uv", "pip", "python") if any(ratio(ratios, scenario, s, o) for s in scen_sets)]
+        if others:
             L.append("")
-            L.append("| set | " + " | ".join(f"satchel/{o}" for o in others) + " |")
+            L.append("| set | " + " | ".join(f"satchel/{o}, per round" for o in others) + " |")
             L.append("|---|" + "---:|" * len(others))
             for s in scen_sets:
-                L.append(f"| {s} | " + " | ".join(fmt_ratio(ratio(summary, scenario, s, "satchel", o)) for o in others) + " |")
+                L.append(f"| {s} | " + " | ".join(fmt_ratio_row(ratio(ratios, scenario, s, o)) for o in others) + " |")
         L.append("")
     failures = [r for r in records if r["status"] == "failed"]
     if failures:
@@ -825,20 +893,21 @@ def plot(json_path: Path, png_path: Path, log_scale: bool) -> None:
     meta, summary = data["meta"], data["summary"]
     tools = meta["tools"]
     scenarios = [s for s in meta["scenarios"] if any(r["scenario"] == s for r in summary)]
-    colors = {"satchel": "#d95f02", "uv": "#7570b3", "pip": "#1b9e77"}
+    colors = {"satchel": "#d95f02", "uv": "#7570b3", "pip": "#1b9e77", "python": "#999999"}
     n = len(scenarios)
     cols = 2 if n > 1 else 1
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.6 * rows), squeeze=False)
-    width = 0.8 / max(1, len(tools))
+    width = 0.8 / max(1, len(tools) + 1)
     for idx, scenario in enumerate(scenarios):
         ax = axes[idx // cols][idx % cols]
         sets = ["-"] if scenario == "version" else meta["sets"]
-        for ti, tool in enumerate(tools):
+        panel_tools = [*tools, "python"] if scenario == "version" else tools
+        for ti, tool in enumerate(panel_tools):
             xs, ys, lo, hi, tops, labels = [], [], [], [], [], []
             for si, s in enumerate(sets):
                 row = next((r for r in summary if (r["scenario"], r["set"], r["tool"]) == (scenario, s, tool)), None)
-                x = si + (ti - (len(tools) - 1) / 2) * width
+                x = si + (ti - (len(panel_tools) - 1) / 2) * width
                 if row is None:
                     continue
                 if row["median_s"] is None:
@@ -860,7 +929,7 @@ def plot(json_path: Path, png_path: Path, log_scale: bool) -> None:
                                 xytext=(0, 3), textcoords="offset points")
         ax.set_xlim(-0.5, len(sets) - 0.5)
         ax.set_xticks(range(len(sets)))
-        ax.set_xticklabels(["satchel/uv/pip --version"] if scenario == "version" else sets, fontsize=8)
+        ax.set_xticklabels(["--version (python: -c pass)"] if scenario == "version" else sets, fontsize=8)
         ax.set_title(SCENARIO_TITLES[scenario], fontsize=9)
         ax.set_ylabel("seconds (median; min-max)", fontsize=8)
         ax.margins(y=0.25)
@@ -874,9 +943,10 @@ def plot(json_path: Path, png_path: Path, log_scale: bool) -> None:
         axes[idx // cols][idx % cols].axis("off")
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=colors.get(t, "k"), label=t) for t in tools]
-    fig.legend(handles=handles, loc="upper right", ncol=len(tools), fontsize=8)
-    fig.suptitle(f"satchel vs uv vs pip, {meta['date']} ({meta['runs']} run(s); lower is better)", fontsize=10, x=0.02, ha="left")
+    handles = [Patch(color=colors.get(t, "k"), label=t) for t in [*tools, "python"]]
+    fig.legend(handles=handles, loc="upper right", ncol=len(tools) + 1, fontsize=8)
+    fig.suptitle(f"{' vs '.join(tools)}, {meta['date']} ({meta['runs']} run(s); lower is better)",
+                 fontsize=10, x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(png_path, dpi=110, metadata={"Software": None})
 
@@ -965,13 +1035,18 @@ def profile(bench: Bench, sets: list[str], scenarios: list[str]) -> None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark satchel against uv and pip (see bench/README.md).")
-    p.add_argument("--sets", default=",".join(ALL_SETS),
+    p.add_argument("--quick", action="store_true",
+                   help=f"a quick check of a change: --sets {QUICK['sets']} --tools {QUICK['tools']} "
+                        f"--runs {QUICK['runs']} --scenarios {QUICK['scenarios']} (each can still be "
+                        "given); under 3 minutes")
+    p.add_argument("--sets", default=None,
                    help=f"comma-separated requirement sets, names in --req-dir (default {','.join(ALL_SETS)})")
-    p.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated: satchel,uv,pip")
-    p.add_argument("--runs", type=int, default=5, help="runs per tool, scenario and set (default 5)")
-    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+    p.add_argument("--tools", default=None, help="comma-separated: satchel,uv,pip")
+    p.add_argument("--runs", type=int, default=None, help="runs per tool, scenario and set (default 5)")
+    p.add_argument("--scenarios", default=None,
                    help=f"comma-separated, from {','.join(ALL_SCENARIOS)}")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory (default bench/results)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results directory (default bench/results; with --quick bench/work/quick)")
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work directory (default bench/work)")
     p.add_argument("--req-dir", type=Path, default=DEFAULT_REQ_DIR,
                    help="directory of requirement sets (default bench/requirements)")
@@ -993,6 +1068,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--plot", nargs=2, metavar=("JSON", "PNG"), type=Path, help=argparse.SUPPRESS)
     p.add_argument("--log", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    defaults = QUICK if args.quick else {"sets": ",".join(ALL_SETS), "tools": ",".join(ALL_TOOLS),
+                                         "runs": 5, "scenarios": ",".join(DEFAULT_SCENARIOS)}
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.out is None:
+        args.out = args.work / "quick" if args.quick else DEFAULT_OUT
     args.req_dir = args.req_dir.resolve()
     return args
 
@@ -1025,7 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
 
     if args.profile:
-        if "--scenarios" not in " ".join(raw_argv):
+        if "--scenarios" not in " ".join(raw_argv) and not args.quick:
             scenarios = ["warm", "noop"]
         bench.setup(["satchel"])
         profile(bench, sets, scenarios)
@@ -1071,7 +1153,8 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y-%m-%d-%H%M")
-    data = {"meta": meta, "summary": summary, "runs": bench.records}
+    ratios = ratio_rows(bench.records, sets, tools, scenarios)
+    data = {"meta": meta, "summary": summary, "ratios": ratios, "runs": bench.records}
     (out / "latest.json").write_text(json.dumps(data, indent=1) + "\n")
     (out / f"results-{stamp}.json").write_text(json.dumps(data, indent=1) + "\n")
 

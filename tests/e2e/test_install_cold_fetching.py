@@ -70,3 +70,32 @@ def test_the_lookahead_fetches_each_page_once_and_nothing_ruled_out(
     assert index_server.count("/simple/winonly/") == 0
     assert index_server.count("/simple/old/") == 0  # only lib2 1.0 needs it
     assert metadata_reads(index_server, "lib2-1.0-py3-none-any.whl") <= 1  # the runner-up, perhaps
+
+
+def test_a_speculative_request_still_unanswered_does_not_hold_up_the_end(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    # As above: the resolver reads a 12 down to a 4 and reads the versions below ahead, which
+    # nobody chooses. The server holds those reads open, unanswered, until the test lets go:
+    # the install must finish and the process exit while they are still held.
+    publish(
+        index_server,
+        *(WheelSpec("a", f"{v}.0", requires=[f"b=={v}.0"]) for v in range(1, 13)),
+        *(WheelSpec("b", f"{v}.0", requires=["c>=2"] if v > 4 else []) for v in range(1, 13)),
+        WheelSpec("c", "1.0"),
+        WheelSpec("c", "2.0"),
+    )
+    held = index_server.hold(*(f"/files/a-{v}.0-py3" for v in (1, 2, 3)))
+    try:
+        venv = satchel.venv()
+        # satchel would wait for the held reads for ten minutes (--timeout), the test for two
+        result = satchel.run("install", "--timeout", "600", "-p", venv, "a", "c<2", timeout=120)
+        # the process has exited: a speculative read had been started and is still unanswered
+        assert held.arrived, "no speculative read was started: the test proves nothing"
+        assert held.held >= 1
+        assert " + a==4.0" in result.stderr and " + b==4.0" in result.stderr and " + c==1.0" in result.stderr
+    finally:
+        held.release()
+    # the next run finds nothing wrong in the cache, and the result is the same
+    again = satchel.run("install", "-p", satchel.venv("again"), "a", "c<2")
+    assert " + a==4.0" in again.stderr and not again.warnings()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.test_install_builds import intree_sdist
+from tests.support.builds import intree_sdist
 from tests.support.cli import Satchel, assert_error
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.e2e.test_install_builds import intree_sdist
+from tests.support.builds import intree_sdist
 from tests.support.cli import Satchel, assert_error
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

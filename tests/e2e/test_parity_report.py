@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_install_builds import intree_sdist
+from tests.support.builds import intree_sdist
 from tests.support.cli import Satchel, assert_error, run_python
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.test_install_builds import intree_sdist
+from tests.support.builds import intree_sdist
 from tests.support.cli import Satchel
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer

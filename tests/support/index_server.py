@@ -68,9 +68,34 @@ class _FileInfo:
     mtime_ns: int
 
 
+class Hold:
+    """Requests held open by the server until :meth:`release` (or the server stops): which
+    arrived, and how many are being held right now."""
+
+    def __init__(self) -> None:
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self.arrived: list[str] = []
+        self.held = 0
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait(self, path: str, stopping: threading.Event) -> None:
+        with self._lock:
+            self.arrived.append(path)
+            self.held += 1
+        try:
+            while not self._released.wait(0.05) and not stopping.is_set():
+                pass
+        finally:
+            with self._lock:
+                self.held -= 1
+
+
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "stall" | "truncate"
+    kind: str  # "fail" | "stall" | "truncate" | "hold"
     substring: str
     times: int | None  # None = every matching request
     status: int = 500
@@ -78,6 +103,7 @@ class _Fault:
     nbytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     exact: bool = False  # match the whole path, not a substring of it
+    hold: Hold | None = None
 
     def matches(self, path: str) -> bool:
         return path == self.substring if self.exact else self.substring in path
@@ -231,6 +257,15 @@ class IndexServer:
         """Wait ``seconds`` before answering matching requests (every one unless ``times``)."""
         with self._lock:
             self._faults.append(_Fault("stall", path_substring, times, seconds=seconds, exact=exact))
+
+    def hold(self, *path_substrings: str) -> Hold:
+        """Hold every request whose path contains one of ``path_substrings`` open, unanswered,
+        until the returned :class:`Hold` is released (or the server stops)."""
+        gate = Hold()
+        with self._lock:
+            for sub in path_substrings:
+                self._faults.append(_Fault("hold", sub, None, hold=gate))
+        return gate
 
     def truncate(
         self, path_substring: str, nbytes: int, times: int | None = None, *, exact: bool = False
@@ -471,6 +506,8 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
             for f in faults:
                 if f.kind == "stall":
                     server._stopping.wait(f.seconds)
+                if f.kind == "hold" and f.hold is not None:
+                    f.hold.wait(path, server._stopping)
             for f in faults:
                 if f.kind == "fail":
                     body = f"injected failure {f.status}\n".encode()

@@ -144,6 +144,45 @@ def test_dropped_prefetches_are_fetched_when_asked_for(index_server: IndexServer
         c.close()
 
 
+def test_what_the_resolver_waits_for_runs_in_its_own_thread(index_server: IndexServer, tmp_path: Path) -> None:
+    # The only worker is held by a prefetch; a page nobody prefetched, and a prefetch still
+    # queued behind it, are both answered at once, in the asking thread, not by the worker.
+    publish(index_server, *(WheelSpec(f"p{i}", "1.0") for i in range(3)))
+    held = index_server.hold("/simple/p0/")
+    # (a ten-minute timeout: the asking thread must not queue for the worker's HTTP connection)
+    c = IndexClient(Cache(tmp_path / "cache"), IndexOptions([index_server.index_url], timeout=600, workers=1))
+    fetched_by: list[str] = []
+    load = c._load_project
+
+    def spy(name: str) -> list[IndexFile]:
+        fetched_by.append(threading.current_thread().name)
+        return load(name)
+
+    c._load_project = spy  # type: ignore[method-assign]
+    try:
+        c.prefetch("p0")  # takes the only worker, and is held by the server
+        deadline = time.monotonic() + 10
+        while not held.arrived and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert held.arrived
+        c.prefetch("p1")  # queued behind it
+        found: list[list[str]] = []
+
+        def ask() -> None:
+            found.extend([f.filename for f in c.find_files(n)] for n in ("p2", "p1"))
+
+        asker = threading.Thread(target=ask, name="asker")
+        asker.start()
+        asker.join(60)  # a hang guard only: it answers at once, or waits for p0 (ten minutes)
+        assert found == [["p2-1.0-py3-none-any.whl"], ["p1-1.0-py3-none-any.whl"]]
+        assert held.held == 1  # the worker is still waiting for p0
+        assert fetched_by[1:] == ["asker", "asker"]
+        assert index_server.count("/simple/p1/") == 1
+    finally:
+        held.release()
+        c.close()
+
+
 # -- the pool ----------------------------------------------------------------------------------------
 
 

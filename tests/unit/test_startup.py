@@ -279,3 +279,32 @@ def test_a_command_runs_with_start_up_frozen_and_fewer_collections(
     assert isinstance(seen["frozen"], int) and seen["frozen"] > 0
     # and everything is as it was afterwards
     assert (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()) == before
+
+
+# -- warm installs: what only sources, the network or odd file URLs need is imported then ----------
+
+def test_file_url_paths_are_url2pathnames() -> None:
+    from urllib.request import url2pathname
+
+    from satchel.index.fileurl import url2pathname as ours
+
+    rng = random.Random(13)
+    alphabet = ["a", "/", "//", "%", "%20", "%2F", "%ff", "%C3%A9", "\u00e9", " ", "+", ":", "~", "."]
+    samples = ["/opt/pypi/simple/six/", "/", "", "//host/x", "///x", "/a%20b/", "C:/x", "/x/./../y"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(3000)]
+    for path in samples:
+        assert ours(path) == url2pathname(path), path
+
+
+def test_a_warm_install_of_wheels_imports_no_build_or_network_machinery() -> None:
+    # what a warm --offline install of wheels, from a local file: index too, imports
+    code = (
+        "import sys; from satchel.commands import install, pipeline, sources; "
+        "from satchel.index import client, findlinks, http, metadata; "
+        "from satchel.index.http import _file_path, _default_user_agent; "
+        "_file_path('file:///opt/pypi/simple/six/'); _default_user_agent(); "
+        "print(sorted(m for m in ('satchel.build', 'urllib.request', 'email.parser', "
+        "'importlib.metadata', 'http.client') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

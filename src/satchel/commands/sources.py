@@ -15,23 +15,21 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from satchel.build import (
-    BuildRequest,
-    BuiltWheel,
-    InstallRequirements,
-    Source,
-    build_wheel,
-    prepare_metadata,
-)
 from satchel.cache.store import Cache
 from satchel.index.client import IndexClient, fragment_hashes
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.python.interpreter import Interpreter
+
+if TYPE_CHECKING:
+    # the build machinery (and the email package, tempfile, ...) is imported when a source is
+    # met: an install of wheels only never needs it
+    from satchel.build import BuildRequest, BuiltWheel, InstallRequirements, Source
 
 log = logging.getLogger("satchel")
 
@@ -99,6 +97,8 @@ class Sources:
         """An sdist the index lists: downloaded (hash verified) into the cache first."""
 
         def make() -> Source:
+            from satchel.build import Source
+
             if file.sha256:
                 # Downloaded only when a build needs it: a wheel already built from it (local
                 # or remote cache, keyed by this digest) needs no download.
@@ -115,7 +115,7 @@ class Sources:
         """The source of a direct reference that is not a wheel."""
 
         def make() -> Source:
-            from satchel.build import source_from_url
+            from satchel.build import Source, source_from_url
 
             lower = url.lower()
             if lower.startswith(("http://", "https://")):
@@ -219,9 +219,13 @@ class SourceFinder:
         return self._prepare(source, editable=False).name
 
     def _prepare(self, source: Source, *, editable: bool) -> CoreMetadata:
+        from satchel.build import prepare_metadata
+
         return prepare_metadata(self._request(source, editable=editable))
 
     def _request(self, source: Source, *, editable: bool) -> BuildRequest:
+        from satchel.build import BuildRequest
+
         options = self.sources.options
         return BuildRequest(
             source,
@@ -246,5 +250,7 @@ class SourceFinder:
 
     def build(self, name: str, file: IndexFile | None, url: str | None) -> BuiltWheel:
         """The wheel of a resolved source (built, or from the built-wheel cache)."""
+        from satchel.build import build_wheel
+
         source = self.source_of(name, file, url)
         return build_wheel(self._request(source, editable=self.sources.is_editable(url)))

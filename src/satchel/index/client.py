@@ -8,6 +8,7 @@ Every cache read that fails is a miss (the cache warns and heals); only a failed
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -81,6 +82,7 @@ class IndexClient:
         self._futures_lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._writes: dict[str, Future[None]] = {}
+        self._writes_closed = False  # close() is done waiting for writes: later ones are dropped
         self._held: list[tuple[str, Record]] = []  # page records to write after the resolution
         self._thens: list[list[Callable[[], None]]] = []  # callbacks of prefetches, until done
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
@@ -107,7 +109,9 @@ class IndexClient:
             if self._http is None:
                 from satchel.index.http import HttpClient
 
-                self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers)
+                # a connection for every worker and one for the resolver's own thread (which runs
+                # what it waits for itself): it never queues for a connection behind prefetches
+                self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers + 1)
             return self._http
 
     def _submit(self, kind: str, key: str, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
@@ -141,10 +145,27 @@ class IndexClient:
         fut.add_done_callback(call)
 
     def _wait(self, kind: str, key: str, fn: Callable[[], T]) -> T:
-        """The result of (kind, key), started now unless it is under way."""
+        """The result of (kind, key): run now, in this thread, unless it is queued or under way
+        already. Handing work nobody prefetched to a worker only to wait for it costs two
+        thread switches, each of which waits for a core on a busy machine (a warm resolution
+        of 37 cached pages and records spent more time there than decoding them)."""
         while True:
+            with self._futures_lock:
+                fut = self._futures.get((kind, key))
+                task: _Task | None = None
+                if fut is None or fut.cancelled():
+                    task = _Task(fn)
+                    task.urgent = True
+                    self._futures[(kind, key)] = task.future
+                elif self._pool is not None:
+                    # a prefetch not started yet is taken back and run here, not promoted: the
+                    # workers may all be busy with prefetches nobody waits for yet
+                    task = self._pool.take(fut)
+            if task is not None:
+                task.run()
+                return task.future.result()
             try:
-                return self._submit(kind, key, fn, urgent=True).result()
+                return fut.result()  # type: ignore[union-attr]
             except CancelledError:  # a queued prefetch dropped in between: ask again
                 continue
 
@@ -167,6 +188,10 @@ class IndexClient:
         interpreter lock from the resolution for tens of milliseconds. :meth:`close` waits for
         every write."""
         with self._futures_lock:
+            if self._writes_closed:
+                # a speculative fetch that finished after close(): nobody waits for it, and the
+                # run is over (the cache may no longer be ours to write to)
+                return
             if hold:
                 self._held.append((key, rec))
                 return
@@ -188,11 +213,16 @@ class IndexClient:
             pending.exception()
 
     def close(self) -> None:
+        """End the run's fetching: queued prefetches are dropped, and prefetches under way are
+        not waited for (nobody asked for their answer; they finish, or not, in daemon threads
+        and their results are dropped); every record write already asked for is waited for."""
         if self._pool is not None:
             self._pool.shutdown()
         self._write_held()
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
+        with self._futures_lock:
+            writer, self._writes_closed = self._writer, True
+        if writer is not None:
+            writer.shutdown(wait=True)
         if self._http is not None:
             self._http.close()
 
@@ -440,6 +470,8 @@ class IndexClient:
                 f"{file.filename} is not in the cache (--offline)",
                 hint="run the same install once without --offline to fill the cache",
             )
+        if self._writes_closed:  # a speculative read after close(): the run is over
+            raise SatchelError(f"{file.filename}: not downloaded, the index client is closed")
         # One download per file across every process sharing the cache: the others wait, then
         # find it cached. (Local files are hashed while copied into the cache, like downloads.)
         lock_key = f"{name}/{file.sha256 or 'url-' + safe_key(file.url, 32)}"
@@ -503,6 +535,7 @@ class _Pool:
         self._tasks: dict[Future[Any], _Task] = {}  # queued, not started
         self._order = itertools.count()
         self._threads: list[threading.Thread] = []
+        self._running: set[_Task] = set()
         self._idle = 0
         self._closed = False
 
@@ -523,6 +556,15 @@ class _Pool:
                 thread.start()
         return task.future
 
+    def take(self, future: Future[Any]) -> _Task | None:
+        """``future``'s task, taken out of the queue to be run by the caller, if it has not
+        started yet."""
+        with self._cv:
+            task = self._tasks.pop(future, None)
+        if task is not None:
+            task.urgent = True
+        return task
+
     def promote(self, future: Future[Any]) -> None:
         """Run ``future``'s task before every prefetch, if it has not started yet."""
         with self._cv:
@@ -541,15 +583,20 @@ class _Pool:
             task.future.cancel()
 
     def shutdown(self) -> None:
+        """Cancel what is queued and wait for the tasks under way that someone asked for; a
+        prefetch under way is left to finish in its (daemon) thread, unwaited for: a slow
+        speculative request must not delay the end of a run."""
         with self._cv:
             self._closed = True
             queued = list(self._tasks.values())
             self._tasks.clear()
             self._cv.notify_all()
+            running = [t for t in self._running if t.urgent]
         for task in queued:
             task.future.cancel()
-        for thread in self._threads:
-            thread.join()
+        for task in running:
+            with contextlib.suppress(BaseException):
+                task.future.exception()
 
     def _work(self) -> None:
         while True:
@@ -560,13 +607,18 @@ class _Pool:
                     if self._heap:
                         task = heapq.heappop(self._heap)[2]
                         del self._tasks[task.future]
+                        self._running.add(task)
                         break
                     if self._closed:
                         return
                     self._idle += 1
                     self._cv.wait()
                     self._idle -= 1
-            task.run()
+            try:
+                task.run()
+            finally:
+                with self._cv:
+                    self._running.discard(task)
 
 
 class _Task:

@@ -99,7 +99,7 @@ def _resolve_range(spec: str, size: int) -> tuple[int, int]:
 
 
 def _file_path(url: str) -> tuple[Path, str]:
-    from urllib.request import url2pathname
+    from satchel.index.fileurl import url2pathname
 
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,9 @@ def _local_path(location: str) -> Path | None:
         parts = urllib.parse.urlsplit(location)
         if parts.netloc not in ("", "localhost"):
             raise IndexError_(f"find-links location {location} is not a local path")
-        return Path(urllib.request.url2pathname(parts.path))
+        from satchel.index.fileurl import url2pathname
+
+        return Path(url2pathname(parts.path))
     scheme = urllib.parse.urlsplit(location).scheme
     if scheme in ("http", "https"):
         return None

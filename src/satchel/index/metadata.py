@@ -5,8 +5,6 @@ Only the header block is parsed (the long description after the first blank line
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import re
 import zipfile
 from collections.abc import Collection
@@ -62,6 +60,9 @@ def parse_metadata(data: bytes | str, *, source: str) -> CoreMetadata:
     end = _HEADER_END.search(text)
     if end:
         text = text[: end.start()]
+    import email.parser
+    import email.policy
+
     msg = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
     name = _one(msg.get("Name"))
     raw_version = _one(msg.get("Version"))
