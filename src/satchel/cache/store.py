@@ -21,9 +21,9 @@ from typing import IO, TypeVar
 
 from satchel.cache import atomic, buckets, record
 from satchel.cache.buckets import Bucket
+from satchel.cache.errors import CacheWriteFailed, DigestMismatch
 from satchel.cache.locks import flock
 from satchel.cache.record import CorruptEntry, Record
-from satchel.errors import SatchelError
 from satchel.standards.digests import file_digest
 
 # hashlib (OpenSSL), tempfile, shutil and the tree manifests are imported where they are used:
@@ -47,19 +47,6 @@ USE_LOCK = ".lock"
 #: Seconds to wait for another process's lock on an entry (``Settings.lock_timeout``,
 #: SATCHEL_LOCK_TIMEOUT, sets a cache's own).
 ENTRY_LOCK_TIMEOUT = 600.0
-
-
-class DigestMismatch(Exception):
-    def __init__(self, expected: str, actual: str) -> None:
-        super().__init__(f"expected sha256 {expected}, got {actual}")
-        self.expected = expected
-        self.actual = actual
-
-
-class CacheWriteFailed(SatchelError):
-    """A write to the cache failed; the cache has switched to its scratch root. Retry once.
-    When the scratch root fails too (the temporary directory is on the same full disk), there
-    is nowhere left to write: the error is the user's, one line like any other."""
 
 
 def default_cache_dir() -> Path:

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _remote(cmd: str, args: argparse.Namespace, settings: Settings, root: object, out: object) -> int:
     from pathlib import Path
 
-    from satchel.cache.remote import manage as remote
+    from satchel.cache import remote_manage as remote
 
     assert isinstance(root, Path)
     write = out.write  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from satchel.commands.common import auto_prune, cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.releases import release_control
 from satchel.commands.request import InstallRequest
+from satchel.commands.request import name_set as _names
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -210,21 +211,6 @@ def _build_options(request: InstallRequest, run: Settings, parsed: ParsedRequire
 
 def _canonical_names(names: Iterable[str]) -> frozenset[str]:
     return frozenset(str(canonicalize_name(n)) for n in names)
-
-
-def _names(values: Iterable[str], parsed: set[str]) -> frozenset[str]:
-    out = set(parsed)
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if part in (":all:", ":none:"):
-                if part == ":none:":
-                    out.clear()
-                else:
-                    out.add(":all:")
-            elif part:
-                out.add(str(canonicalize_name(part)))
-    return frozenset(out)
 
 
 def _installed_metadata(dists: dict[str, InstalledDist]) -> Any:

@@ -30,7 +30,7 @@ from packaging.version import Version
 from satchel.cache.store import Cache, Tree
 from satchel.commands.pipeline import FETCH_WORKERS, Installer, Target, installed_identity
 from satchel.commands.sources import BuildOptions, SourceFinder, is_wheel_url, url_file
-from satchel.commands.sync import Lock, Place, SyncRequest, say, say_kept
+from satchel.commands.sync_request import Lock, Place, SyncRequest, say, say_kept
 from satchel.errors import HashMismatchError, InstallError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import parse_metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from satchel.commands.request import InstallRequest
+from satchel.commands.request import name_set as _names
 from satchel.errors import SatchelError
 from satchel.requirements.models import ParsedRequirements
 
@@ -14,8 +15,6 @@ def release_control(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """(all_releases, only_final) as canonical names or ":all:", from the requirement files then
     the command line; refused with --pre, as pip refuses it."""
-    from satchel.commands.install import _names
-
     if args.pre and (args.all_releases or args.only_final):
         raise SatchelError(
             "--pre cannot be used with --all-releases or --only-final",

@@ -207,3 +207,22 @@ def config_pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
             )
         out.append((key, val))
     return out
+
+
+def name_set(values: Iterable[str], parsed: set[str]) -> frozenset[str]:
+    """Canonical project names (or ":all:") from ``--only-binary``-style option values added to
+    ``parsed``; ``:none:`` clears what came before."""
+    from packaging.utils import canonicalize_name
+
+    out = set(parsed)
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if part in (":all:", ":none:"):
+                if part == ":none:":
+                    out.clear()
+                else:
+                    out.add(":all:")
+            elif part:
+                out.add(str(canonicalize_name(part)))
+    return frozenset(out)

@@ -220,7 +220,7 @@ class RemoteTier:
 
     def fetch_file(self, name: str, sha256: str, filename: str) -> Path | None:
         """A downloaded file by its sha256: into the local cache, or None."""
-        from satchel.cache.store import CacheWriteFailed, DigestMismatch
+        from satchel.cache.errors import CacheWriteFailed, DigestMismatch
 
         if self.store() is None:
             return None
@@ -364,9 +364,9 @@ class RemoteTier:
         try:
             size = source.stat().st_size
             if size > STREAM_ABOVE:
-                from satchel.cache.store import sha256_of
+                from satchel.standards.digests import file_digest
 
-                if sha256_of(source) != digest:
+                if file_digest(source)[0] != digest:
                     return False
                 data: bytes | Path = source
             else:
