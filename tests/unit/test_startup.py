@@ -300,9 +300,8 @@ def test_a_warm_install_of_wheels_imports_no_build_or_network_machinery() -> Non
     # what a warm --offline install of wheels, from a local file: index too, imports
     code = (
         "import sys; from satchel.commands import install, pipeline, sources; "
-        "from satchel.index import client, findlinks, http, metadata; "
-        "from satchel.index.http import _file_path, _default_user_agent; "
-        "_file_path('file:///opt/pypi/simple/six/'); _default_user_agent(); "
+        "from satchel.index import client, file_transport, findlinks, http, metadata; "
+        "file_transport._file_path('file:///srv/simple/six/'); http._default_user_agent(); "
         "print(sorted(m for m in ('satchel.build', 'urllib.request', 'email.parser', "
         "'importlib.metadata', 'http.client') if m in sys.modules))"
     )

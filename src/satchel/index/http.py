@@ -404,13 +404,9 @@ class HttpClient:
 
 
 def _default_user_agent() -> str:
-    try:
-        from importlib.metadata import version
+    from satchel import __version__  # (importlib.metadata would cost ~10 ms of start-up)
 
-        v = version("satchel")
-    except Exception:
-        v = "0"
-    return f"satchel/{v}"
+    return f"satchel/{__version__}"
 
 
 def _headers(resp: Any) -> dict[str, str]:
