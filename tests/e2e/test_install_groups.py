@@ -162,3 +162,17 @@ def test_project_without_dependencies(satchel: Satchel, index_server: IndexServe
     result = satchel.run("install", "-p", venv, "-r", "pyproject.toml")
     assert "Nothing to do: 0 packages" in result.stderr
     assert installed(venv) == set()
+
+
+def test_extra_and_group_choose_from_a_pylock(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """The same flags select from a pylock.toml (`install -r pylock.toml`, as uv's)."""
+    publish_all(index_server)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    satchel.run("compile", "pyproject.toml", "--extra", "test", "--group", "lint", "-o", "pylock.toml")
+    venv = satchel.venv()
+    plain = satchel.run("install", "-p", venv, "-r", "pylock.toml", "--group", "lint")
+    assert added(plain) == {"alpha", "beta", "zeta"}
+    extra = satchel.run("install", "-p", venv, "-r", "pylock.toml", "--extra", "test", "--group", "lint")
+    assert added(extra) == {"delta"}
+    err = satchel.run("install", "-p", venv, "-r", "pylock.toml", "--extra", "docs", check=False)
+    assert_error(err, "pylock.toml", "docs")
