@@ -5,11 +5,16 @@ itself is not; dynamic dependencies come from the build backend; a second run ha
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.builds import intree_project
-from tests.support.cli import Result, Satchel, assert_error, site_packages
+from tests.support.cli import REPO, Result, Satchel, assert_error, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
@@ -176,3 +181,37 @@ def test_extra_and_group_choose_from_a_pylock(satchel: Satchel, index_server: In
     assert added(extra) == {"delta"}
     err = satchel.run("install", "-p", venv, "-r", "pylock.toml", "--extra", "docs", check=False)
     assert_error(err, "pylock.toml", "docs")
+
+
+UV = REPO / ".venv-test" / "bin" / "uv"
+
+ARG_SETS = [
+    ("-r", "pyproject.toml"),
+    ("-r", "pyproject.toml", "--extra", "all"),
+    ("-r", "pyproject.toml", "--all-extras"),
+    ("--group", "Dev"),
+    ("-r", "pyproject.toml", "--group", "lint"),
+    ("--group", "other/pyproject.toml:misc", "--group", "lint"),
+]
+
+
+@pytest.mark.skipif(not UV.exists(), reason="uv (the test extra) is not installed")
+def test_the_same_packages_as_uv(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """Differential: `uv pip install` with the same flags installs the same set."""
+    publish_all(index_server)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "pyproject.toml").write_text('[dependency-groups]\nmisc = ["theta"]\n')
+    for number, args in enumerate(ARG_SETS):
+        ours = satchel.venv(f"ours{number}", python=sys.executable)
+        satchel.run("install", "-p", ours, *args)
+        theirs = satchel.venv(f"theirs{number}", python=sys.executable)
+        proc = subprocess.run(
+            [str(UV), "pip", "install", "--python", str(theirs / "bin" / "python"), *args,
+             "--index-url", index_server.index_url, "--no-cache"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"},
+        )  # fmt: skip
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert installed(ours) == installed(theirs), args
+        assert installed(ours), args
