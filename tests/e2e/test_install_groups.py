@@ -17,7 +17,7 @@ from tests.support.builds import intree_project
 from tests.support.cli import REPO, Result, Satchel, assert_error, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
-from tests.support.wheels import WheelSpec
+from tests.support.wheels import WheelSpec, build_wheel
 
 FAST = "all requirements already satisfied by the installed packages"
 
@@ -130,11 +130,16 @@ def test_group_of_a_pyproject_elsewhere(satchel: Satchel, index_server: IndexSer
     absolute = satchel.venv("absolute")
     satchel.run("install", "-p", absolute, "--group", f"{project / 'pyproject.toml'}:dev", cwd=work)
     assert installed(absolute) == {"zeta", "eta"}
+    # a path inside the group is relative to that pyproject.toml's directory, not the cwd
+    wheel = build_wheel(WheelSpec("local-only", "2.0"), project / "wheels")
+    (project / "pyproject.toml").write_text(PYPROJECT + f'local = ["./wheels/{wheel.name}"]\n')
+    local = satchel.run("install", "-p", venv, "--group", "../proj/pyproject.toml:local", cwd=work)
+    assert added(local) == {"local-only"}
     err = satchel.run("install", "-p", venv, "--group", "../proj/pyproject.toml:docs", cwd=work, check=False)
     assert_error(err, "../proj/pyproject.toml: no dependency group 'docs'")
     err = satchel.run("install", "-p", venv, "--group", "../nowhere/pyproject.toml:dev", cwd=work, check=False)
     assert_error(err, "../nowhere/pyproject.toml: no such file")
-    assert installed(venv) == {"zeta", "theta"}  # errors change nothing
+    assert installed(venv) == {"zeta", "theta", "local_only"}  # errors change nothing
 
 
 def test_dynamic_dependencies_from_the_build_backend(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
