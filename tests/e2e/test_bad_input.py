@@ -168,6 +168,7 @@ CASES = [
     case("group-unknown", *INSTALL, "--group", "docs", files={"pyproject.toml": GROUPS}, needles=("pyproject.toml", "no dependency group 'docs'")),
     case("group-no-pyproject", *INSTALL, "--group", "dev", needles=("pyproject.toml: no such file",)),
     case("group-path-missing", *INSTALL, "--group", "{tmp}/sub/pyproject.toml:dev", needles=("{tmp}/sub/pyproject.toml: no such file",)),
+    case("group-no-name", *INSTALL, "--group", "{tmp}/pyproject.toml:", needles=("--group {tmp}/pyproject.toml:", "no group name")),
     case("group-path-not-pyproject", *INSTALL, "--group", "{tmp}/requirements.txt:dev", needles=("--group", "{tmp}/requirements.txt", "not a pyproject.toml")),
     case("group-include-cycle", *INSTALL, "--group", "dev", files={"pyproject.toml": GROUPS.replace('"beta"]', '"beta", {{include-group = "dev"}}]')}, needles=("pyproject.toml", "cycle: dev -> dev")),
     case("group-include-unknown", *INSTALL, "--group", "dev", files={"pyproject.toml": GROUPS.replace('"beta"]', '{{include-group = "nope"}}]')}, needles=("pyproject.toml", "no dependency group 'nope'", "included from 'dev'")),

@@ -46,6 +46,10 @@ def added(result: Result) -> set[str]:
     return set(re.findall(r"^ \+ ([\w.-]+)==", result.stderr, flags=re.MULTILINE))
 
 
+def timeless(result: Result) -> str:
+    return re.sub(r" in \d+(\.\d+)?m?s$", " in T", result.stderr, flags=re.MULTILINE)
+
+
 def publish_all(index: IndexServer) -> None:
     publish(
         index,
@@ -68,6 +72,9 @@ def test_pyproject_dependencies_then_nothing_to_do(satchel: Satchel, index_serve
     assert "Nothing to do: 2 packages already installed" in again.stderr
     assert not added(again)
     assert index_server.count() == 0, index_server.paths()
+    full = satchel.run("install", "-p", venv, "-r", "pyproject.toml", env={"SATCHEL_NO_FAST_PATH": "1"})
+    fast = satchel.run("install", "-p", venv, "-r", "pyproject.toml")
+    assert timeless(full) == timeless(fast) == f"Resolved 2 packages in T\nNothing to do: 2 packages already installed in {venv}\n"
 
     # A changed pyproject.toml is not "nothing to do": the no-op path models it exactly.
     (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace('"alpha",', '"alpha", "theta",'))
