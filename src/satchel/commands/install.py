@@ -143,23 +143,9 @@ def _check_target_dir(root: Path, *, create: bool) -> None:
 
 
 def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:
-    from satchel.index.config import load_index_config
+    from satchel.commands.indexes import index_options
+    from satchel.commands.timeflags import exclude_newer_of
 
-    choice = request.index
-    no_index = choice.no_index or parsed.no_index
-    find_links = [*choice.find_links, *parsed.find_links]
-    if no_index:
-        indexes: list[str] = []
-    else:
-        config = load_index_config(
-            index_url=choice.index_url or parsed.index_url, env_index_url=settings.index_url
-        )
-        extras = [*choice.extra_index_urls, *parsed.extra_index_urls]
-        if not extras and not choice.index_url and not parsed.index_url:
-            extras = list(config.extra_index_urls)
-        if not find_links and not choice.index_url:
-            find_links = list(config.find_links)
-        indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
     upgrade_all = request.upgrade
     upgrade_names = _canonical_names(request.upgrade_packages)
 
@@ -168,16 +154,8 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
         # rather than trusting a page cached up to --ttl ago.
         return settings.must_refresh(name) or upgrade_all or name in upgrade_names
 
-    from satchel.commands.timeflags import exclude_newer_of
-
-    return IndexOptions(
-        index_urls=indexes,
-        find_links=find_links,
-        offline=settings.offline,
-        ttl=settings.index_ttl,
-        refresh=refresh,
-        timeout=settings.timeout,
-        exclude_newer=exclude_newer_of(request),
+    return index_options(
+        request.index, settings, parsed, refresh=refresh, exclude_newer=exclude_newer_of(request)
     )
 
 
