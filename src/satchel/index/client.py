@@ -8,18 +8,14 @@ Every cache read that fails is a miss (the cache warns and heals); only a failed
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -30,22 +26,19 @@ from satchel.cache.store import Cache, CacheWriteFailed, DigestMismatch, safe_ke
 from satchel.errors import HashMismatchError, IndexError_, OfflineError, SatchelError
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
+from satchel.index.pool import Scheduler
 from satchel.index.records import CachedMetadata, CachedPage, UrlDigest
+from satchel.index.writes import RecordWriter
 from satchel.standards.digests import DIGEST_LENGTHS, data_digest, is_hex_digest
 from satchel.standards.redact import redact
 
 if TYPE_CHECKING:
-    from satchel.cache.record import Record
     from satchel.index.http import HttpClient
 
 log = logging.getLogger("satchel.index")
 T = TypeVar("T")
 
 
-#: Threads writing page and metadata records to the cache. Each write waits for two fsyncs:
-#: two writers managed 225 records a second on the busy test machine, eight about 285 (the
-#: 3,000 of a boto3 resolution must be written while it runs, not after).
-WRITERS = 8
 #: The most a learned tail (see ``IndexClient._fetch_metadata_bytes``) may ask for at once.
 MAX_LEARNED_TAIL = 512 * 1024
 
@@ -77,14 +70,8 @@ class IndexClient:
         self._installed_metadata = installed_metadata or (lambda name: None)
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
-        self._pool: _Pool | None = None
-        self._futures: dict[tuple[str, str], Future[Any]] = {}
-        self._futures_lock = threading.Lock()
-        self._writer: ThreadPoolExecutor | None = None
-        self._writes: dict[str, Future[None]] = {}
-        self._writes_closed = False  # close() is done waiting for writes: later ones are dropped
-        self._held: list[tuple[str, Record]] = []  # page records to write after the resolution
-        self._thens: list[list[Callable[[], None]]] = []  # callbacks of prefetches, until done
+        self._jobs = Scheduler(options.workers, "satchel")
+        self._records = RecordWriter(cache)
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
         self._tails: dict[str, int] = {}  # project -> tail to fetch first for a wheel's METADATA
         self._shapes: dict[str, tuple[int, int]] = {}  # wheel URL -> (size, members), when seen
@@ -114,115 +101,18 @@ class IndexClient:
                 self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers + 1)
             return self._http
 
-    def _submit(self, kind: str, key: str, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
-        """The one future of (kind, key), started if need be. ``urgent``: someone waits for it
-        now, so it goes before every prefetch still queued (and a queued prefetch of it moves
-        up)."""
-        with self._futures_lock:
-            fut = self._futures.get((kind, key))
-            if fut is None or fut.cancelled():
-                if self._pool is None:
-                    self._pool = _Pool(self.options.workers, "satchel")
-                fut = self._pool.submit(fn, urgent=urgent)
-                self._futures[(kind, key)] = fut
-            elif urgent:
-                self._pool.promote(fut)  # type: ignore[union-attr]  # (a future implies a pool)
-            return fut
-
-    def _then(self, fut: Future[Any], then: Callable[[], None] | None) -> None:
-        if then is None:
-            return
-        # Held here so that resolution_done can let go of it: a future keeps its callbacks,
-        # and through them a whole resolver's state, which costs time to tear down at exit.
-        holder = [then]
-        with self._futures_lock:
-            self._thens.append(holder)
-
-        def call(f: Future[Any]) -> None:
-            if holder and not f.cancelled() and f.exception() is None:
-                holder[0]()
-
-        fut.add_done_callback(call)
-
-    def _wait(self, kind: str, key: str, fn: Callable[[], T]) -> T:
-        """The result of (kind, key): run now, in this thread, unless it is queued or under way
-        already. Handing work nobody prefetched to a worker only to wait for it costs two
-        thread switches, each of which waits for a core on a busy machine (a warm resolution
-        of 37 cached pages and records spent more time there than decoding them)."""
-        while True:
-            with self._futures_lock:
-                fut = self._futures.get((kind, key))
-                task: _Task | None = None
-                if fut is None or fut.cancelled():
-                    task = _Task(fn)
-                    task.urgent = True
-                    self._futures[(kind, key)] = task.future
-                elif self._pool is not None:
-                    # a prefetch not started yet is taken back and run here, not promoted: the
-                    # workers may all be busy with prefetches nobody waits for yet
-                    task = self._pool.take(fut)
-            if task is not None:
-                task.run()
-                return task.future.result()
-            try:
-                return fut.result()  # type: ignore[union-attr]
-            except CancelledError:  # a queued prefetch dropped in between: ask again
-                continue
-
     def resolution_done(self) -> None:
         """A resolution is over: forget the prefetches nobody asked for yet (they are not
         started; a later request starts afresh), and write the page records held back."""
-        if self._pool is not None:
-            self._pool.drop_queued()
-        with self._futures_lock:
-            thens, self._thens = self._thens, []
-        for holder in thens:
-            holder.clear()
-        self._write_held()
-
-    def _write_later(self, key: str, rec: Record, *, hold: bool = False) -> None:
-        """Store ``rec`` under ``key`` in the background: whoever waits for a page or metadata
-        should not also wait for its record to be encoded and fsynced (tens of milliseconds
-        when a dozen workers sync at once). ``hold``: not even that before the resolution is
-        over (:meth:`resolution_done`): encoding a page of thousands of files takes the
-        interpreter lock from the resolution for tens of milliseconds. :meth:`close` waits for
-        every write."""
-        with self._futures_lock:
-            if self._writes_closed:
-                # a speculative fetch that finished after close(): nobody waits for it, and the
-                # run is over (the cache may no longer be ours to write to)
-                return
-            if hold:
-                self._held.append((key, rec))
-                return
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="satchel-write")
-            self._writes[key] = self._writer.submit(self.cache.write, key, rec)
-
-    def _write_held(self) -> None:
-        with self._futures_lock:
-            held, self._held = self._held, []
-        for key, rec in held:
-            self._write_later(key, rec)
-
-    def _written(self, key: str) -> None:
-        """Wait until a background write of ``key`` (if any) is done."""
-        with self._futures_lock:
-            pending = self._writes.get(key)
-        if pending is not None:
-            pending.exception()
+        self._jobs.forget_queued()
+        self._records.write_held()
 
     def close(self) -> None:
         """End the run's fetching: queued prefetches are dropped, and prefetches under way are
         not waited for (nobody asked for their answer; they finish, or not, in daemon threads
         and their results are dropped); every record write already asked for is waited for."""
-        if self._pool is not None:
-            self._pool.shutdown()
-        self._write_held()
-        with self._futures_lock:
-            writer, self._writes_closed = self._writer, True
-        if writer is not None:
-            writer.shutdown(wait=True)
+        self._jobs.shutdown()
+        self._records.close()
         if self._http is not None:
             self._http.close()
 
@@ -232,10 +122,10 @@ class IndexClient:
         """Start loading ``name``'s files; ``then`` is called when they are in (in a worker
         thread, or at once if they are already), not if loading fails or the prefetch is
         dropped, nor after :meth:`resolution_done`."""
-        self._then(self._submit("page", name, lambda: self._load_project(name), urgent=False), then)
+        self._jobs.then(self._jobs.submit("page", name, lambda: self._load_project(name), urgent=False), then)
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
-        return self._wait("page", name, lambda: self._load_project(name))
+        return self._jobs.wait("page", name, lambda: self._load_project(name))
 
     def fetched_over_network(self, name: str) -> bool:
         """Whether loading ``name``'s files (done) fetched a page from a remote index, rather
@@ -336,7 +226,7 @@ class IndexClient:
 
     def _store_page(self, key: str, url: str, f: Freshness, found: bool, files: list[IndexFile]) -> None:
         page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
-        self._write_later(key, page, hold=True)
+        self._records.write_later(key, page, hold=True)
 
     # -- metadata ------------------------------------------------------------------------------
 
@@ -351,11 +241,11 @@ class IndexClient:
     ) -> None:
         """Start loading a wheel's metadata (``then``: as for :meth:`prefetch`)."""
         if file.is_wheel:
-            fut = self._submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
-            self._then(fut, then)
+            fut = self._jobs.submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
+            self._jobs.then(fut, then)
 
     def get_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
-        return self._wait("meta", file.url, lambda: self._load_metadata(name, file))
+        return self._jobs.wait("meta", file.url, lambda: self._load_metadata(name, file))
 
     def _load_metadata(self, name: str, file: IndexFile) -> CoreMetadata:
         key = self._metadata_key(name, file)
@@ -372,7 +262,7 @@ class IndexClient:
             meta = CoreMetadata.from_email(data)
         except ValueError as exc:
             raise SatchelError(f"invalid metadata in {file.filename} ({file.url}): {exc}") from None
-        self._write_later(key, _to_record(file, meta))
+        self._records.write_later(key, _to_record(file, meta))
         self.stats["metadata_fetched"] += 1
         return meta
 
@@ -470,7 +360,7 @@ class IndexClient:
                 f"{file.filename} is not in the cache (--offline)",
                 hint="run the same install once without --offline to fill the cache",
             )
-        if self._writes_closed:  # a speculative read after close(): the run is over
+        if self._records.closed:  # a speculative read after close(): the run is over
             raise SatchelError(f"{file.filename}: not downloaded, the index client is closed")
         # One download per file across every process sharing the cache: the others wait, then
         # find it cached. (Local files are hashed while copied into the cache, like downloads.)
@@ -510,7 +400,7 @@ class IndexClient:
             # Metadata read from this URL by Range requests (which no digest covers) is cached
             # under the digest the index promised: the bytes were not those, so neither is it.
             key = self._metadata_key(name, file)
-            self._written(key)
+            self._records.wait_for(key)
             self.cache.remove(buckets.METADATA, key)
             raise HashMismatchError(
                 f"hash mismatch for {file.filename} from {_redact(file.url)}: "
@@ -520,124 +410,6 @@ class IndexClient:
         assert writer.path is not None and writer.sha256 is not None
         log.debug("downloaded %s (%d bytes)", file.filename, writer.size)
         return writer.path, writer.sha256
-
-
-class _Pool:
-    """Worker threads that run what someone waits for before any prefetch, and prefetches in
-    the order they were asked for: a resolver that asks for a page or metadata nobody
-    prefetched must not queue behind a hundred speculative fetches."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._workers = workers
-        self._name = name
-        self._cv = threading.Condition(threading.Lock())
-        self._heap: list[tuple[int, int, _Task]] = []  # (0 urgent / 1 prefetch, order, task)
-        self._tasks: dict[Future[Any], _Task] = {}  # queued, not started
-        self._order = itertools.count()
-        self._threads: list[threading.Thread] = []
-        self._running: set[_Task] = set()
-        self._idle = 0
-        self._closed = False
-
-    def submit(self, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
-        task = _Task(fn)
-        task.urgent = urgent
-        with self._cv:
-            if self._closed:
-                raise RuntimeError("cannot schedule new work after shutdown")
-            self._tasks[task.future] = task
-            heapq.heappush(self._heap, (0 if urgent else 1, next(self._order), task))
-            self._cv.notify()
-            if len(self._tasks) > self._idle and len(self._threads) < self._workers:
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        return task.future
-
-    def take(self, future: Future[Any]) -> _Task | None:
-        """``future``'s task, taken out of the queue to be run by the caller, if it has not
-        started yet."""
-        with self._cv:
-            task = self._tasks.pop(future, None)
-        if task is not None:
-            task.urgent = True
-        return task
-
-    def promote(self, future: Future[Any]) -> None:
-        """Run ``future``'s task before every prefetch, if it has not started yet."""
-        with self._cv:
-            task = self._tasks.get(future)
-            if task is not None and not task.urgent:
-                task.urgent = True
-                heapq.heappush(self._heap, (0, next(self._order), task))
-
-    def drop_queued(self) -> None:
-        """Cancel every queued prefetch (their futures report cancelled)."""
-        with self._cv:
-            dropped = [t for t in self._tasks.values() if not t.urgent]
-            for task in dropped:
-                del self._tasks[task.future]
-        for task in dropped:
-            task.future.cancel()
-
-    def shutdown(self) -> None:
-        """Cancel what is queued and wait for the tasks under way that someone asked for; a
-        prefetch under way is left to finish in its (daemon) thread, unwaited for: a slow
-        speculative request must not delay the end of a run."""
-        with self._cv:
-            self._closed = True
-            queued = list(self._tasks.values())
-            self._tasks.clear()
-            self._cv.notify_all()
-            running = [t for t in self._running if t.urgent]
-        for task in queued:
-            task.future.cancel()
-        for task in running:
-            with contextlib.suppress(BaseException):
-                task.future.exception()
-
-    def _work(self) -> None:
-        while True:
-            with self._cv:
-                while True:
-                    while self._heap and self._heap[0][2].future not in self._tasks:
-                        heapq.heappop(self._heap)  # started already (promoted twice), or dropped
-                    if self._heap:
-                        task = heapq.heappop(self._heap)[2]
-                        del self._tasks[task.future]
-                        self._running.add(task)
-                        break
-                    if self._closed:
-                        return
-                    self._idle += 1
-                    self._cv.wait()
-                    self._idle -= 1
-            try:
-                task.run()
-            finally:
-                with self._cv:
-                    self._running.discard(task)
-
-
-class _Task:
-    __slots__ = ("fn", "future", "urgent")
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-        self.future: Future[Any] = Future()
-        self.urgent = False
-
-    def run(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
-            return
-        try:
-            result = self.fn()
-        except BaseException as exc:
-            self.future.set_exception(exc)
-        else:
-            self.future.set_result(result)
 
 
 def _uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list[IndexFile]:
