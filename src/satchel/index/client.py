@@ -35,7 +35,11 @@ from satchel.index.writes import RecordWriter
 if TYPE_CHECKING:
     from satchel.index.http import HttpClient
 
+
 class IndexClient:
+    """The resolver's :class:`~satchel.resolve.finder.Finder` (and its lookahead) over the
+    indexes and find-links locations of ``options``, through ``cache``."""
+
     def __init__(
         self,
         cache: Cache,
@@ -167,7 +171,6 @@ class IndexClient:
     def download(self, name: str, file: IndexFile) -> Path:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
         return self._downloads.download(name, file)
-
 
 
 __all__ = ["IndexClient", "IndexError_", "IndexOptions", "fragment_hashes", "parse_upload_time"]

@@ -55,6 +55,7 @@ class MetadataFetcher:
         self._shapes: dict[str, tuple[int, int]] = {}  # wheel URL -> (size, members), when seen
 
     def load(self, name: str, file: IndexFile) -> CoreMetadata:
+        """``file``'s core metadata: its cached record, else fetched (and recorded)."""
         key = metadata_key(name, file)
         cached = self.cache.read(CachedMetadata, key)
         if cached is not None and cached.filename == file.filename:

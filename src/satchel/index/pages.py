@@ -54,6 +54,8 @@ class PageLoader:
         self.over_network: set[str] = set()  # projects with a page fetched from a remote index
 
     def load(self, name: str) -> list[IndexFile]:
+        """``name``'s files from every find-links location, then every index, in that order;
+        each filename once (the first found wins)."""
         seen: set[str] = set()
         out: list[IndexFile] = []
         sources: list[list[IndexFile]] = []
