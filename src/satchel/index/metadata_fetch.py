@@ -75,6 +75,8 @@ class MetadataFetcher:
         return meta
 
     def fetch_bytes(self, name: str, file: IndexFile) -> bytes:
+        """The METADATA file of an index wheel as it is: from the wheel if it is cached, else
+        its PEP 658 file, a ranged read of its tail, or the downloaded wheel, in that order."""
         local = self._downloads.cached_file(name, file)
         if local is not None:
             return wheel_metadata(local, file.filename)
