@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -40,7 +41,7 @@ log = logging.getLogger("satchel")
 def run(request: InstallRequest, settings: Settings) -> int:
     started = time.perf_counter()
     parsed = request.requirements
-    if not parsed.requirements:
+    if not parsed.requirements and not request.dynamic and not request.from_projects:
         raise SatchelError(
             "no requirements given", hint="name packages, or pass -r requirements.txt"
         )
@@ -237,15 +238,6 @@ def _install(
 ) -> int:
     target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
-    # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
-    # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
-    require_hashes = (
-        request.require_hashes
-        or parsed.require_hashes
-        or (not (request.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
-    )
-    if require_hashes:
-        _check_hashes_given(parsed.requirements)
     client = IndexClient(
         cache,
         _index_options(request, settings, parsed),
@@ -262,6 +254,21 @@ def _install(
     finder = installer.finder(target.interpreter)
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
     try:
+        if request.dynamic:
+            # -r pyproject.toml with dynamic dependencies: the build backend's metadata says them
+            from satchel.commands.project_sources import dynamic_requirements
+
+            built = dynamic_requirements(request.dynamic, finder, target.interpreter.markers)
+            parsed = dataclasses.replace(parsed, requirements=[*parsed.requirements, *built])
+        # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
+        # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
+        require_hashes = (
+            request.require_hashes
+            or parsed.require_hashes
+            or (not (request.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
+        )
+        if require_hashes:
+            _check_hashes_given(parsed.requirements)
         options = ResolveOptions(
             pre=request.pre or parsed.pre,
             upgrade=request.upgrade,
