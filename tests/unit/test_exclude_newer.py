@@ -8,8 +8,8 @@ import pytest
 
 from satchel.commands.timeflags import parse_exclude_newer
 from satchel.errors import SatchelError
-from satchel.index.client import _uploaded_before, parse_upload_time
 from satchel.index.models import IndexFile
+from satchel.index.pages import parse_upload_time, uploaded_before
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
 
@@ -56,8 +56,8 @@ def test_upload_times() -> None:
         IndexFile("a-3.whl", "u3"),
         IndexFile("a-4.whl", "u4", upload_time="garbage"),
     ]
-    kept = _uploaded_before("a", files, datetime(2024, 2, 1, tzinfo=timezone.utc))
+    kept = uploaded_before("a", files, datetime(2024, 2, 1, tzinfo=timezone.utc))
     assert [f.filename for f in kept] == ["a-1.whl"]
     # At the cut-off exactly: kept.
-    kept = _uploaded_before("a", files, datetime(2024, 3, 1, tzinfo=timezone.utc))
+    kept = uploaded_before("a", files, datetime(2024, 3, 1, tzinfo=timezone.utc))
     assert [f.filename for f in kept] == ["a-1.whl", "a-2.whl"]

@@ -14,8 +14,9 @@ from packaging.version import Version
 
 from satchel.cache import buckets
 from satchel.cache.store import Cache
-from satchel.index.client import IndexClient, IndexOptions, _Pool
+from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.models import IndexFile
+from satchel.index.pool import Pool
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
@@ -187,7 +188,7 @@ def test_what_the_resolver_waits_for_runs_in_its_own_thread(index_server: IndexS
 
 
 def test_waiting_requests_go_before_queued_prefetches() -> None:
-    pool = _Pool(1, "test")
+    pool = Pool(1, "test")
     release = threading.Event()
     order: list[str] = []
 
@@ -214,7 +215,7 @@ def test_waiting_requests_go_before_queued_prefetches() -> None:
 
 
 def test_dropping_cancels_only_queued_prefetches() -> None:
-    pool = _Pool(1, "test")
+    pool = Pool(1, "test")
     release = threading.Event()
     try:
         busy = pool.submit(lambda: release.wait(5), urgent=False)
@@ -231,7 +232,7 @@ def test_dropping_cancels_only_queued_prefetches() -> None:
 
 
 def test_a_failing_task_fails_its_future_only() -> None:
-    pool = _Pool(2, "test")
+    pool = Pool(2, "test")
     try:
         bad = pool.submit(lambda: 1 / 0, urgent=True)
         good = pool.submit(lambda: 3, urgent=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from satchel.cache import atomic, record
-from satchel.cli import main as cli
+from satchel.cli import parsers
 from satchel.index.config import read_plain_ini
 
 
@@ -162,17 +162,17 @@ def test_terminal_columns_are_shutils(
         monkeypatch.setenv("COLUMNS", columns)
     if tty:
         monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((123, 45)))
-    assert cli._terminal_columns() == shutil.get_terminal_size().columns
+    assert parsers._terminal_columns() == shutil.get_terminal_size().columns
 
 
 def test_help_is_argparses(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
     monkeypatch.setenv("COLUMNS", "72")
-    ours = cli.build_parser("install")
+    ours = parsers.build_parser("install")
     # the same parser, built with argparse's own classes
-    monkeypatch.setattr(cli, "_parser_class", lambda: argparse.ArgumentParser)
-    theirs = cli.build_parser("install")
+    monkeypatch.setattr(parsers, "_parser_class", lambda: argparse.ArgumentParser)
+    theirs = parsers.build_parser("install")
     assert type(ours) is not argparse.ArgumentParser
     assert ours.format_help() == theirs.format_help()
     sub = next(a for a in ours._actions if isinstance(a, argparse._SubParsersAction))

@@ -4,67 +4,42 @@ This is the resolver's Finder. Pages are fetched in worker threads (``prefetch``
 their HTTP freshness; metadata comes from the cache, a PEP 658 file, a ranged read of the wheel or
 the downloaded wheel, in that order; files are downloaded once into the content-addressed cache.
 Every cache read that fails is a miss (the cache warns and heals); only a failed fetch is an error.
+
+:class:`IndexClient` ties together one module per concern: ``pool.py`` (the worker pool, waiting
+requests before prefetches, nothing speculative waited for at close), ``pages.py`` (index pages
+and their freshness), ``metadata_fetch.py`` (metadata: PEP 658, Range reads, the wheel),
+``downloads.py`` (files into the content-addressed cache) and ``writes.py`` (cache records
+written in the background). ``options.py`` holds :class:`IndexOptions`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
-import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from satchel.cache import buckets
-from satchel.cache.freshness import Freshness
-from satchel.cache.store import Cache, CacheWriteFailed, DigestMismatch, safe_key
-from satchel.errors import HashMismatchError, IndexError_, OfflineError, SatchelError
+from satchel.cache.store import Cache
+from satchel.errors import IndexError_, OfflineError, SatchelError
+from satchel.index.downloads import Downloads, fragment_hashes
 from satchel.index.metadata import CoreMetadata
+from satchel.index.metadata_fetch import MetadataFetcher, wheel_metadata
 from satchel.index.models import IndexFile
-from satchel.index.records import CachedMetadata, CachedPage, UrlDigest
-from satchel.standards.digests import DIGEST_LENGTHS, data_digest, is_hex_digest
-from satchel.standards.redact import redact
+from satchel.index.options import IndexOptions
+from satchel.index.pages import PageLoader, parse_upload_time
+from satchel.index.pool import Scheduler
+from satchel.index.writes import RecordWriter
 
 if TYPE_CHECKING:
-    from satchel.cache.record import Record
     from satchel.index.http import HttpClient
-
-log = logging.getLogger("satchel.index")
-T = TypeVar("T")
-
-
-#: Threads writing page and metadata records to the cache. Each write waits for two fsyncs:
-#: two writers managed 225 records a second on the busy test machine, eight about 285 (the
-#: 3,000 of a boto3 resolution must be written while it runs, not after).
-WRITERS = 8
-#: The most a learned tail (see ``IndexClient._fetch_metadata_bytes``) may ask for at once.
-MAX_LEARNED_TAIL = 512 * 1024
-
-
-@dataclass
-class IndexOptions:
-    index_urls: list[str]  # in order; the first is --index-url
-    find_links: list[str] = field(default_factory=list)
-    offline: bool = False
-    ttl: float = 600.0
-    refresh: Callable[[str], bool] = lambda name: False
-    timeout: float = 15.0
-    workers: int = 16
-    #: --exclude-newer: files uploaded after this (aware) time are ignored, and so are files
-    #: whose index gives no upload time (PEP 700 ``upload-time``).
-    exclude_newer: datetime | None = None
 
 
 class IndexClient:
+    """The resolver's :class:`~satchel.resolve.finder.Finder` (and its lookahead) over the
+    indexes and find-links locations of ``options``, through ``cache``."""
+
     def __init__(
         self,
         cache: Cache,
@@ -77,23 +52,26 @@ class IndexClient:
         self._installed_metadata = installed_metadata or (lambda name: None)
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
-        self._pool: _Pool | None = None
-        self._futures: dict[tuple[str, str], Future[Any]] = {}
-        self._futures_lock = threading.Lock()
-        self._writer: ThreadPoolExecutor | None = None
-        self._writes: dict[str, Future[None]] = {}
-        self._writes_closed = False  # close() is done waiting for writes: later ones are dropped
-        self._held: list[tuple[str, Record]] = []  # page records to write after the resolution
-        self._thens: list[list[Callable[[], None]]] = []  # callbacks of prefetches, until done
+        self._jobs = Scheduler(options.workers, "satchel")
+        self._records = RecordWriter(cache)
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
-        self._tails: dict[str, int] = {}  # project -> tail to fetch first for a wheel's METADATA
-        self._shapes: dict[str, tuple[int, int]] = {}  # wheel URL -> (size, members), when seen
-        # URL -> ((filename, sha256), path) of what this run downloaded (and hashed)
-        self._fetched: dict[str, tuple[tuple[str, str | None], Path]] = {}
-        self._over_network: set[str] = set()  # projects with a page fetched from a remote index
-        # Download progress, when someone shows it: called with (expected total or None) when a
-        # download starts, then (None, bytes) for every chunk; from worker threads.
-        self.on_download: Callable[[int | None, int], None] | None = None
+        self._pages = PageLoader(
+            cache, options, self._records, self.stats, http=lambda: self.http, any_http=self._http_client
+        )
+        self._downloads = Downloads(cache, options, self._records, self.stats, http=lambda: self.http)
+        self._metadata = MetadataFetcher(
+            cache, options, self._records, self.stats, self._downloads, http=lambda: self.http
+        )
+
+    @property
+    def on_download(self) -> Callable[[int | None, int], None] | None:
+        """Download progress, when someone shows it: called with (expected total or None) when
+        a download starts, then (None, bytes) for every chunk; from worker threads."""
+        return self._downloads.on_download
+
+    @on_download.setter
+    def on_download(self, report: Callable[[int | None, int], None] | None) -> None:
+        self._downloads.on_download = report
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -114,115 +92,18 @@ class IndexClient:
                 self._http = HttpClient(timeout=self.options.timeout, pool_maxsize=self.options.workers + 1)
             return self._http
 
-    def _submit(self, kind: str, key: str, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
-        """The one future of (kind, key), started if need be. ``urgent``: someone waits for it
-        now, so it goes before every prefetch still queued (and a queued prefetch of it moves
-        up)."""
-        with self._futures_lock:
-            fut = self._futures.get((kind, key))
-            if fut is None or fut.cancelled():
-                if self._pool is None:
-                    self._pool = _Pool(self.options.workers, "satchel")
-                fut = self._pool.submit(fn, urgent=urgent)
-                self._futures[(kind, key)] = fut
-            elif urgent:
-                self._pool.promote(fut)  # type: ignore[union-attr]  # (a future implies a pool)
-            return fut
-
-    def _then(self, fut: Future[Any], then: Callable[[], None] | None) -> None:
-        if then is None:
-            return
-        # Held here so that resolution_done can let go of it: a future keeps its callbacks,
-        # and through them a whole resolver's state, which costs time to tear down at exit.
-        holder = [then]
-        with self._futures_lock:
-            self._thens.append(holder)
-
-        def call(f: Future[Any]) -> None:
-            if holder and not f.cancelled() and f.exception() is None:
-                holder[0]()
-
-        fut.add_done_callback(call)
-
-    def _wait(self, kind: str, key: str, fn: Callable[[], T]) -> T:
-        """The result of (kind, key): run now, in this thread, unless it is queued or under way
-        already. Handing work nobody prefetched to a worker only to wait for it costs two
-        thread switches, each of which waits for a core on a busy machine (a warm resolution
-        of 37 cached pages and records spent more time there than decoding them)."""
-        while True:
-            with self._futures_lock:
-                fut = self._futures.get((kind, key))
-                task: _Task | None = None
-                if fut is None or fut.cancelled():
-                    task = _Task(fn)
-                    task.urgent = True
-                    self._futures[(kind, key)] = task.future
-                elif self._pool is not None:
-                    # a prefetch not started yet is taken back and run here, not promoted: the
-                    # workers may all be busy with prefetches nobody waits for yet
-                    task = self._pool.take(fut)
-            if task is not None:
-                task.run()
-                return task.future.result()
-            try:
-                return fut.result()  # type: ignore[union-attr]
-            except CancelledError:  # a queued prefetch dropped in between: ask again
-                continue
-
     def resolution_done(self) -> None:
         """A resolution is over: forget the prefetches nobody asked for yet (they are not
         started; a later request starts afresh), and write the page records held back."""
-        if self._pool is not None:
-            self._pool.drop_queued()
-        with self._futures_lock:
-            thens, self._thens = self._thens, []
-        for holder in thens:
-            holder.clear()
-        self._write_held()
-
-    def _write_later(self, key: str, rec: Record, *, hold: bool = False) -> None:
-        """Store ``rec`` under ``key`` in the background: whoever waits for a page or metadata
-        should not also wait for its record to be encoded and fsynced (tens of milliseconds
-        when a dozen workers sync at once). ``hold``: not even that before the resolution is
-        over (:meth:`resolution_done`): encoding a page of thousands of files takes the
-        interpreter lock from the resolution for tens of milliseconds. :meth:`close` waits for
-        every write."""
-        with self._futures_lock:
-            if self._writes_closed:
-                # a speculative fetch that finished after close(): nobody waits for it, and the
-                # run is over (the cache may no longer be ours to write to)
-                return
-            if hold:
-                self._held.append((key, rec))
-                return
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="satchel-write")
-            self._writes[key] = self._writer.submit(self.cache.write, key, rec)
-
-    def _write_held(self) -> None:
-        with self._futures_lock:
-            held, self._held = self._held, []
-        for key, rec in held:
-            self._write_later(key, rec)
-
-    def _written(self, key: str) -> None:
-        """Wait until a background write of ``key`` (if any) is done."""
-        with self._futures_lock:
-            pending = self._writes.get(key)
-        if pending is not None:
-            pending.exception()
+        self._jobs.forget_queued()
+        self._records.write_held()
 
     def close(self) -> None:
         """End the run's fetching: queued prefetches are dropped, and prefetches under way are
         not waited for (nobody asked for their answer; they finish, or not, in daemon threads
         and their results are dropped); every record write already asked for is waited for."""
-        if self._pool is not None:
-            self._pool.shutdown()
-        self._write_held()
-        with self._futures_lock:
-            writer, self._writes_closed = self._writer, True
-        if writer is not None:
-            writer.shutdown(wait=True)
+        self._jobs.shutdown()
+        self._records.close()
         if self._http is not None:
             self._http.close()
 
@@ -232,203 +113,44 @@ class IndexClient:
         """Start loading ``name``'s files; ``then`` is called when they are in (in a worker
         thread, or at once if they are already), not if loading fails or the prefetch is
         dropped, nor after :meth:`resolution_done`."""
-        self._then(self._submit("page", name, lambda: self._load_project(name), urgent=False), then)
+        self._jobs.then(self._jobs.submit("page", name, lambda: self._load_project(name), urgent=False), then)
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
-        return self._wait("page", name, lambda: self._load_project(name))
+        return self._jobs.wait("page", name, lambda: self._load_project(name))
 
     def fetched_over_network(self, name: str) -> bool:
         """Whether loading ``name``'s files (done) fetched a page from a remote index, rather
         than only from the cache or local indexes."""
-        return name in self._over_network
+        return name in self._pages.over_network
 
     def _load_project(self, name: str) -> list[IndexFile]:
-        seen: set[str] = set()
-        out: list[IndexFile] = []
-        sources: list[list[IndexFile]] = []
-        for link in self.options.find_links:
-            sources.append(self._find_links(link, name))
-        for index_url in self.options.index_urls:
-            sources.append(self._page(index_url, name))
-        for files in sources:
-            for f in files:
-                if f.filename not in seen:
-                    seen.add(f.filename)
-                    out.append(f)
-        if self.options.exclude_newer is not None:
-            out = _uploaded_before(name, out, self.options.exclude_newer)
-        return out
-
-    def _find_links(self, location: str, name: str) -> list[IndexFile]:
-        from satchel.index.findlinks import find_links_files
-
-        if self.options.offline and "://" in location and not location.startswith("file:"):
-            return []
-        return find_links_files(location, name, self._http_or_none())
-
-    def _http_or_none(self) -> HttpClient | None:
-        return None if self.options.offline else self.http
-
-    def _page(self, index_url: str, name: str) -> list[IndexFile]:
-        if index_url.startswith("file:"):
-            return self._local_page(index_url, name)
-        key = f"{name}/{safe_key(index_url)}.rec"
-        cached = self.cache.read(CachedPage, key)
-        now = time.time()
-        if cached is not None:
-            fresh = Freshness(cached.fetched_at, cached.expires_at).is_fresh(now)
-            if self.options.offline or (fresh and not self.options.refresh(name)):
-                log.debug("index page %s from cache (%s)", name, "offline" if not fresh else "fresh")
-                self.stats["pages_cached"] += 1
-                return cached.files
-        if self.options.offline:
-            raise OfflineError(
-                f"no cached index page for '{name}' from {index_url} (--offline)",
-                hint="run the same install once without --offline to fill the cache",
-            )
-        from satchel.index.simple import ACCEPT_HEADER, parse_page
-
-        url = index_url.rstrip("/") + f"/{name}/"
-        headers = {"Accept": ACCEPT_HEADER}
-        if cached is not None:
-            headers.update(
-                Freshness(cached.fetched_at, cached.expires_at, cached.etag, cached.last_modified).conditional_headers()
-            )
-        resp = self.http.get(url, headers)
-        self.stats["pages_fetched"] += 1
-        self._over_network.add(name)
-        now = time.time()
-        if resp.status == 304 and cached is not None:
-            old = Freshness(cached.fetched_at, cached.expires_at, cached.etag, cached.last_modified)
-            new = old.refreshed(resp.headers, now, self.options.ttl)
-            self._store_page(key, url, new, cached.found, cached.files)
-            return cached.files
-        freshness = Freshness.from_headers(resp.headers, now, self.options.ttl)
-        if resp.status in (404, 410):
-            log.debug("%s: no such project on %s", name, index_url)
-            self._store_page(key, url, freshness, False, [])
-            return []
-        files = parse_page(resp.body, resp.content_type, resp.url, name)
-        self._store_page(key, url, freshness, True, files)
-        return files
-
-    def _local_page(self, index_url: str, name: str) -> list[IndexFile]:
-        """A page of a ``file:`` index, read as it is now: caching a local file would only add
-        a record write (and a read) per project and index, and serve it stale for --ttl."""
-        from satchel.index.simple import parse_page
-
-        url = index_url.rstrip("/") + f"/{name}/"
-        resp = self._http_client().get(url)
-        self.stats["pages_fetched"] += 1
-        if resp.status in (404, 410):
-            from urllib.parse import unquote, urlsplit
-
-            parts = urlsplit(index_url)
-            if parts.netloc in ("", "localhost") and not Path(unquote(parts.path)).is_dir():
-                # Not a project missing from the index: no index there at all.
-                raise IndexError_(
-                    f"index {index_url} does not exist",
-                    hint="check the path of the file:// index URL",
-                )
-            log.debug("%s: no such project on %s", name, index_url)
-            return []
-        return parse_page(resp.body, resp.content_type, resp.url, name)
-
-    def _store_page(self, key: str, url: str, f: Freshness, found: bool, files: list[IndexFile]) -> None:
-        page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
-        self._write_later(key, page, hold=True)
+        return self._pages.load(name)
 
     # -- metadata ------------------------------------------------------------------------------
-
-    def _metadata_key(self, name: str, file: IndexFile) -> str:
-        sha = file.sha256
-        if sha:
-            return f"{name}/{_safe_filename(file.filename)}.{sha}.rec"
-        return f"{name}/url-{safe_key(file.url, 32)}.rec"
 
     def prefetch_metadata(
         self, name: str, version: Version, file: IndexFile, then: Callable[[], None] | None = None
     ) -> None:
         """Start loading a wheel's metadata (``then``: as for :meth:`prefetch`)."""
         if file.is_wheel:
-            fut = self._submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
-            self._then(fut, then)
+            fut = self._jobs.submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
+            self._jobs.then(fut, then)
 
     def get_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
-        return self._wait("meta", file.url, lambda: self._load_metadata(name, file))
-
-    def _load_metadata(self, name: str, file: IndexFile) -> CoreMetadata:
-        key = self._metadata_key(name, file)
-        cached = self.cache.read(CachedMetadata, key)
-        if cached is not None and cached.filename == file.filename:
-            return _from_record(cached)
-        if not file.is_wheel:
-            raise SatchelError(
-                f"{file.filename}: building source distributions is not supported yet",
-                hint="use a version that has a wheel, or --only-binary :all:",
-            )
-        data = self._fetch_metadata_bytes(name, file)
-        try:
-            meta = CoreMetadata.from_email(data)
-        except ValueError as exc:
-            raise SatchelError(f"invalid metadata in {file.filename} ({file.url}): {exc}") from None
-        self._write_later(key, _to_record(file, meta))
-        self.stats["metadata_fetched"] += 1
-        return meta
+        return self._jobs.wait("meta", file.url, lambda: self._load_metadata(name, file))
 
     def metadata_bytes(self, name: str, file: IndexFile) -> bytes:
         """The METADATA file of an index wheel as it is (PEP 658 file, ranged read or the
         downloaded wheel), for reports that show all of it."""
-        return self._fetch_metadata_bytes(name, file)
+        return self._metadata.fetch_bytes(name, file)
 
-    def _fetch_metadata_bytes(self, name: str, file: IndexFile) -> bytes:
-        local = self._cached_file(name, file)
-        if local is not None:
-            return _wheel_metadata(local, file.filename)
-        if self.options.offline:
-            raise OfflineError(
-                f"metadata of {file.filename} is not in the cache (--offline)",
-                hint="run the same install once without --offline to fill the cache",
-            )
-        if file.metadata_hashes is not None:
-            resp = self.http.get(file.metadata_url)
-            if resp.status == 200:
-                expected = (file.metadata_hashes or {}).get("sha256")
-                if expected and data_digest(resp.body) != expected.lower():
-                    raise HashMismatchError(
-                        f"metadata file {file.metadata_url} has sha256 {data_digest(resp.body)}, "
-                        f"the index says {expected}"
-                    )
-                return resp.body
-        if file.url.startswith(("http://", "https://")):
-            from satchel.index.http import RangeNotSupported
-            from satchel.index.lazy_wheel import TAIL_SIZE, fetch_remote_metadata
-
-            try:
-                found = fetch_remote_metadata(
-                    self.http, file.url, file.filename, tail=self._tails.get(name, TAIL_SIZE)
-                )
-            except RangeNotSupported:
-                log.debug("%s: no range requests; downloading the whole wheel", file.url)
-            else:
-                self._shapes[file.url] = (found.size, found.members)
-                # Releases of one project are laid out alike: ask for as much of the next one's
-                # tail as held this one's METADATA (one request instead of two or three, for
-                # each of the hundreds of botocore versions a backtracking resolution reads).
-                want = found.span + found.span // 4 + 4096
-                if TAIL_SIZE < want <= MAX_LEARNED_TAIL:
-                    self._tails[name] = want
-                return found.data
-        path = self.download(name, file)
-        return _wheel_metadata(path, file.filename)
+    def _load_metadata(self, name: str, file: IndexFile) -> CoreMetadata:
+        return self._metadata.load(name, file)
 
     def file_shape(self, file: IndexFile) -> tuple[int | None, int | None]:
         """(size in bytes, number of members) of ``file`` as far as known without reading it:
         from a ranged METADATA read of it this run, else the size the index gave."""
-        shape = self._shapes.get(file.url)
-        if shape is not None:
-            return shape
-        return file.size, None
+        return self._metadata.file_shape(file)
 
     def get_direct_metadata(self, name: str, url: str) -> CoreMetadata:
         filename = url.rsplit("/", 1)[-1].split("#", 1)[0]
@@ -439,298 +161,16 @@ class IndexClient:
             )
         file = IndexFile(filename=filename, url=url.split("#", 1)[0], hashes=fragment_hashes(url))
         path = self.download(name, file)
-        return CoreMetadata.from_email(_wheel_metadata(path, filename))
+        return CoreMetadata.from_email(wheel_metadata(path, filename))
 
     def get_installed_metadata(self, name: str) -> CoreMetadata | None:
         return self._installed_metadata(name)
 
     # -- files ---------------------------------------------------------------------------------
 
-    def _cached_file(self, name: str, file: IndexFile) -> Path | None:
-        sha = file.sha256 or self._known_digest(name, file)
-        if not sha:
-            return None
-        return self.cache.get_file(name, sha, file.filename)
-
-    def _known_digest(self, name: str, file: IndexFile) -> str | None:
-        rec = self.cache.read(UrlDigest, f"{name}/by-url/{safe_key(file.url, 32)}.rec")
-        return rec.sha256 if rec is not None and rec.filename == file.filename else None
-
     def download(self, name: str, file: IndexFile) -> Path:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
-        name = str(canonicalize_name(name))
-        fetched = self._fetched.get(file.url)
-        if fetched is not None and fetched[0] == (file.filename, file.sha256) and fetched[1].is_file():
-            return fetched[1]  # downloaded (and hashed) by this run: no need to hash it again
-        local = self._cached_file(name, file)
-        if local is not None:
-            return local
-        if self.options.offline:
-            raise OfflineError(
-                f"{file.filename} is not in the cache (--offline)",
-                hint="run the same install once without --offline to fill the cache",
-            )
-        if self._writes_closed:  # a speculative read after close(): the run is over
-            raise SatchelError(f"{file.filename}: not downloaded, the index client is closed")
-        # One download per file across every process sharing the cache: the others wait, then
-        # find it cached. (Local files are hashed while copied into the cache, like downloads.)
-        lock_key = f"{name}/{file.sha256 or 'url-' + safe_key(file.url, 32)}"
-        with self.cache.entry_lock(buckets.FILES, lock_key):
-            local = self._cached_file(name, file)
-            if local is not None:
-                return local
-            for attempt in range(2):
-                try:
-                    path, digest = self._download_once(name, file)
-                    break
-                except CacheWriteFailed:
-                    if attempt:
-                        raise
-            if not file.sha256:
-                self.cache.write(
-                    f"{name}/by-url/{safe_key(file.url, 32)}.rec", UrlDigest(file.url, file.filename, digest)
-                )
-        self.stats["downloads"] += 1
-        self._fetched[file.url] = ((file.filename, file.sha256), path)
-        return path
-
-    def _download_once(self, name: str, file: IndexFile) -> tuple[Path, str]:
-        expected = file.sha256
-        try:
-            with self.cache.file_writer(name, file.filename, expected) as writer, self.http.stream(file.url) as resp:
-                report = self.on_download
-                if report is not None:
-                    length = resp.headers.get("content-length", "")
-                    report(int(length) if length.isdigit() else file.size, 0)
-                for chunk in resp.iter_bytes():
-                    writer.write(chunk)
-                    if report is not None:
-                        report(None, len(chunk))
-        except DigestMismatch as exc:
-            # Metadata read from this URL by Range requests (which no digest covers) is cached
-            # under the digest the index promised: the bytes were not those, so neither is it.
-            key = self._metadata_key(name, file)
-            self._written(key)
-            self.cache.remove(buckets.METADATA, key)
-            raise HashMismatchError(
-                f"hash mismatch for {file.filename} from {_redact(file.url)}: "
-                f"expected sha256 {exc.expected}, got {exc.actual}",
-                hint="the file changed on the server or was corrupted in transit; nothing was cached",
-            ) from None
-        assert writer.path is not None and writer.sha256 is not None
-        log.debug("downloaded %s (%d bytes)", file.filename, writer.size)
-        return writer.path, writer.sha256
+        return self._downloads.download(name, file)
 
 
-class _Pool:
-    """Worker threads that run what someone waits for before any prefetch, and prefetches in
-    the order they were asked for: a resolver that asks for a page or metadata nobody
-    prefetched must not queue behind a hundred speculative fetches."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._workers = workers
-        self._name = name
-        self._cv = threading.Condition(threading.Lock())
-        self._heap: list[tuple[int, int, _Task]] = []  # (0 urgent / 1 prefetch, order, task)
-        self._tasks: dict[Future[Any], _Task] = {}  # queued, not started
-        self._order = itertools.count()
-        self._threads: list[threading.Thread] = []
-        self._running: set[_Task] = set()
-        self._idle = 0
-        self._closed = False
-
-    def submit(self, fn: Callable[[], T], *, urgent: bool) -> Future[T]:
-        task = _Task(fn)
-        task.urgent = urgent
-        with self._cv:
-            if self._closed:
-                raise RuntimeError("cannot schedule new work after shutdown")
-            self._tasks[task.future] = task
-            heapq.heappush(self._heap, (0 if urgent else 1, next(self._order), task))
-            self._cv.notify()
-            if len(self._tasks) > self._idle and len(self._threads) < self._workers:
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        return task.future
-
-    def take(self, future: Future[Any]) -> _Task | None:
-        """``future``'s task, taken out of the queue to be run by the caller, if it has not
-        started yet."""
-        with self._cv:
-            task = self._tasks.pop(future, None)
-        if task is not None:
-            task.urgent = True
-        return task
-
-    def promote(self, future: Future[Any]) -> None:
-        """Run ``future``'s task before every prefetch, if it has not started yet."""
-        with self._cv:
-            task = self._tasks.get(future)
-            if task is not None and not task.urgent:
-                task.urgent = True
-                heapq.heappush(self._heap, (0, next(self._order), task))
-
-    def drop_queued(self) -> None:
-        """Cancel every queued prefetch (their futures report cancelled)."""
-        with self._cv:
-            dropped = [t for t in self._tasks.values() if not t.urgent]
-            for task in dropped:
-                del self._tasks[task.future]
-        for task in dropped:
-            task.future.cancel()
-
-    def shutdown(self) -> None:
-        """Cancel what is queued and wait for the tasks under way that someone asked for; a
-        prefetch under way is left to finish in its (daemon) thread, unwaited for: a slow
-        speculative request must not delay the end of a run."""
-        with self._cv:
-            self._closed = True
-            queued = list(self._tasks.values())
-            self._tasks.clear()
-            self._cv.notify_all()
-            running = [t for t in self._running if t.urgent]
-        for task in queued:
-            task.future.cancel()
-        for task in running:
-            with contextlib.suppress(BaseException):
-                task.future.exception()
-
-    def _work(self) -> None:
-        while True:
-            with self._cv:
-                while True:
-                    while self._heap and self._heap[0][2].future not in self._tasks:
-                        heapq.heappop(self._heap)  # started already (promoted twice), or dropped
-                    if self._heap:
-                        task = heapq.heappop(self._heap)[2]
-                        del self._tasks[task.future]
-                        self._running.add(task)
-                        break
-                    if self._closed:
-                        return
-                    self._idle += 1
-                    self._cv.wait()
-                    self._idle -= 1
-            try:
-                task.run()
-            finally:
-                with self._cv:
-                    self._running.discard(task)
-
-
-class _Task:
-    __slots__ = ("fn", "future", "urgent")
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-        self.future: Future[Any] = Future()
-        self.urgent = False
-
-    def run(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
-            return
-        try:
-            result = self.fn()
-        except BaseException as exc:
-            self.future.set_exception(exc)
-        else:
-            self.future.set_result(result)
-
-
-def _uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list[IndexFile]:
-    """``files`` uploaded at or before ``cutoff``; files without a (readable) upload time are
-    left out too. Each exclusion is logged at -v."""
-    kept = []
-    for f in files:
-        when = parse_upload_time(f.upload_time) if f.upload_time else None
-        if when is None:
-            log.debug(
-                "%s: ignoring %s: the index gives no upload time, and --exclude-newer is set",
-                name,
-                f.filename,
-            )
-        elif when > cutoff:
-            log.debug(
-                "%s: ignoring %s: uploaded %s, after --exclude-newer %s",
-                name,
-                f.filename,
-                when.isoformat(),
-                cutoff.isoformat(),
-            )
-        else:
-            kept.append(f)
-    return kept
-
-
-def parse_upload_time(text: str) -> datetime | None:
-    """PEP 700's ``upload-time`` (ISO 8601, UTC), None if it cannot be read."""
-    import re
-
-    value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    # Python < 3.11 reads at most microseconds; some indexes give nanoseconds.
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-def _safe_filename(filename: str) -> str:
-    return filename.replace("/", "_")
-
-
-def _from_record(rec: CachedMetadata) -> CoreMetadata:
-    return CoreMetadata(
-        name=rec.name,
-        version=Version(rec.version),
-        requires_dist=tuple(rec.requires_dist),
-        requires_python=rec.requires_python,
-        provides_extra=tuple(rec.provides_extra),
-    )
-
-
-def _to_record(file: IndexFile, meta: CoreMetadata) -> CachedMetadata:
-    return CachedMetadata(
-        filename=file.filename,
-        sha256=file.sha256,
-        name=meta.name,
-        version=str(meta.version),
-        requires_dist=list(meta.requires_dist),
-        requires_python=meta.requires_python,
-        provides_extra=list(meta.provides_extra),
-    )
-
-
-def _wheel_metadata(path: Path, filename: str) -> bytes:
-    from satchel.index.metadata import read_wheel_metadata_bytes
-
-    return read_wheel_metadata_bytes(path, filename)
-
-
-def fragment_hashes(url: str) -> dict[str, str]:
-    """``#sha256=<hex>`` (and sha384/sha512) of a URL; a malformed digest is a user error (it
-    would name no file, and files are cached by their sha256)."""
-    _, _, frag = url.partition("#")
-    out = {}
-    for part in frag.split("&"):
-        algo, _, digest = part.partition("=")
-        if algo in DIGEST_LENGTHS and digest:
-            digest = digest.lower()
-            if not is_hex_digest(algo, digest):
-                raise SatchelError(
-                    f"{_redact(url)}: malformed {algo} digest {digest!r} in the URL",
-                    hint=f"#{algo}= must be followed by {DIGEST_LENGTHS[algo]} hexadecimal digits",
-                )
-            out[algo] = digest
-    return out
-
-
-def _redact(url: str) -> str:
-    return redact(url)
-
-
-__all__ = ["IndexClient", "IndexError_", "IndexOptions"]
+__all__ = ["IndexClient", "IndexError_", "IndexOptions", "fragment_hashes", "parse_upload_time"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from satchel.cache import buckets
 from satchel.cache.record import Record
+from satchel.cache.store import safe_key
 from satchel.index.models import IndexFile
 
 
@@ -54,3 +55,15 @@ class UrlDigest(Record, record_type="url-digest", bucket=buckets.METADATA):
         """The downloaded file it names: ``<project>/<sha256>/<filename>`` in files-v1."""
         project = key.split("/", 1)[0]
         return [(buckets.FILES, f"{project}/{self.sha256}/{self.filename}")]
+
+
+def metadata_key(name: str, file: IndexFile) -> str:
+    """The key of ``file``'s :class:`CachedMetadata` (under ``name``, canonical)."""
+    sha = file.sha256
+    if sha:
+        return f"{name}/{_safe_filename(file.filename)}.{sha}.rec"
+    return f"{name}/url-{safe_key(file.url, 32)}.rec"
+
+
+def _safe_filename(filename: str) -> str:
+    return filename.replace("/", "_")

@@ -4,15 +4,13 @@ A file is decoded (BOM or coding declaration, else UTF-8), split into logical li
 removed, backslash continuations joined, ``${VAR}`` expanded), and each line is an option line
 (``-r``/``-c`` includes, index and format options: ``options.FILE_OPTIONS``) or a requirement
 (``line.py``, with its ``--hash``/``--config-settings``). Everything accumulates into one
-``ParsedRequirements``.
+``ParsedRequirements``. Decoding and logical lines are ``logical.py``.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -24,15 +22,12 @@ from satchel.requirements.line import (
     split_line_options,
     split_tokens,
 )
+from satchel.requirements.logical import decode, logical_lines
 from satchel.requirements.models import ALL, NONE, ParsedRequirements, RequirementSpec
 from satchel.requirements.options import FILE_OPTIONS, LINE_OPTIONS, SUPPORTED_OPTIONS, Option
 from satchel.requirements.urls import is_url, redact, url_to_path
 
 COMMAND_LINE = "command line"
-
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
-_ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
-_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 def parse_requirements_file(
@@ -257,7 +252,7 @@ def _read_file(
             f"{prefix}cannot read {kind} '{display}': {exc.strerror or exc}",
             hint="check that the path names a readable file",
         )
-    text = _decode(data, display)
+    text = decode(data, display)
     resolved = path.resolve()
     context = _FileContext(
         display=display,
@@ -268,75 +263,8 @@ def _read_file(
     )
     if display not in state.files:
         state.files.append(display)
-    for lineno, raw, expanded in _logical_lines(text, env):
+    for lineno, raw, expanded in logical_lines(text, env):
         _handle_line(expanded, raw, f"{display}:{lineno}", context, state)
-
-
-def _decode(data: bytes, display: str) -> str:
-    encoding = "utf-8"
-    for bom, name in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            encoding = name
-            break
-    else:
-        for first_lines in data.split(b"\n", 2)[:2]:
-            match = _CODING_RE.match(first_lines)
-            if match:
-                encoding = match.group(1).decode("ascii")
-                break
-    try:
-        return data.decode(encoding)
-    except LookupError:
-        raise RequirementsFileError(
-            f"{display}:1: unknown encoding '{encoding}' in coding declaration",
-            hint="save the file as UTF-8 and remove the coding declaration",
-        )
-    except UnicodeDecodeError as exc:
-        lineno = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        raise RequirementsFileError(
-            f"{display}:{lineno}: cannot decode byte 0x{bad} as {encoding}",
-            hint="save the file as UTF-8 (or declare its encoding with "
-            "'# -*- coding: <name> -*-' on the first line)",
-        )
-
-
-def _logical_lines(text: str, env: Mapping[str, str]) -> Iterator[tuple[int, str, str]]:
-    """(first physical line number, text as written, text with ${VAR} expanded) of each
-    non-blank logical line: comments removed, backslash continuations joined."""
-    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    pending: list[str] = []
-    start = 0
-    for index, line in enumerate(physical, start=1):
-        stripped = _COMMENT_RE.sub("", line).rstrip()
-        if not pending:
-            start = index
-        if stripped.endswith("\\"):
-            pending.append(stripped[:-1])
-            continue
-        pending.append(stripped)
-        logical = "".join(pending).strip()
-        pending = []
-        if logical:
-            yield start, logical, _expand_env(logical, env)
-    if pending:  # the file ended inside a continuation
-        logical = "".join(pending).strip()
-        if logical:
-            yield start, logical, _expand_env(logical, env)
-
-
-def _expand_env(text: str, env: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        value = env.get(match.group(1))
-        return match.group(0) if value is None else value
-
-    return _ENV_VAR_RE.sub(replace, text)
 
 
 def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: _State) -> None:
