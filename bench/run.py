@@ -46,7 +46,9 @@ PIP_VERSION = "26.3"
 
 ALL_TOOLS = ("satchel", "uv", "pip")
 ALL_SETS = ("django-seed", "trio", "jupyter", "boto3")
-INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "resolve")
+# compile: a warm --offline compile of the set; sync: syncing an environment that already matches
+# the set's lock (compiled once by satchel with hashes); both against uv, pip has neither.
+INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "resolve", "compile", "sync")
 ALL_SCENARIOS = (*INSTALL_SCENARIOS, "version")
 DEFAULT_SCENARIOS = ALL_SCENARIOS
 SCENARIO_TITLES = {
@@ -55,6 +57,8 @@ SCENARIO_TITLES = {
     "warm-offline": "Warm offline install (populated cache, fresh venv, --offline)",
     "noop": "No-op install (everything already installed)",
     "resolve": "Warm resolution only (--dry-run, fresh venv)",
+    "compile": "Warm compile (populated cache, --offline, lock to standard output)",
+    "sync": "Sync of an environment already matching the lock (hashed requirements.txt)",
     "version": "Start-up (`--version`)",
 }
 # --quick: checking a change in under 3 minutes (the tools' venvs made already)
@@ -373,6 +377,8 @@ class Bench:
 
     def install_cmd(self, tool: str, venv: Path, req: Path, scenario: str, set_name: str) -> list[str] | None:
         """The timed command, or None where the tool has no such mode."""
+        if scenario in ("compile", "sync"):
+            return self.lock_cmd(tool, venv, req, scenario, set_name)
         if tool == "uv":
             cmd = [str(self.tools_dir / "uv" / "bin" / "uv"), "pip", "install",
                    "--python", str(self.venv_python(venv)), "-r", str(req)]
@@ -397,6 +403,53 @@ class Bench:
         if scenario == "resolve":
             cmd.append("--dry-run")
         return cmd
+
+    def lock_cmd(self, tool: str, venv: Path, req: Path, scenario: str, set_name: str) -> list[str] | None:
+        """`compile` (warm, offline, to standard output) and `sync` (of the set's lock)."""
+        if tool not in ("satchel", "uv"):
+            return None
+        if tool == "uv":
+            uv = str(self.tools_dir / "uv" / "bin" / "uv")
+            py = str(self.venv_python(venv))
+            if scenario == "compile":
+                return [uv, "pip", "compile", str(req), "--offline", "--python", py]
+            return [uv, "pip", "sync", "--python", py, str(self.lock_path(set_name))]
+        satchel = str(self.tools_dir / "satchel" / "bin" / "satchel")
+        if scenario == "compile":
+            return [satchel, "compile", str(req), "--offline", "-p", str(venv)]
+        return [satchel, "sync", "-p", str(venv), str(self.lock_path(set_name))]
+
+    def lock_path(self, set_name: str) -> Path:
+        return self.work / "locks" / f"{set_name}.txt"
+
+    def synced_venv(self, tool: str, set_name: str, req: Path) -> Path | None:
+        """A venv synced to the set's lock (untimed): the lock compiled once by satchel, with
+        hashes, from its warm cache; then one sync by ``tool``."""
+        lock = self.lock_path(set_name)
+        if not lock.is_file():
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            satchel = str(self.tools_dir / "satchel" / "bin" / "satchel")
+            cmd = [satchel, "compile", str(req), "--generate-hashes", "-o", str(lock)]
+            res = timed_run(cmd, env=self.tool_env("satchel", set_name), cwd=self.cwd,
+                            stdout_path=self.logs / f"lock-{set_name}.out",
+                            stderr_path=self.logs / f"lock-{set_name}.err", timeout=self.args.timeout)
+            if res["rc"] != 0:
+                return None
+        path = self.noop_root / f"sync-{tool}-{set_name}"
+        marker = path / ".bench-synced"
+        if marker.exists():
+            return path
+        self.new_venv(tool, path)
+        cmd = self.lock_cmd(tool, path, req, "sync", set_name)
+        assert cmd is not None
+        tag = f"setup-sync-{set_name}-{tool}"
+        res = timed_run(cmd, env=self.tool_env(tool, set_name), cwd=self.cwd,
+                        stdout_path=self.logs / f"{tag}.out", stderr_path=self.logs / f"{tag}.err",
+                        timeout=self.args.timeout)
+        if res["rc"] != 0:
+            return None
+        marker.write_text("")
+        return path
 
     # ---- target venvs (created and removed outside the timed region) ---------------------
 
@@ -445,7 +498,12 @@ class Bench:
                     if (tool, set_name) in self.gave_up:
                         return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
                                            cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
-                if scenario == "noop":
+                if scenario == "sync":
+                    venv = self.synced_venv(tool, set_name, req)
+                    if venv is None:
+                        return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                           cmd=None, stderr_tail=f"set-up of the synced venv failed (see {self.logs})")
+                elif scenario in ("noop", "compile"):
                     venv = self.noop_venv(tool, set_name)
                     if venv is None:
                         return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
@@ -475,7 +533,7 @@ class Bench:
                     f"the rest of its runs on this set were skipped")
         elif scenario in ("cold", "warm"):
             self.primed.add((tool, set_name))
-        if venv is not None and scenario != "noop":
+        if venv is not None and scenario not in ("noop", "compile", "sync"):
             rmtree(venv)
         shown = fmt_s(res["wall_s"]) if ok else f"FAILED rc={res['rc']}" + (" (timeout)" if res["timed_out"] else "")
         log(f"  {scenario:12} {set_name:12} {tool:8} run {run}: {shown}  "
