@@ -63,6 +63,7 @@ INSTALL = ("install", "-p", "{venv}")  # alpha is installed there already
 NEW = (*INSTALL, "--dry-run", "beta")  # something to resolve: the index is needed
 NET = (*NEW, "--refresh")  # ... and asked now, not answered from the cache
 REQS = "{tmp}/requirements.txt"
+GROUPS = '[dependency-groups]\ndev = ["beta"]\n'
 
 CASES = [
     # -- every SATCHEL_* variable ---------------------------------------------------------------
@@ -163,6 +164,20 @@ CASES = [
     case("python-empty", "install", "-p", "", "alpha", needles=("--python", "empty"), outcome=USAGE),
     case("cache-purge-root-is-file", "cache", "purge", "--cache-dir", "{tmp}/file", files={"file": "x"}, needles=("{tmp}/file", "no cache")),
     case("cache-info-under-proc", "cache", "info", "--cache-dir", "/proc/nope", needles=("/proc/nope", "no cache")),
+    # -- install -r pyproject.toml, --group [PATH:]NAME, --extra (cwd is {tmp}) -----------------
+    case("group-unknown", *INSTALL, "--group", "docs", files={"pyproject.toml": GROUPS}, needles=("pyproject.toml", "no dependency group 'docs'")),
+    case("group-no-pyproject", *INSTALL, "--group", "dev", needles=("pyproject.toml: no such file",)),
+    case("group-path-missing", *INSTALL, "--group", "{tmp}/sub/pyproject.toml:dev", needles=("{tmp}/sub/pyproject.toml: no such file",)),
+    case("group-no-name", *INSTALL, "--group", "{tmp}/pyproject.toml:", needles=("--group {tmp}/pyproject.toml:", "no group name")),
+    case("group-path-not-pyproject", *INSTALL, "--group", "{tmp}/requirements.txt:dev", needles=("--group", "{tmp}/requirements.txt", "not a pyproject.toml")),
+    case("group-include-cycle", *INSTALL, "--group", "dev", files={"pyproject.toml": GROUPS.replace('"beta"]', '"beta", {{include-group = "dev"}}]')}, needles=("pyproject.toml", "cycle: dev -> dev")),
+    case("group-include-unknown", *INSTALL, "--group", "dev", files={"pyproject.toml": GROUPS.replace('"beta"]', '{{include-group = "nope"}}]')}, needles=("pyproject.toml", "no dependency group 'nope'", "included from 'dev'")),
+    case("pyproject-missing", *INSTALL, "-r", "{tmp}/pyproject.toml", needles=("{tmp}/pyproject.toml: no such file",)),
+    case("pyproject-not-toml", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": "[project\n"}, needles=("pyproject.toml: not valid TOML",)),
+    case("pyproject-no-project", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": GROUPS}, needles=("pyproject.toml: no [project] table",)),
+    case("pyproject-bad-dependency", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": '[project]\nname = "p"\ndependencies = ["beta >>> 1"]\n'}, needles=("pyproject.toml", "beta >>> 1")),
+    case("pyproject-unknown-extra", *INSTALL, "-r", "pyproject.toml", "--extra", "docs", files={"pyproject.toml": '[project]\nname = "p"\n'}, needles=("pyproject.toml: the project has no extra 'docs'",)),
+    case("extra-without-pyproject", *INSTALL, "alpha", "--extra", "docs", needles=("--extra", "pyproject.toml")),
 ]
 
 

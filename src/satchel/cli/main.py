@@ -265,7 +265,10 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser("install", help="install packages", description="Resolve, download and install packages.")
     p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
-    p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="install from a requirements file")
+    p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="install from a requirements file; a pyproject.toml gives its [project] dependencies (the project itself is not installed; dynamic ones come from its build backend), a pylock.toml is installed as locked")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME", help="with -r pyproject.toml: also install this extra's optional dependencies (uv's option); with -r pylock.toml: this extra's packages")
+    p.add_argument("--all-extras", action="store_true", help="with -r pyproject.toml or pylock.toml: every extra (uv's option)")
+    p.add_argument("--group", action="append", default=[], metavar="[PATH:]NAME", help="install this PEP 735 dependency group of PATH (default ./pyproject.toml), include-group followed (pip 25.1's and uv's option); with -r pylock.toml: the lock's group NAME")
     p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
     p.add_argument("-e", "--editable", action="append", default=[], metavar="PATH", help="install a local project in editable mode")
     p.add_argument("-U", "--upgrade", action="store_true", help="upgrade every package the requirements pull in to its newest allowed version")

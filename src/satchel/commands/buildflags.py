@@ -31,6 +31,20 @@ def build_constraints(files: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def merge_config_settings(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """``--config-settings`` pairs merged as pip merges them: a key given twice becomes a list."""
+    merged: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        old = merged.get(key)
+        if old is None:
+            merged[key] = value
+        elif isinstance(old, list):
+            old.append(value)
+        else:
+            merged[key] = [old, value]
+    return merged
+
+
 def build_options(
     parsed: ParsedRequirements,
     *,
@@ -42,18 +56,10 @@ def build_options(
 ) -> BuildOptions:
     """Config settings from the command line then each requirement line, merged as pip merges
     them (a key given twice becomes a list); editables; build constraints and isolation."""
-    merged: dict[str, str | list[str]] = {}
     pairs = list(config_settings)
     for spec in parsed.requirements:
         pairs.extend(spec.config_settings)
-    for key, value in pairs:
-        old = merged.get(key)
-        if old is None:
-            merged[key] = value
-        elif isinstance(old, list):
-            old.append(value)
-        else:
-            merged[key] = [old, value]
+    merged = merge_config_settings(pairs)
     return BuildOptions(
         isolation=isolation,
         config_settings=merged,

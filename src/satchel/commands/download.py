@@ -64,24 +64,18 @@ def _run(
     args: argparse.Namespace, settings: Settings, cache: Cache, parsed: ParsedRequirements, dest: Path
 ) -> int:
     from satchel.commands.buildflags import build_options
+    from satchel.commands.indexes import index_options
     from satchel.commands.install import _names, _roots
-    from satchel.commands.latest import index_options
     from satchel.commands.pipeline import _allowed
     from satchel.commands.releases import release_control
-    from satchel.commands.request import config_pairs
+    from satchel.commands.request import IndexChoice, config_pairs
     from satchel.commands.timeflags import exclude_newer_of
     from satchel.index.client import IndexClient
     from satchel.resolve import ResolveOptions, resolve
 
     interp = _interpreter(args, cache)
     options = index_options(
-        args,
-        settings,
-        index_url=parsed.index_url,
-        extra_index_urls=parsed.extra_index_urls,
-        find_links=parsed.find_links,
-        no_index=parsed.no_index,
-        exclude_newer=exclude_newer_of(args),
+        IndexChoice.from_args(args), settings, parsed, exclude_newer=exclude_newer_of(args)
     )
     client = IndexClient(cache, options)
     try:

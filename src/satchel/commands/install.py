@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -40,7 +41,7 @@ log = logging.getLogger("satchel")
 def run(request: InstallRequest, settings: Settings) -> int:
     started = time.perf_counter()
     parsed = request.requirements
-    if not parsed.requirements:
+    if not parsed.requirements and not request.dynamic and not request.from_projects:
         raise SatchelError(
             "no requirements given", hint="name packages, or pass -r requirements.txt"
         )
@@ -142,23 +143,9 @@ def _check_target_dir(root: Path, *, create: bool) -> None:
 
 
 def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRequirements) -> IndexOptions:
-    from satchel.index.config import load_index_config
+    from satchel.commands.indexes import index_options
+    from satchel.commands.timeflags import exclude_newer_of
 
-    choice = request.index
-    no_index = choice.no_index or parsed.no_index
-    find_links = [*choice.find_links, *parsed.find_links]
-    if no_index:
-        indexes: list[str] = []
-    else:
-        config = load_index_config(
-            index_url=choice.index_url or parsed.index_url, env_index_url=settings.index_url
-        )
-        extras = [*choice.extra_index_urls, *parsed.extra_index_urls]
-        if not extras and not choice.index_url and not parsed.index_url:
-            extras = list(config.extra_index_urls)
-        if not find_links and not choice.index_url:
-            find_links = list(config.find_links)
-        indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
     upgrade_all = request.upgrade
     upgrade_names = _canonical_names(request.upgrade_packages)
 
@@ -167,16 +154,8 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
         # rather than trusting a page cached up to --ttl ago.
         return settings.must_refresh(name) or upgrade_all or name in upgrade_names
 
-    from satchel.commands.timeflags import exclude_newer_of
-
-    return IndexOptions(
-        index_urls=indexes,
-        find_links=find_links,
-        offline=settings.offline,
-        ttl=settings.index_ttl,
-        refresh=refresh,
-        timeout=settings.timeout,
-        exclude_newer=exclude_newer_of(request),
+    return index_options(
+        request.index, settings, parsed, refresh=refresh, exclude_newer=exclude_newer_of(request)
     )
 
 
@@ -237,15 +216,6 @@ def _install(
 ) -> int:
     target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
-    # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
-    # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
-    require_hashes = (
-        request.require_hashes
-        or parsed.require_hashes
-        or (not (request.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
-    )
-    if require_hashes:
-        _check_hashes_given(parsed.requirements)
     client = IndexClient(
         cache,
         _index_options(request, settings, parsed),
@@ -262,6 +232,21 @@ def _install(
     finder = installer.finder(target.interpreter)
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
     try:
+        if request.dynamic:
+            # -r pyproject.toml with dynamic dependencies: the build backend's metadata says them
+            from satchel.commands.project_sources import dynamic_requirements
+
+            built = dynamic_requirements(request.dynamic, finder, target.interpreter.markers)
+            parsed = dataclasses.replace(parsed, requirements=[*parsed.requirements, *built])
+        # Like pip: a --hash on any requirement turns on hash-checking mode for all of them.
+        # (--no-require-hashes, pip 26: a --hash checks that requirement only.)
+        require_hashes = (
+            request.require_hashes
+            or parsed.require_hashes
+            or (not (request.no_require_hashes or parsed.no_require_hashes) and any(s.hashes for s in parsed.requirements))
+        )
+        if require_hashes:
+            _check_hashes_given(parsed.requirements)
         options = ResolveOptions(
             pre=request.pre or parsed.pre,
             upgrade=request.upgrade,

@@ -23,7 +23,7 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
     requirements, finds the target from the interpreter cache, lists what is installed and asks
     ``satchel.install.satisfied`` whether resolving would keep exactly that. It only skips work:
     anything it cannot model (URLs, paths, editables, hashes, -U/-P, --reinstall, --target,
-    --config-settings), any doubt, and any error, falls through to the full install, which then
+    --config-settings, a pyproject.toml whose dependencies are dynamic), any doubt, and any error, falls through to the full install, which then
     does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off.
     """
     import logging
@@ -43,6 +43,7 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
         or request.root is not None
         or request.report  # written by the full install
         or request.only_final  # the installed version may be a pre-release
+        or request.dynamic  # -r pyproject.toml with dynamic dependencies: the build backend knows them
     ):
         return None
     log = logging.getLogger("satchel")

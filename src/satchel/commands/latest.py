@@ -7,13 +7,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
-from satchel.index.client import IndexClient, IndexOptions
+from satchel.index.client import IndexClient
 from satchel.python.interpreter import Interpreter
 from satchel.settings import Settings
 
@@ -26,49 +25,14 @@ class Latest:
     filetype: str  # "wheel" | "sdist"
 
 
-def index_options(
-    args: argparse.Namespace,
-    settings: Settings,
-    *,
-    index_url: str | None = None,
-    extra_index_urls: Iterable[str] = (),
-    find_links: Iterable[str] = (),
-    no_index: bool = False,
-    exclude_newer: datetime | None = None,
-) -> IndexOptions:
-    """The index options of a command taking the index flags (``_add_index`` in the CLI); the
-    keyword arguments add what requirement files said (command line first)."""
-    from satchel.commands.request import IndexChoice
-    from satchel.index.config import load_index_config
-
-    IndexChoice.from_args(args)  # each URL checked up front, as for install
-    links = [*getattr(args, "find_links", []), *find_links]
-    if getattr(args, "no_index", False) or no_index:
-        indexes: list[str] = []
-    else:
-        given_url = getattr(args, "index_url", None) or index_url
-        config = load_index_config(index_url=given_url, env_index_url=settings.index_url)
-        extras = [*getattr(args, "extra_index_url", []), *extra_index_urls]
-        if not extras and not given_url:
-            extras = list(config.extra_index_urls)
-        if not links and not getattr(args, "index_url", None):
-            links = list(config.find_links)
-        indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
-    return IndexOptions(
-        index_urls=indexes,
-        find_links=links,
-        offline=settings.offline,
-        ttl=settings.index_ttl,
-        refresh=settings.must_refresh,
-        timeout=settings.timeout,
-        exclude_newer=exclude_newer,
-    )
-
 
 def index_client(args: argparse.Namespace, settings: Settings, cache: Cache) -> IndexClient:
+    from satchel.commands.indexes import index_options
+    from satchel.commands.request import IndexChoice
     from satchel.commands.timeflags import exclude_newer_of
 
-    return IndexClient(cache, index_options(args, settings, exclude_newer=exclude_newer_of(args)))
+    options = index_options(IndexChoice.from_args(args), settings, exclude_newer=exclude_newer_of(args))
+    return IndexClient(cache, options)
 
 
 def latest_versions(

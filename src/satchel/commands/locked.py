@@ -28,7 +28,9 @@ from pathlib import Path
 from packaging.version import Version
 
 from satchel.cache.store import Cache, Tree
+from satchel.commands.buildflags import merge_config_settings
 from satchel.commands.pipeline import FETCH_WORKERS, Installer, Target, installed_identity
+from satchel.commands.request import config_pairs
 from satchel.commands.sources import BuildOptions, SourceFinder, is_wheel_url, url_file
 from satchel.commands.sync_request import Lock, Place, SyncRequest, say, say_kept
 from satchel.errors import HashMismatchError, InstallError, SatchelError
@@ -65,7 +67,9 @@ def install_locked(
         client,
         BuildOptions(
             isolation=request.build_isolation,
-            config_settings=_config_settings(request.config_settings),
+            config_settings=merge_config_settings(
+                config_pairs(request.config_settings, "--config-settings")
+            ),
             editables=editables,
         ),
         link_mode=request.link_mode,
@@ -252,54 +256,19 @@ def _version_from_filename(filename: str) -> Version:
 
 
 def _index_options(request: SyncRequest, settings: Settings, lock: Lock) -> IndexOptions:
-    from satchel.index.config import load_index_config
+    from satchel.commands.indexes import index_options
+    from satchel.commands.request import IndexChoice
 
-    parsed = lock.parsed
-    no_index = request.no_index or parsed.no_index
-    find_links = [*request.find_links, *parsed.find_links]
-    needs_index = any(p.kind == PIN for p in lock.packages)
-    if no_index or (not needs_index and not request.index_url):
-        indexes: list[str] = []
-    else:
-        config = load_index_config(
-            index_url=request.index_url or parsed.index_url, env_index_url=settings.index_url
-        )
-        extras = [*request.extra_index_urls, *parsed.extra_index_urls]
-        if not extras and not request.index_url and not parsed.index_url:
-            extras = list(config.extra_index_urls)
-        if not find_links and not request.index_url:
-            find_links = list(config.find_links)
-        indexes = [config.index_url, *[u for u in extras if u != config.index_url]]
-    return IndexOptions(
-        index_urls=indexes,
-        find_links=find_links,
-        offline=settings.offline,
-        ttl=settings.index_ttl,
-        refresh=settings.must_refresh,
-        timeout=settings.timeout,
+    choice = IndexChoice(
+        index_url=request.index_url,
+        extra_index_urls=request.extra_index_urls,
+        find_links=request.find_links,
+        no_index=request.no_index,
     )
+    # A lock whose files all have URLs needs no index unless one is named.
+    needs_index = any(p.kind == PIN for p in lock.packages)
+    return index_options(choice, settings, lock.parsed, needs_index=needs_index)
 
-
-def _config_settings(values: Sequence[str]) -> dict[str, str | list[str]]:
-    out: dict[str, str | list[str]] = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise SatchelError(
-                f"--config-settings {value!r}: expected KEY=VALUE",
-                hint="for example --config-settings editable_mode=compat",
-            )
-        old = out.get(key)
-        if old is None:
-            out[key] = val
-        elif isinstance(old, list):
-            old.append(val)
-        else:
-            out[key] = [old, val]
-    return out
-
-
-# -- verification before anything changes ------------------------------------------------------
 
 
 def _fetch_and_verify(

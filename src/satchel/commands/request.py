@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable
 
+    from satchel.commands.project_sources import DynamicProject
     from satchel.requirements.models import ParsedRequirements
 
 
@@ -83,9 +84,19 @@ class InstallRequest:
     ``upgrade_packages``, ``only_binary`` and ``no_binary`` hold the option values as given
     (names, or ``:all:``/``:none:``); the install canonicalizes and merges them with the
     requirement files' own options.
+
+    ``-r pyproject.toml`` and ``--group [PATH:]NAME`` are read here too: their static
+    requirements are in ``requirements``; a project whose dependencies are dynamic is in
+    ``dynamic``, for the install to ask its build backend. ``extras``, ``all_extras`` and
+    ``groups`` are the options as given.
     """
 
     requirements: ParsedRequirements = field(default_factory=_empty_requirements)
+    extras: tuple[str, ...] = ()  # --extra NAME (of the -r pyproject.toml files)
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()  # --group [PATH:]NAME, as given
+    dynamic: tuple[DynamicProject, ...] = ()  # -r pyproject.toml files only the backend can read
+    from_projects: bool = False  # any -r pyproject.toml or --group: no requirements is no error
     # where
     python: str | None = None
     system: bool = False
@@ -125,15 +136,33 @@ class InstallRequest:
         file:line) and checks the option values."""
         from satchel.requirements.parser import parse_command_line
 
+        pyprojects = [f for f in args.requirement if Path(f).name == "pyproject.toml"]
+        extras = tuple(getattr(args, "extra", ()))
+        all_extras = bool(getattr(args, "all_extras", False))
+        groups = tuple(getattr(args, "group", ()))
         parsed = parse_command_line(
             args.requirements,
             editables=args.editable,
-            requirement_files=args.requirement,
+            requirement_files=[f for f in args.requirement if f not in pyprojects],
             constraint_files=args.constraint,
             base_dir=Path.cwd(),
         )
+        dynamic: tuple[DynamicProject, ...] = ()
+        if pyprojects or groups or extras or all_extras:
+            from satchel.commands.project_sources import read_project_sources
+            from satchel.requirements.models import ParsedRequirements
+            from satchel.requirements.parser import merge_requirements
+
+            found = read_project_sources(pyprojects, groups, extras, all_extras)
+            parsed = merge_requirements([parsed, ParsedRequirements(requirements=list(found.specs))])
+            dynamic = found.dynamic
         return cls(
             requirements=parsed,
+            extras=extras,
+            all_extras=all_extras,
+            groups=groups,
+            dynamic=dynamic,
+            from_projects=bool(pyprojects or groups),
             python=args.python,
             system=args.system,
             target=args.target,
