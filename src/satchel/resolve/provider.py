@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -27,6 +27,7 @@ from satchel.resolve.candidates import (
     base_of,
     split_identifier,
 )
+from satchel.resolve.conflicts import ConflictLearner
 from satchel.resolve.dependencies import MetadataReader
 from satchel.resolve.finder import CoreMetadata, Finder, Lookahead
 from satchel.resolve.lookahead import FetchAhead
@@ -41,7 +42,7 @@ from satchel.resolve.requirements import (
     SpecKey,
     specifier_key,
 )
-from satchel.resolve.store import CandidateStore
+from satchel.resolve.store import CandidateStore, without
 from satchel.standards.extras import (
     extra_dependencies,
     missing_extras,
@@ -80,6 +81,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         direct_urls: Mapping[str, str],
         root_names: AbstractSet[str],
         hashes: Mapping[str, frozenset[str]],
+        learn: bool = True,
     ) -> None:
         self._interpreter = interpreter
         self._options = options
@@ -113,6 +115,8 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         self._deps: dict[Candidate, tuple[ResolverRequirement, ...]] = {}
         self._requested_by: dict[str, list[Info]] = {}
         self._warnings: dict[str, None] = {}
+        self._roots: dict[str, list[ResolverRequirement]] = {}
+        self.conflicts = ConflictLearner(self.get_dependencies, self._matches_alone, enabled=learn)
 
     # -- information for the resolver front end and the error explainer ----------------------
 
@@ -169,6 +173,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             )
             self._ahead.walk(name, extras, root.requirement.specifier)
         self._requested_by.setdefault(req.identifier, []).append(RequirementInformation(req, None))
+        self._roots.setdefault(req.identifier, []).append(req)
         return req
 
     def index_versions(self, name: str, specifier: SpecifierSet) -> list[Version]:
@@ -178,7 +183,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
     def has_matches(self, requirement: ResolverRequirement) -> bool:
         """Whether ``requirement`` alone (with the constraints) has any candidate."""
         identifier = requirement.identifier
-        matches = self.find_matches(identifier, {identifier: iter([requirement])}, {})
+        matches = self._find_matches(identifier, {identifier: iter([requirement])}, {})
         found = matches() if callable(matches) else matches
         return next(iter(found), None) is not None
 
@@ -246,6 +251,40 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         requirements: Mapping[str, Iterator[ResolverRequirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
     ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
+        found = self._find_matches(identifier, requirements, incompatibilities)
+        learner = self.conflicts
+        if learner.conflicted:
+            # Drop, lazily, the candidates no resolution can contain (resolve/conflicts.py);
+            # lazily also because what is known grows while resolvelib walks the answer. The
+            # count for the preferences stays that of all candidates, as before.
+            if callable(found):
+                factory = found
+                return lambda: learner.filter(identifier, factory())
+            return lambda: learner.filter(identifier, found)
+        return found
+
+    def _matches_alone(self, requirement: ResolverRequirement) -> Iterable[Candidate]:
+        """The candidates for ``requirement`` with only the root requirements on its name."""
+        identifier = requirement.identifier
+        reqs = {identifier: [requirement, *self._roots.get(identifier, ())]}
+        if identifier != PYTHON_IDENTIFIER:
+            name, extras = split_identifier(identifier)
+            if extras:
+                reqs[name] = list(self._roots.get(name, ()))
+        count = self._counts.get(identifier)
+        found = self.find_matches(identifier, {k: iter(v) for k, v in reqs.items()}, {})
+        if count is None:  # the preferences count what the resolver asked, not this
+            self._counts.pop(identifier, None)
+        else:
+            self._counts[identifier] = count
+        return found() if callable(found) else found
+
+    def _find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[ResolverRequirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
         # resolvelib calls this for every requirement it adds and after every backjump
         # (225,000 times for urllib3<1.25.4 + boto3), mostly with a question asked before:
         # the common case below is a few dictionary lookups.
@@ -283,7 +322,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
                     specifiers.append(constraint.specifier)
                 cached = self._store.wrapped_candidates(identifier, name, extras, specifiers, key[1])
             candidates, positions = cached
-            found = _without(candidates, positions, rejected) if rejected else candidates
+            found = without(candidates, positions, rejected) if rejected else candidates
             if found and not (
                 found[0] in self._prefetch_done
                 and (len(found) == 1 or found[1] in self._prefetch_done)
@@ -362,7 +401,7 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
             found = [c for c in (self._store.with_extras(b, extras) for b in bases) if c not in bad]
         else:
             candidates, positions = self._store.wrapped_candidates(identifier, name, extras, specifiers)
-            found = _without(candidates, positions, bad)
+            found = without(candidates, positions, bad)
         self._ahead.prefetch_metadata(found)
         self._counts[identifier] = len(found)
         return found
@@ -468,29 +507,6 @@ def _constraint_allows(constraint: Constraint | None, candidate: Candidate) -> b
         if not (isinstance(base, DirectCandidate) and base.url == constraint.url):
             return False
     return constraint.specifier.contains(candidate.version, prereleases=True)
-
-
-def _without(
-    candidates: tuple[Candidate, ...],
-    positions: Mapping[Candidate, int],
-    rejected: Iterable[Candidate],
-) -> Sequence[Candidate]:
-    """``candidates`` minus ``rejected``, in order (``positions``: each candidate's index)."""
-    found_positions: set[int | None] = set(map(positions.get, rejected))
-    found_positions.discard(None)
-    if not found_positions:
-        return candidates
-    cuts = sorted(cast("set[int]", found_positions))
-    if cuts[-1] == len(cuts) - 1:  # the usual case: the best ones were rejected, in order
-        return candidates[len(cuts) :]
-    found: list[Candidate] = []
-    start = 0
-    for cut in cuts:
-        if cut > start:
-            found.extend(candidates[start:cut])
-        start = cut + 1
-    found.extend(candidates[start:])
-    return found
 
 
 def _get_list(mapping: Mapping[str, Iterator[_T]], key: str) -> list[_T]:

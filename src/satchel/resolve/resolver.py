@@ -128,26 +128,48 @@ def resolve(
         if url:
             direct_urls.setdefault(root.name, url)
     root_names = frozenset(r.name for r in active)
-    provider = SatchelProvider(
-        finder=finder,
-        interpreter=interpreter,
-        options=options,
-        constraints=merged,
-        direct_urls=direct_urls,
-        root_names=root_names,
-        hashes=_merge_hashes([*active, *active_constraints]),
-    )
-    for name in sorted(root_names):
+    hashes = _merge_hashes([*active, *active_constraints])
+
+    def provider(learn: bool) -> SatchelProvider:
+        return SatchelProvider(
+            finder=finder,
+            interpreter=interpreter,
+            options=options,
+            constraints=merged,
+            direct_urls=direct_urls,
+            root_names=root_names,
+            hashes=hashes,
+            learn=learn,
+        )
+
+    learning = provider(learn=True)
+    try:
+        state = _run(learning, active, options)
+        chosen = learning
+    except ResolutionImpossible:
+        if not learning.conflicts.skipped:
+            raise
+        # Skipping impossible candidates changes the causes resolvelib backjumps on, and its
+        # backjumping is not complete: what fails that way is decided by plain resolvelib.
+        chosen = provider(learn=False)
+        state = _run(chosen, active, options)
+    return _build_resolution(_connected_pins(state), chosen, root_names)
+
+
+def _run(
+    provider: SatchelProvider, active: Sequence[RootRequirement], options: ResolveOptions
+) -> State[ResolverRequirement, Candidate, str]:
+    for name in sorted({r.name for r in active}):
         provider.prefetch_project(name)
     requirements = [provider.root_requirement(r) for r in active]
 
-    reporter = _Reporter()
+    reporter = _Reporter(provider)
     # resolvelib's Resolver.resolve is this plus its _build_result, whose recursive walk never
     # ends on a cycle the backtracking cut off from the roots (``e`` requires ``e[x]``, which
     # requires ``e``, both left pinned but no longer required by anything): _connected_pins.
     resolution: Resolution_[ResolverRequirement, Candidate, str] = Resolution_(provider, reporter)
     try:
-        state = resolution.resolve(requirements, max_rounds=options.max_rounds)
+        return resolution.resolve(requirements, max_rounds=options.max_rounds)
     except resolvelib.ResolutionImpossible as e:
         raise explain_impossible(e.causes, provider, reporter.state) from e
     except resolvelib.ResolutionTooDeep as e:
@@ -160,15 +182,16 @@ def resolve(
         ) from e
     finally:
         provider.finish()  # no more fetching ahead
-    return _build_resolution(_connected_pins(state), provider, root_names)
 
 
 class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
-    """Keeps the latest state (to explain failures) and counts rejections per name."""
+    """Keeps the latest state (to explain failures), counts rejections per name, and tells
+    the provider's conflict learner of rejections that only the roots took part in."""
 
-    def __init__(self) -> None:
+    def __init__(self, provider: SatchelProvider) -> None:
         self.state: State[ResolverRequirement, Candidate, str] | None = None
         self.rejections: Counter[str] = Counter()  # by identifier (cheap: a hot path)
+        self._conflicts = provider.conflicts
 
     def ending_round(self, index: int, state: State[ResolverRequirement, Candidate, str]) -> None:
         self.state = state
@@ -177,6 +200,11 @@ class _Reporter(resolvelib.BaseReporter[ResolverRequirement, Candidate, str]):
         self, criterion: Criterion[ResolverRequirement, Candidate], candidate: Candidate
     ) -> None:
         self.rejections[candidate.identifier] += 1
+        # The requirement that failed is the candidate's; if the others on that name came from
+        # the roots alone, the conflict may hold in every state (resolve/conflicts.py).
+        infos = list(criterion.information)
+        if infos and all(i.parent is None or i.parent == candidate for i in infos):
+            self._conflicts.rejected(candidate, infos[-1].requirement.identifier)
 
     def rejections_by_name(self) -> Counter[str]:
         """Rejections per project name (extras counted with their project)."""

@@ -16,9 +16,9 @@ guards what they share (files, matches, version indexes, index candidates, the f
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -291,3 +291,26 @@ class CandidateStore:
 
 def _format_name(name: str) -> str:
     return name if name.startswith(":") else canonicalize_name(name)
+
+
+def without(
+    candidates: tuple[Candidate, ...],
+    positions: Mapping[Candidate, int],
+    rejected: Iterable[Candidate],
+) -> Sequence[Candidate]:
+    """``candidates`` minus ``rejected``, in order (``positions``: each candidate's index)."""
+    found_positions: set[int | None] = set(map(positions.get, rejected))
+    found_positions.discard(None)
+    if not found_positions:
+        return candidates
+    cuts = sorted(cast("set[int]", found_positions))
+    if cuts[-1] == len(cuts) - 1:  # the usual case: the best ones were rejected, in order
+        return candidates[len(cuts) :]
+    found: list[Candidate] = []
+    start = 0
+    for cut in cuts:
+        if cut > start:
+            found.extend(candidates[start:cut])
+        start = cut + 1
+    found.extend(candidates[start:])
+    return found
