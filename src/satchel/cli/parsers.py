@@ -258,12 +258,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade this package")
     p.add_argument("--reinstall", action="store_true", help="reinstall every resolved package")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
-    p.add_argument("--pre", action="store_true", help="allow pre-releases")
-    p.add_argument("--all-releases", action="append", default=[], metavar="NAMES", help="allow pre-releases of these packages (comma-separated names, :all: or :none:; pip 26's option)")
-    p.add_argument("--only-final", action="append", default=[], metavar="NAMES", help="never use pre-releases of these packages, even when a specifier names one (names, :all: or :none:; pip 26's option)")
-    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
-    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
-    p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
+    _add_version_choice(p)
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
     p.add_argument("--no-require-hashes", action="store_true", help="a --hash on some requirements does not turn on hash checking for all of them (pip's option); the hashes given are still checked")
     p.add_argument("--target", type=_path, help="install into this directory instead of an environment")
@@ -274,14 +269,29 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--report", metavar="FILE", help="write pip's installation report (JSON, version 1) of what is installed, or would be with --dry-run, to FILE ('-': standard output; satchel's own messages go to standard error)")
     p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
-    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
-    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
-    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
-    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file (uv's -b; pip's --build-constraint)")
+    _add_build_flags(p)
     _add_env(p)
     _add_index(p)
     _add_common(p)
     _add_remote(p)
+
+
+def _add_version_choice(p: argparse.ArgumentParser) -> None:
+    """Which versions and files a resolution may choose (install, download, wheel)."""
+    p.add_argument("--pre", action="store_true", help="allow pre-releases")
+    p.add_argument("--all-releases", action="append", default=[], metavar="NAMES", help="allow pre-releases of these packages (comma-separated names, :all: or :none:; pip 26's option)")
+    p.add_argument("--only-final", action="append", default=[], metavar="NAMES", help="never use pre-releases of these packages, even when a specifier names one (names, :all: or :none:; pip 26's option)")
+    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
+    p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
+
+
+def _add_build_flags(p: argparse.ArgumentParser) -> None:
+    """How sdists and local projects are built (install, download, wheel)."""
+    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
+    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
+    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
+    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file (uv's -b; pip's --build-constraint)")
 
 
 def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -374,16 +384,8 @@ def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser], comm
     p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="take requirements from this file")
     p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")
     p.add_argument("--no-deps", action="store_true", help="only the named requirements, not their dependencies")
-    p.add_argument("--pre", action="store_true", help="allow pre-releases")
-    p.add_argument("--all-releases", action="append", default=[], metavar="NAMES", help="allow pre-releases of these packages (comma-separated names, :all: or :none:; pip 26's option)")
-    p.add_argument("--only-final", action="append", default=[], metavar="NAMES", help="never use pre-releases of these packages, even when a specifier names one (names, :all: or :none:; pip 26's option)")
-    p.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
-    p.add_argument("--no-binary", action="append", default=[], metavar="NAMES", help=":all:, :none: or package names")
-    p.add_argument("--prefer-binary", action="store_true", help="prefer older versions with wheels over newer ones with only sdists (pip's option; also in requirement files)")
-    p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
-    p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
-    p.add_argument("--no-build-isolation-package", action="append", default=[], metavar="NAME", help="build this package in the target environment, the others isolated (uv's option)")
-    p.add_argument("-b", "--build-constraint", action="append", default=[], metavar="FILE", help="constrain the versions installed into build environments with this constraints file")
+    _add_version_choice(p)
+    _add_build_flags(p)
     _add_target_description(p)
     _add_env(p)
     _add_index(p)
