@@ -27,6 +27,8 @@ from satchel.cache.buckets import Bucket
 MAGIC = b"SATCHEL\x01"
 _HEADER = struct.Struct(">8s24sIQ32s")
 HEADER_SIZE = _HEADER.size
+#: Where the payload checksum sits in the header.
+CHECKSUM = slice(HEADER_SIZE - 32, HEADER_SIZE)
 
 R = TypeVar("R", bound="Record")
 
@@ -95,6 +97,11 @@ class Record:
         cls.bucket = bucket
         Record.registry[record_type] = cls
 
+    def address(self, key: str) -> str | None:
+        """The sha256 (hex) of the file whose content alone fixes this record's (core metadata
+        keyed by its file's digest), or None for a record that may be replaced by another."""
+        return None
+
     def references(self, key: str) -> list[tuple[Bucket, str]]:
         """Other cache entries (bucket, key) this record, stored under ``key``, points at. A record
         whose reference is gone is dangling: a miss with a warning, and a problem for verify."""
@@ -111,23 +118,35 @@ def dumps(record: Record) -> bytes:
 
 
 def loads(data: bytes, cls: type[R]) -> R:
+    check(data, cls.record_type, cls.bucket.version)
+    return _decode(data[HEADER_SIZE:], cls)
+
+
+def check(data: bytes, record_type: str, version: int) -> bytes:
+    """The payload checksum of ``data`` if it is a whole, sound record of type ``record_type``
+    and format ``version``; else :class:`CorruptEntry` saying what is wrong. What :func:`loads`
+    checks before it decodes."""
     if len(data) == 0:
         raise CorruptEntry("empty file")
     if len(data) < HEADER_SIZE:
         raise CorruptEntry("truncated header")
-    magic, rtype, version, length, digest = _HEADER.unpack_from(data)
+    magic, rtype, found_version, length, digest = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise CorruptEntry("not a satchel record (bad magic)")
     rtype_name = rtype.rstrip(b"\0").decode("ascii", "replace")
-    if rtype_name != cls.record_type:
-        raise CorruptEntry(f"wrong record type {rtype_name!r}, expected {cls.record_type!r}")
-    if version != cls.bucket.version:
-        raise CorruptEntry(f"format version {version}, this satchel reads {cls.bucket.version}")
+    if rtype_name != record_type:
+        raise CorruptEntry(f"wrong record type {rtype_name!r}, expected {record_type!r}")
+    if found_version != version:
+        raise CorruptEntry(f"format version {found_version}, this satchel reads {version}")
     payload = data[HEADER_SIZE:]
     if len(payload) != length:
         raise CorruptEntry(f"payload is {len(payload)} bytes, header says {length} (truncated?)")
     if sha256(payload) != digest:
         raise CorruptEntry("checksum mismatch")
+    return bytes(digest)
+
+
+def _decode(payload: bytes, cls: type[R]) -> R:
     try:
         obj = json.loads(payload)
         return schema.decode(cls, obj)

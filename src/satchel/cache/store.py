@@ -14,14 +14,15 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
-from satchel.cache import atomic, buckets, record
+from satchel.cache import atomic, buckets, journal, record
 from satchel.cache.buckets import Bucket
 from satchel.cache.errors import CacheWriteFailed, DigestMismatch
+from satchel.cache.journal import Journal, Noted
 from satchel.cache.locks import flock
 from satchel.cache.record import CorruptEntry, Record
 from satchel.standards.digests import file_digest
@@ -95,6 +96,7 @@ class Cache:
         # would split a download between them, and close() would remove only one).
         self._scratch_lock = threading.Lock()
         self._warned: set[str] = set()
+        self._journal: Journal | None = None
         self.read_only = False
         self.degraded = False
         self._unreadable = False  # the root is not a directory (and cannot be made one)
@@ -240,6 +242,8 @@ class Cache:
                 continue
             problem = self._dangling(rec, key)
             if problem is None:
+                if self._journal is not None:
+                    self._journal.note(cls.bucket, key, data, rec)
                 return rec
             self._heal(path, problem)
         tier = self.remote_tier()
@@ -264,6 +268,8 @@ class Cache:
             path = self.bucket_dir(type(rec).bucket) / key
             try:
                 atomic.write_bytes(path, data)
+                if self._journal is not None:
+                    self._journal.note(type(rec).bucket, key, data, rec)
                 tier = self._uploads() if upload else None
                 if tier is not None:
                     tier.upload_record(type(rec).bucket, key, data)
@@ -278,7 +284,26 @@ class Cache:
             self.write_failed(failure)
             with contextlib.suppress(OSError):
                 atomic.write_bytes(self.bucket_dir(type(rec).bucket) / key, data)
+                if self._journal is not None:
+                    self._journal.note(type(rec).bucket, key, data, rec)
             return
+
+    def start_journal(self) -> Journal:
+        """Note every record read or written from now on (:mod:`satchel.cache.journal`) until
+        the journal is closed. One journal at a time."""
+        self._journal = Journal()
+        return self._journal
+
+    def unchanged(self, noted: Iterable[Noted]) -> bool:
+        """Whether every record of a closed journal is still stored as it was (headers only)."""
+        noted = list(noted)
+        for entry in noted:
+            try:
+                _check_key(entry.key)
+                _check_segment(entry.bucket)
+            except ValueError:
+                return False
+        return journal.unchanged(self.read_roots(), noted, self._heal)
 
     def remove(self, bucket: Bucket, key: str) -> None:
         for path in self._entry_paths(bucket, key):
