@@ -12,7 +12,7 @@ venv is made, and one of alpha's entries is broken; then
 
 Entry kinds: index page (index-v1), core metadata (metadata-v1), the url-digest record kept for a
 file whose source gave no hash (metadata-v1), downloaded file (files-v1), unpacked wheel
-(archives-v1), interpreter record (interpreters-v1). Built wheels and prepared metadata (built-v1)
+(archives-v1), interpreter record (interpreters-v1), remembered resolution (resolutions-v1). Built wheels and prepared metadata (built-v1)
 have their rows in test_seeds.py (report 003: a local directory package, every fault).
 
 Cells that cannot exist are left out, with the reason in ``NOT_APPLICABLE``. "Unreadable" is a
@@ -55,9 +55,9 @@ from tests.support.cache import (
 from tests.support.cli import Satchel, installed_files_match_record, run_python
 from tests.support.index_server import IndexServer
 
-KINDS = ["index", "metadata", "url-digest", "files", "archives", "interpreters"]
+KINDS = ["index", "metadata", "url-digest", "files", "archives", "interpreters", "resolutions"]
 
-RECORD_KINDS = ("index", "metadata", "url-digest", "interpreters")
+RECORD_KINDS = ("index", "metadata", "url-digest", "interpreters", "resolutions")
 NOT_APPLICABLE: dict[tuple[str, str], str] = {}
 for _kind in RECORD_KINDS:
     NOT_APPLICABLE[(_kind, "missing-file")] = (
@@ -65,6 +65,10 @@ for _kind in RECORD_KINDS:
     )
 for _kind in ("index", "metadata", "interpreters"):
     NOT_APPLICABLE[(_kind, "dangling")] = "this record refers to no other cache entry"
+NOT_APPLICABLE[("resolutions", "dangling")] = (
+    "the records a remembered resolution read are what it depends on, not references: one gone "
+    "or changed is a plain miss (tests/e2e/test_remembered_resolution.py)"
+)
 NOT_APPLICABLE[("files", "wrong-record-type")] = "a downloaded file is raw bytes, not a record"
 NOT_APPLICABLE[("files", "future-version")] = (
     "a downloaded file has no header; another files-vN bucket is tested in test_seeds.py"
@@ -108,6 +112,8 @@ def entry_of(kind: str, cache: Path, interpreter_record: Path) -> Path:
         return bucket_dir(cache, buckets.ARCHIVES) / "alpha" / alpha_sha(cache)
     if kind == "interpreters":
         return interpreter_record
+    if kind == "resolutions":
+        return only(list(bucket_dir(cache, buckets.RESOLUTIONS).glob("*.rec")), "resolution")
     raise AssertionError(kind)
 
 
@@ -180,7 +186,8 @@ def expected_requests(kind: str, server: IndexServer) -> None:
         assert page_requests(server) == [], server.paths()
         assert full_downloads(server, ALPHA_WHEEL) == 1, server.paths()
         assert full_downloads(server, BETA_WHEEL) == 0, server.paths()
-    else:  # metadata (read again from the cached wheel), archives (re-unpacked from it), interpreters
+    else:  # metadata (read again from the cached wheel), archives (re-unpacked from it),
+        # interpreters, resolutions (resolved again from the cached pages and metadata)
         assert server.paths() == [], server.paths()
 
 
@@ -282,7 +289,7 @@ def test_matrix_covers_every_bucket_that_has_entries() -> None:
     metadata, every fault) are test_seeds.py's report-003 tests, on a local directory package."""
     from tests.e2e import test_seeds
 
-    covered = {"index", "metadata", "files", "archives", "interpreters"}
+    covered = {"index", "metadata", "files", "archives", "interpreters", "resolutions"}
     assert {b.name for b in buckets.ALL} - covered == {"built"}
     assert test_seeds.test_report_003_local_directory_package_heals  # the built-v1 rows
 

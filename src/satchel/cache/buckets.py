@@ -36,7 +36,14 @@ INTERPRETERS = Bucket(
     "interpreters", 1, "introspected interpreters, keyed by path and file identity", per_package=False
 )
 
-ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS)
+RESOLUTIONS = Bucket(
+    "resolutions",
+    1,
+    "remembered resolutions, keyed by everything they depend on",
+    per_package=False,
+)
+
+ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS, RESOLUTIONS)
 
 # The remote tier's layout (``v1/`` in the bucket, docs/remote-cache.md): not a local directory,
 # but its action records are versioned like a bucket's.

@@ -22,6 +22,7 @@ from satchel.commands.compile_lock import LockBuilder, package_markers
 from satchel.commands.compile_sources import Sources, existing_pins, read_sources
 from satchel.commands.install import _build_options, _index_options, _names, _roots
 from satchel.commands.pipeline import Installer
+from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.request import IndexChoice, InstallRequest, config_pairs
 from satchel.errors import InterpreterError, SatchelError
 from satchel.index.client import IndexClient
@@ -30,7 +31,7 @@ from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements
 from satchel.requirements.pyproject import requirements_from_metadata
 from satchel.requirements.urls import path_to_url, redact
-from satchel.resolve import ResolveOptions, RootRequirement, resolve
+from satchel.resolve import ResolveOptions, RootRequirement
 from satchel.settings import Settings
 from satchel.units import human_time
 
@@ -96,6 +97,7 @@ def _compile(
     request = _install_request(args, parsed)
     index_options = _index_options(request, settings, parsed)
     client = IndexClient(cache, index_options)
+    memory = ResolutionMemory(cache, client, index_options)
     build = _build_options(request, settings, parsed)
     installer = Installer(cache, client, build)
     # Builds (sdist metadata, dynamic projects) run in the real interpreter; the resolver
@@ -146,7 +148,7 @@ def _compile(
             no_binary=_names(args.no_binary, set(parsed.no_binary)),
             preferred=preferred,
         )
-        resolution = resolve(
+        resolution = memory.resolve(
             roots, finder=finder, interpreter=resolving_for, constraints=constraints, options=options
         )
         for warning in resolution.warnings:
@@ -160,6 +162,8 @@ def _compile(
             index_urls=index_options.index_urls,
             editables=build.editables,
             find_links=index_options.find_links,
+            # a requirements.txt without hashes names versions only: no page need be read
+            with_files=pylock or bool(args.generate_hashes),
         )
         metadata = {name: builder.metadata(pkg) for name, pkg in resolution.items()}
         markers = package_markers(resolution, root_edges, metadata, resolving_for.markers)
@@ -176,6 +180,7 @@ def _compile(
         text = _render(lock, args, fmt, output)
     finally:
         client.close()
+        memory.close()
     if output is None or args.dry_run:
         sys.stdout.write(text)
         sys.stdout.flush()

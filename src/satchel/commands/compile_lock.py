@@ -109,7 +109,10 @@ class LockBuilder:
         index_urls: Sequence[str],
         editables: frozenset[str],
         find_links: Sequence[str] = (),
+        with_files: bool = True,
     ) -> None:
+        """``with_files``: list every file of each pinned version (for hashes and pylock.toml);
+        without, index packages are locked by name and version alone."""
         self.installer = installer
         self.client = installer.client
         self.finder = finder
@@ -117,6 +120,7 @@ class LockBuilder:
         self.index_urls = list(index_urls)
         self.find_links = list(find_links)
         self.editables = editables
+        self.with_files = with_files
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -158,10 +162,12 @@ class LockBuilder:
     ) -> LockedPackage:
         requires_python = metadata.requires_python if metadata is not None else None
         if pkg.url is None:
-            listed = files_of_version(self.finder.find_files(pkg.name), pkg.version)
-            if pkg.file is not None and pkg.file.filename not in {f.filename for f in listed}:
-                listed.insert(0, pkg.file)
-            locked = tuple(self.locked_file(pkg.name, f) for f in listed)
+            locked: tuple[LockedFile, ...] = ()
+            if self.with_files:
+                listed = files_of_version(self.finder.find_files(pkg.name), pkg.version)
+                if pkg.file is not None and pkg.file.filename not in {f.filename for f in listed}:
+                    listed.insert(0, pkg.file)
+                locked = tuple(self.locked_file(pkg.name, f) for f in listed)
             index = self.index_of(pkg.file) if pkg.file is not None else None
             return LockedPackage(
                 name=pkg.name,

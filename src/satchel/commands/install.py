@@ -20,6 +20,7 @@ from satchel.commands.buildflags import build_options
 from satchel.commands.common import auto_prune, cache_in_use, open_cache
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.releases import release_control
+from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.request import InstallRequest
 from satchel.commands.request import name_set as _names
 from satchel.commands.sources import BuildOptions, SourceFinder
@@ -31,7 +32,7 @@ from satchel.install.plan import Wanted, make_plan
 from satchel.progress import Progress, Task
 from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
-from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement, resolve
+from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement
 from satchel.settings import Settings
 from satchel.units import human_time
 
@@ -216,11 +217,9 @@ def _install(
 ) -> int:
     target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
-    client = IndexClient(
-        cache,
-        _index_options(request, settings, parsed),
-        installed_metadata=_installed_metadata(installed),
-    )
+    index_options = _index_options(request, settings, parsed)
+    client = IndexClient(cache, index_options, installed_metadata=_installed_metadata(installed))
+    memory = ResolutionMemory(cache, client, index_options, installed=installed)
     installer = Installer(
         cache,
         client,
@@ -263,7 +262,7 @@ def _install(
         with progress:
             resolving = progress.task("Resolving")
             finder.on_project = lambda name: resolving.advance()
-            resolution = resolve(
+            resolution = memory.resolve(
                 _roots(parsed.requirements, finder),
                 finder=finder,
                 interpreter=target.interpreter,
@@ -314,6 +313,7 @@ def _install(
         return 0
     finally:
         client.close()
+        memory.close()
 
 
 def _report(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
+from satchel.cache.freshness import Freshness
 from satchel.cache.store import Cache
 from satchel.errors import IndexError_, OfflineError, SatchelError
 from satchel.index.downloads import Downloads, fragment_hashes
@@ -122,6 +123,11 @@ class IndexClient:
         """Whether loading ``name``'s files (done) fetched a page from a remote index, rather
         than only from the cache or local indexes."""
         return name in self._pages.over_network
+
+    def page_freshness(self) -> dict[str, Freshness]:
+        """Per project whose remote index pages were used: the newest fetch time and the first
+        expiry among them (what a remembered resolution stays fresh by)."""
+        return self._pages.freshness()
 
     def _load_project(self, name: str) -> list[IndexFile]:
         return self._pages.load(name)

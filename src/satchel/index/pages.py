@@ -10,6 +10,7 @@ files uploaded after it, and files whose index gives no upload time.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -52,6 +53,22 @@ class PageLoader:
         self._http = http
         self._any_http = any_http
         self.over_network: set[str] = set()  # projects with a page fetched from a remote index
+        # project -> (latest fetched_at, earliest expires_at) of the remote pages used for it
+        self._freshness: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def freshness(self) -> dict[str, Freshness]:
+        """For each project whose cached or fetched remote pages were used this run: when the
+        newest was fetched and when the first of them stops being fresh."""
+        with self._lock:
+            return {name: Freshness(f, e) for name, (f, e) in self._freshness.items()}
+
+    def _used(self, name: str, fetched_at: float, expires_at: float) -> None:
+        with self._lock:
+            old = self._freshness.get(name)
+            if old is not None:
+                fetched_at, expires_at = max(old[0], fetched_at), min(old[1], expires_at)
+            self._freshness[name] = (fetched_at, expires_at)
 
     def load(self, name: str) -> list[IndexFile]:
         """``name``'s files from every find-links location, then every index, in that order;
@@ -93,6 +110,7 @@ class PageLoader:
             if self.options.offline or (fresh and not self.options.refresh(name)):
                 log.debug("index page %s from cache (%s)", name, "offline" if not fresh else "fresh")
                 self._stats["pages_cached"] += 1
+                self._used(name, cached.fetched_at, cached.expires_at)
                 return cached.files
         if self.options.offline:
             raise OfflineError(
@@ -114,15 +132,15 @@ class PageLoader:
         if resp.status == 304 and cached is not None:
             old = Freshness(cached.fetched_at, cached.expires_at, cached.etag, cached.last_modified)
             new = old.refreshed(resp.headers, now, self.options.ttl)
-            self._store_page(key, url, new, cached.found, cached.files)
+            self._store_page(name, key, url, new, cached.found, cached.files)
             return cached.files
         freshness = Freshness.from_headers(resp.headers, now, self.options.ttl)
         if resp.status in (404, 410):
             log.debug("%s: no such project on %s", name, index_url)
-            self._store_page(key, url, freshness, False, [])
+            self._store_page(name, key, url, freshness, False, [])
             return []
         files = parse_page(resp.body, resp.content_type, resp.url, name)
-        self._store_page(key, url, freshness, True, files)
+        self._store_page(name, key, url, freshness, True, files)
         return files
 
     def _local_page(self, index_url: str, name: str) -> list[IndexFile]:
@@ -147,7 +165,10 @@ class PageLoader:
             return []
         return parse_page(resp.body, resp.content_type, resp.url, name)
 
-    def _store_page(self, key: str, url: str, f: Freshness, found: bool, files: list[IndexFile]) -> None:
+    def _store_page(
+        self, name: str, key: str, url: str, f: Freshness, found: bool, files: list[IndexFile]
+    ) -> None:
+        self._used(name, f.fetched_at, f.expires_at)
         page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
         self._records.write_later(key, page, hold=True)
 

@@ -39,6 +39,10 @@ class CachedMetadata(Record, record_type="core-metadata", bucket=buckets.METADAT
     requires_python: str | None
     provides_extra: list[str]
 
+    def address(self, key: str) -> str | None:
+        """Keyed by its file's sha256 (not by URL): the same bytes always have this metadata."""
+        return self.sha256 if self.sha256 is not None and key.endswith(f".{self.sha256}.rec") else None
+
 
 @dataclass(frozen=True)
 class UrlDigest(Record, record_type="url-digest", bucket=buckets.METADATA):

@@ -125,6 +125,11 @@ class SatchelProvider(AbstractProvider[ResolverRequirement, Candidate, str]):
         return tuple(self._warnings)
 
     @property
+    def asked_sources(self) -> bool:
+        """Whether metadata was asked of an sdist or a direct reference (which may be built)."""
+        return self._store.asked_sources
+
+    @property
     def pre(self) -> bool:
         return self._options.pre
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class Resolution(Mapping[str, ResolvedPackage]):
     packages: Mapping[str, ResolvedPackage]
     roots: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: metadata was asked of a source (an sdist or a direct reference, which may be built),
+    #: not only of index wheels and what is installed
+    asked_sources: bool = False
 
     def __getitem__(self, name: str) -> ResolvedPackage:
         return self.packages[canonicalize_name(name)]
@@ -153,7 +157,10 @@ def resolve(
         # backjumping is not complete: what fails that way is decided by plain resolvelib.
         chosen = provider(learn=False)
         state = _run(chosen, active, options)
-    return _build_resolution(_connected_pins(state), chosen, root_names)
+    resolution = _build_resolution(_connected_pins(state), chosen, root_names)
+    if learning.asked_sources or chosen.asked_sources:
+        resolution = dataclasses.replace(resolution, asked_sources=True)
+    return resolution
 
 
 def _run(

@@ -94,6 +94,9 @@ class CandidateStore:
         self._installed: dict[str, InstalledCandidate | None] = {}
         #: candidate -> its core metadata, once known
         self.metadata: dict[BaseCandidate, CoreMetadata] = {}
+        #: whether metadata was asked of a source (an sdist or a direct reference), which the
+        #: finder may build, rather than of an index wheel or the installed distribution
+        self.asked_sources = False
 
     # -- files -----------------------------------------------------------------------------
 
@@ -243,6 +246,7 @@ class CandidateStore:
     def direct_candidate(self, name: str, url: str) -> DirectCandidate:
         candidate = self._direct.get((name, url))
         if candidate is None:
+            self.asked_sources = True
             meta = self.finder.get_direct_metadata(name, url)
             if canonicalize_name(meta.name) != name:
                 raise ResolutionImpossible(
@@ -277,6 +281,8 @@ class CandidateStore:
     def fetch_metadata(self, candidate: IndexCandidate) -> CoreMetadata:
         """The metadata of an index candidate, from the finder (checked against the file's
         name and version), stored in :attr:`metadata`."""
+        if not candidate.file.is_wheel:
+            self.asked_sources = True
         meta = self.finder.get_metadata(candidate.name, candidate.version, candidate.file)
         if canonicalize_name(meta.name) != candidate.name or meta.version != candidate.version:
             raise ResolutionImpossible(

@@ -1,0 +1,161 @@
+"""Remembered resolutions (issue 13): a resolution is reused only while it is exactly the answer
+resolving again would give.
+
+Each test resolves once (which remembers the answer), then changes one thing the answer depends
+on and checks that the next run resolves again and answers the new question, or changes nothing
+and checks the answer is reused without reading a page (the local index counts every request).
+The fault matrix (test_cache_faults.py) has the rows for a damaged remembered resolution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from satchel.cache import buckets
+from satchel.cache.store import Cache
+from satchel.index.records import CachedPage
+from tests.support.builds import intree_sdist
+from tests.support.cache import ALPHA, BETA, bucket_dir, only
+from tests.support.cli import Result, Satchel, run_python
+from tests.support.fixtures import publish
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec
+
+REMEMBERED = "resolution: remembered from the cache"
+BETA2 = WheelSpec("beta", "2.0")
+
+
+def remembered(result: Result) -> bool:
+    return REMEMBERED in result.stderr
+
+
+def resolutions(satchel: Satchel) -> list[Path]:
+    where = bucket_dir(satchel.cache_dir, buckets.RESOLUTIONS)
+    return sorted(where.glob("*.rec")) if where.is_dir() else []
+
+
+def version_of(venv: Path, name: str) -> str:
+    return run_python(venv, f"import importlib.metadata as m; print(m.version({name!r}))")
+
+
+def install(satchel: Satchel, venv: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    return satchel.run("install", "-v", "-p", satchel.venv(venv), *args, env=env)
+
+
+def test_the_same_question_is_answered_from_the_cache_without_reading_a_page(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(index_server, ALPHA, BETA, BETA2)
+    first = install(satchel, "one", "alpha")
+    assert not remembered(first), first
+    assert len(resolutions(satchel)) == 1
+
+    index_server.reset_log()
+    second = install(satchel, "two", "alpha")
+    assert remembered(second), second
+    assert index_server.paths() == [], "pages are fresh and files cached: no request at all"
+    assert " + alpha==1.0" in second.stderr and " + beta==2.0" in second.stderr, second
+    assert version_of(satchel.tmp / "two", "beta") == "2.0"
+    assert second.warnings() == []
+
+    # --offline answers from it too, and so does compile (the same question: nothing installed)
+    assert remembered(install(satchel, "three", "alpha", "--offline"))
+    req = satchel.tmp / "req.in"
+    req.write_text("alpha\n")
+    compiled = satchel.run("compile", "-v", req, "-p", satchel.tmp / "three")
+    assert remembered(compiled) and "beta==2.0" in compiled.stdout, compiled
+
+
+def test_a_changed_index_page_is_a_new_question(satchel: Satchel, index_server: IndexServer) -> None:
+    """A cached page that is not the one the resolution read (here: beta 2.0 taken off it, as a
+    refetch after a yank or a deletion would) means resolving again, and the new answer."""
+    publish(index_server, ALPHA, BETA, BETA2)
+    install(satchel, "one", "alpha")
+    cache = Cache(satchel.cache_dir)
+    key = only(list((bucket_dir(satchel.cache_dir, buckets.INDEX) / "beta").glob("*.rec")), "page")
+    page_key = f"beta/{key.name}"
+    page = cache.read(CachedPage, page_key)
+    assert page is not None
+    files = [f for f in page.files if "2.0" not in f.filename]
+    cache.write(page_key, dataclasses.replace(page, files=files))
+    cache.close()
+
+    again = install(satchel, "two", "alpha")
+    assert not remembered(again), again
+    assert " + beta==1.0" in again.stderr, again
+    # ... and that answer is remembered in its turn
+    assert remembered(install(satchel, "three", "alpha"))
+
+
+def test_refresh_and_upgrade_and_stale_pages_resolve_again(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(index_server, ALPHA, BETA)
+    install(satchel, "one", "alpha")
+    publish(index_server, BETA2)  # the index changes; the cached pages are still fresh
+
+    kept = install(satchel, "two", "alpha")
+    assert remembered(kept) and " + beta==1.0" in kept.stderr, kept  # what resolving would say
+
+    # --refresh NAME: that project's page is revalidated, so the remembered answer is not used
+    # (the page is fetched with a TTL of 0 here: stale from the moment it is stored)
+    ttl0 = {"SATCHEL_INDEX_TTL": "0"}
+    refreshed = install(satchel, "three", "alpha", "--refresh-package", "beta", env=ttl0)
+    assert not remembered(refreshed) and " + beta==2.0" in refreshed.stderr, refreshed
+
+    # a page past its freshness is not trusted without asking the index
+    publish(index_server, WheelSpec("beta", "3.0"))
+    stale = install(satchel, "four", "alpha", env=ttl0)
+    assert not remembered(stale) and " + beta==3.0" in stale.stderr, stale
+
+    # ... but offline, the cached pages are what any resolution would read
+    offline = install(satchel, "five", "alpha", "--offline", env={"SATCHEL_INDEX_TTL": "0"})
+    assert remembered(offline) and " + beta==3.0" in offline.stderr, offline
+
+
+def test_what_is_installed_is_part_of_the_question(satchel: Satchel, index_server: IndexServer) -> None:
+    """pip's "only if needed": an installed beta 1.0 is kept. A resolution remembered for an
+    empty environment (beta 2.0) must not be the answer there."""
+    publish(index_server, ALPHA, BETA, BETA2)
+    install(satchel, "empty", "alpha")
+    venv = satchel.venv("has-beta")
+    satchel.run("install", "-p", venv, "beta==1.0")
+    result = satchel.run("install", "-v", "-p", venv, "alpha")
+    assert not remembered(result), result
+    assert version_of(venv, "beta") == "1.0"
+    assert " + alpha==1.0" in result.stderr and " + beta" not in result.stderr, result
+    assert len(resolutions(satchel)) == 3  # empty env, the beta==1.0 install, alpha over beta 1.0
+
+
+def test_options_and_requirements_are_part_of_the_question(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    publish(index_server, ALPHA, BETA, BETA2, WheelSpec("beta", "3.0a1"))
+    install(satchel, "one", "alpha")
+    pre = install(satchel, "two", "alpha", "--pre")
+    assert not remembered(pre) and " + beta==3.0a1" in pre.stderr, pre
+    capped = install(satchel, "three", "alpha", "beta<2")
+    assert not remembered(capped) and " + beta==1.0" in capped.stderr, capped
+    assert remembered(install(satchel, "four", "alpha", "--pre"))
+
+
+def test_sources_direct_references_and_local_indexes_are_not_remembered(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    # an sdist-only project: its metadata comes from a build, which is not a record
+    intree_sdist(index_server.directory, "gamma")
+    install(satchel, "one", "gamma")
+    assert resolutions(satchel) == []
+    assert not remembered(install(satchel, "two", "gamma"))
+
+    # a direct reference
+    wheel = publish(index_server, BETA)[0]
+    install(satchel, "three", f"beta @ {index_server.file_url(wheel.name)}")
+    # a find-links directory, and a file: index (read as they are, never cached)
+    links = tmp_path / "links"
+    links.mkdir()
+    shutil.copy(wheel, links)
+    install(satchel, "four", "beta", "--no-index", "-f", str(links))
+    assert resolutions(satchel) == []
