@@ -71,9 +71,14 @@ class _Plan:
 
 
 class _Transaction:
-    """Tracks what an install created, to remove it again if the install fails."""
+    """Tracks what an install created, to remove it again if the install fails.
 
-    def __init__(self) -> None:
+    ``roots`` are the scheme directories the files go under (most often existing already):
+    a directory is made after its parent, so each directory below a root costs one mkdir(2),
+    never a failed one first (sphinx's locale/<lang>/LC_MESSAGES chains cost three before)."""
+
+    def __init__(self, roots: frozenset[str] = frozenset()) -> None:
+        self.roots = roots
         self.dirs: set[str] = set()  # known to exist
         self.created_dirs: list[str] = []
         self.created_files: list[str] = []
@@ -83,6 +88,10 @@ class _Transaction:
     def ensure_dir(self, directory: str) -> None:
         if directory in self.dirs:
             return
+        parent = os.path.dirname(directory)
+        known = parent in self.dirs or parent in self.roots or directory in self.roots
+        if not known and parent != directory:
+            self.ensure_dir(parent)  # (a root is assumed to exist until mkdir says otherwise)
         try:
             os.mkdir(directory)
             self.created_dirs.append(directory)
@@ -90,10 +99,9 @@ class _Transaction:
             if not os.path.isdir(directory):
                 raise
         except FileNotFoundError:
-            parent = os.path.dirname(directory)
             if parent == directory or parent in self.dirs:
                 raise  # (where the parent exists and still no directory can be made: /proc)
-            self.ensure_dir(parent)
+            self.ensure_dir(parent)  # a root that does not exist yet (--target, headers)
             self.ensure_dir(directory)
         self.dirs.add(directory)
 
@@ -166,7 +174,7 @@ def install_tree(
     if "\n" in installer or "\r" in installer:
         raise ValueError("installer name must be one line")
 
-    txn = _Transaction()
+    txn = _Transaction(frozenset(d for d in (root, *scheme_dirs.values()) if d))
     target = os.path.join(root, dist_info)
     staging = temp_sibling(target)
 
