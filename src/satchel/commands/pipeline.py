@@ -159,7 +159,6 @@ class Installer:
         """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:
         exactly the file the resolver chose, or the wheel built from exactly its source."""
         from satchel.cache.store import sha256_of
-        from satchel.install.unpack import unpack_wheel
 
         file = file_of(pkg)
         if not file.is_wheel:
@@ -176,6 +175,8 @@ class Installer:
             if tree is not None and tree.manifest.source == file.filename:
                 log.debug("%s: unpacked wheel from cache", file.filename)
                 return tree
+        from satchel.install.unpack import unpack_wheel  # (not imported when all is cached)
+
         path = self.client.download(pkg.name, file)
         actual = sha or sha256_of(path)
         _allowed(pkg, actual)
@@ -187,12 +188,11 @@ class Installer:
         )
 
     def _unpacked(self, pkg: ResolvedPackage, path: Path, filename: str, sha: str, *, fresh: bool) -> Tree:
-        from satchel.install.unpack import unpack_wheel
-
         if not fresh:
             tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}")
             if tree is not None and tree.manifest.source == filename:
                 return tree
+        from satchel.install.unpack import unpack_wheel
         return self.cache.build_tree(
             buckets.ARCHIVES,
             f"{pkg.name}/{sha}",

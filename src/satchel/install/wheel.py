@@ -29,9 +29,9 @@ from satchel.cache.store import Tree
 from satchel.errors import InstallError
 from satchel.install import scripts
 from satchel.install.installed import Headers, InstalledDist, parse_headers
+from satchel.install.layout import SCHEMES, SIGNATURE_FILES
 from satchel.install.link import Linker, StrPath, temp_sibling, write_file
 from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
-from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
 from satchel.python.run import TargetError, run_in_target
 
 log = logging.getLogger("satchel.install")
