@@ -392,11 +392,12 @@ class Cache:
 
     # -- unpacked trees ------------------------------------------------------------------------
 
-    def get_tree(self, bucket: Bucket, key: str) -> Tree | None:
+    def get_tree(self, bucket: Bucket, key: str, *, remote: bool = True) -> Tree | None:
         """An unpacked tree, cheaply checked (every file exists with its size and mtime); on a
-        local miss, from the remote tier when one is configured and the entry belongs there."""
+        local miss, from the remote tier when one is configured and the entry belongs there
+        (unless not ``remote``: a local look only)."""
         tree = self._get_local_tree(bucket, key)
-        if tree is None:
+        if tree is None and remote:
             tier = self.remote_tier()
             if tier is not None:
                 tree = tier.fetch_tree(bucket, key)

@@ -91,6 +91,20 @@ class Installer:
         if not packages:
             return {}
         task = progress.task("Preparing", total=len(packages))
+        # Wheels unpacked already are looked up first, here, one after the other: each is a
+        # manifest read and a stat per file, Python work that threads only slow down (they
+        # queue for the GIL after every stat: 8 threads took the trio set's 37 cached trees
+        # from 30 ms to 50-70 ms).
+        found: dict[str, Tree] = {}
+        for pkg in packages:
+            tree = self._cached_tree(pkg)
+            if tree is not None:
+                found[pkg.name] = tree
+                task.advance()
+        if len(found) == len(packages):
+            task.finish()
+            return found
+        cached, packages = packages, [pkg for pkg in packages if pkg.name not in found]
 
         build = 1 << 40  # a source to build: the biggest job of all
 
@@ -151,9 +165,26 @@ class Installer:
         order = sorted(enumerate(packages), key=lambda item: work(item[1]), reverse=True)
         with ThreadPoolExecutor(min(FETCH_WORKERS, len(packages)), thread_name_prefix="satchel-fetch") as pool:
             futures = {pkg.name: pool.submit(one, position, pkg) for position, pkg in order}
-            trees = {pkg.name: futures[pkg.name].result() for pkg in packages}
+            made = {pkg.name: futures[pkg.name].result() for pkg in packages}
         task.finish()
-        return trees
+        return {pkg.name: found[pkg.name] if pkg.name in found else made[pkg.name] for pkg in cached}
+
+    def _cached_tree(self, pkg: ResolvedPackage) -> Tree | None:
+        """The unpacked wheel of an index package when the local cache has it (what
+        :meth:`tree_for` looks at first), else None: :meth:`tree_for` then does (and reports)
+        the rest."""
+        file = pkg.file
+        if file is None or not file.is_wheel or not file.sha256:
+            return None
+        try:
+            _allowed(pkg, file.sha256)
+        except HashMismatchError:
+            return None  # (tree_for raises it, in order)
+        tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{file.sha256}", remote=False)
+        if tree is None or tree.manifest.source != file.filename:
+            return None
+        log.debug("%s: unpacked wheel from cache", file.filename)
+        return tree
 
     def tree_for(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool = False) -> Tree:
         """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:
