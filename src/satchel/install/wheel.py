@@ -31,7 +31,7 @@ from satchel.install import scripts
 from satchel.install.installed import Headers, InstalledDist, parse_headers
 from satchel.install.layout import SCHEMES, SIGNATURE_FILES
 from satchel.install.link import Linker, StrPath, temp_sibling, write_file
-from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
+from satchel.install.record import format_sha256_record, hash_bytes, hash_file
 from satchel.python.run import TargetError, run_in_target
 
 log = logging.getLogger("satchel.install")
@@ -180,12 +180,12 @@ def install_tree(
 
     try:
         # The distribution's own files first, its metadata last, into the staged .dist-info.
-        record, dirs, created = txn.record, txn.dirs, txn.created_files
+        record, dirs, created, sep = txn.record, txn.dirs, txn.created_files, os.sep
         for links, at_dir in ((plan.links, None), (plan.metadata, staging)):
             for mf, dst in links:
                 at = dst if at_dir is None else at_dir + dst[len(target) :]
                 txn.current = dst
-                directory = os.path.dirname(at)
+                directory = at[: at.rindex(sep)]  # (os.path.dirname, for the plain paths of a plan)
                 if directory not in dirs:
                     txn.ensure_dir(directory)
                 if linker.link_file(base + "/" + mf.path, at):
@@ -214,15 +214,12 @@ def install_tree(
             _write(txn, os.path.join(target, "direct_url.json"), url_data, 0o644, staging)
 
         prefix = root + os.sep
-        entries = [
-            RecordEntry.for_sha256(_relative(dst, root, prefix), sha, size)
-            for dst, (sha, size) in txn.record.items()
-        ]
+        rows = [(_relative(dst, root, prefix), sha, size) for dst, (sha, size) in txn.record.items()]
         record_path = os.path.join(target, "RECORD")
-        entries.append(RecordEntry(_relative(record_path, root, prefix)))
+        text = format_sha256_record(rows, _relative(record_path, root, prefix))
         staged_record = os.path.join(staging, "RECORD")
         txn.about_to_write(record_path, staged_record)
-        write_file(staged_record, format_record(entries).encode("utf-8"), mode=0o644)
+        write_file(staged_record, text.encode("utf-8"), mode=0o644)
         txn.current = target
         _publish(staging, target)
     except OSError as exc:
