@@ -190,7 +190,7 @@ def test_the_no_op_path_imports_nothing_it_does_not_need() -> None:
         "from satchel.requirements import parser; from satchel.index import config; "
         "print(sorted(m for m in ('shutil', 'tempfile', 'random', 'hashlib', 'secrets', "
         "'ctypes', 'configparser', 'shlex', 'satchel.cache.manifest', "
-        "'satchel.python.interpreter') "
+        "'satchel.python.interpreter', 'satchel.python.run') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
