@@ -52,9 +52,9 @@ ENTRY_LOCK_TIMEOUT = 600.0
 def default_cache_dir() -> Path:
     """The user cache directory (SATCHEL_CACHE_DIR is ``Settings.cache_dir``, passed as the
     cache's root)."""
-    import platformdirs
+    from satchel.cache.userdir import user_cache_dir
 
-    return Path(platformdirs.user_cache_dir("satchel", appauthor=False))
+    return Path(user_cache_dir())
 
 
 def safe_key(text: str, length: int = 16) -> str:
