@@ -217,3 +217,30 @@ def test_a_marker_that_cannot_be_evaluated_is_warned_about_every_time(
     failed = satchel.run("install", "-p", venv, 'alpha; python_version ~= "x"', check=False)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert "cannot evaluate the marker of 'alpha; python_version ~= \"x\"' (command line)" in failed.stderr
+
+
+def test_the_no_op_imports_no_full_install_nor_platformdirs(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    venv, reqs, constraints = setup(satchel, index_server, tmp_path)
+    env = {k: v for k, v in satchel.base_env().items() if k != "SATCHEL_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")  # the default cache directory, found without platformdirs
+    code = (
+        "import sys; from satchel.cli.main import main; "
+        f"rc = main(['install', '-p', {str(venv)!r}, '-r', {str(reqs)!r}, '-c', {str(constraints)!r}]); "
+        "print(rc, sorted(m for m in ('platformdirs', 'tempfile', 'shutil', 'random', "
+        "'satchel.commands.install', 'satchel.commands.sync', 'satchel.commands.sync_request', "
+        "'satchel.python.run') if m in sys.modules))"
+    )
+    # The first run probes the interpreter into the new cache (satchel.python.run runs it); the
+    # second finds the probe's record there and runs nothing.
+    for expected in ("0 ['satchel.python.run']", "0 []"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, check=True)
+        assert "Nothing to do: 3 packages" in out.stderr, out.stderr
+        assert out.stdout.strip() == expected, out.stdout
+    assert (tmp_path / "xdg" / "satchel").is_dir()
+    assert index_server.count() == 0

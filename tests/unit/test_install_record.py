@@ -60,3 +60,24 @@ def test_malformed_rows_name_the_line(text: str, problem: str) -> None:
     with pytest.raises(RecordError, match=problem) as info:
         parse_record("ok,sha256=x,1\n" + text)
     assert "line 2" in str(info.value)
+
+
+def test_sha256_record_is_what_format_record_makes() -> None:
+    # format_sha256_record writes RECORD rows without csv: byte for byte the csv module's text.
+    import random
+
+    from satchel.install.record import format_sha256_record
+
+    rng = random.Random(1307)
+    alphabet = "ab/._-, \"'\r\n\t\\é€=#"
+    for _ in range(500):
+        rows = []
+        for _ in range(rng.randint(0, 6)):
+            path = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20)))
+            data = rng.randbytes(rng.randint(0, 40))
+            rows.append((path, hashlib.sha256(data).hexdigest(), len(data)))
+        record = rng.choice(["pkg-1.0.dist-info/RECORD", "odd,name-1.0.dist-info/RECORD"])
+        expected = format_record(
+            [RecordEntry.for_sha256(p, sha, size) for p, sha, size in rows] + [RecordEntry(record)]
+        )
+        assert format_sha256_record(rows, record) == expected, rows

@@ -268,3 +268,39 @@ def test_a_directory_that_cannot_be_made_is_an_os_error() -> None:
 
     with pytest.raises(FileNotFoundError):
         _Transaction().ensure_dir("/proc/satchel-nope/sub/dir")
+
+
+def test_each_directory_is_made_once_parent_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Directories holding only directories (sphinx's locale/<lang>/LC_MESSAGES) used to cost a
+    # failed mkdir(2) of the child, then the parent, then the child again.
+    spec = WheelSpec(
+        "deep",
+        "1.0",
+        files={
+            "deep/__init__.py": "",
+            **{f"deep/locale/{lang}/LC_MESSAGES/deep.mo": lang for lang in ("de", "fr", "pt_BR")},
+            "deep/a/b/c/d/leaf.txt": "leaf",
+        },
+        data={"data": {"share/deep/x/y/z.txt": "z"}, "headers": {"deep.h": "int d;"}},
+    )
+    paths = fake_scheme(tmp_path / "env")
+    Path(paths["purelib"]).mkdir(parents=True)  # an environment's library exists; the rest not
+    made: list[str] = []
+    real_mkdir = os.mkdir
+
+    def mkdir(path: str, *args: object, **kwargs: object) -> None:
+        made.append(os.fspath(path))
+        real_mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    install_spec(tmp_path, spec, paths)
+    lib = [d for d in made if d.startswith(paths["purelib"])]
+    assert len(lib) == len(set(lib))  # none twice: never a failed attempt first
+    assert all(os.path.isdir(os.path.dirname(d)) for d in lib)
+    assert (Path(paths["purelib"]) / "deep/locale/pt_BR/LC_MESSAGES/deep.mo").read_text() == "pt_BR"
+    assert (Path(paths["purelib"]) / "deep/a/b/c/d/leaf.txt").read_text() == "leaf"
+    # Roots that did not exist yet (data, headers) are still made, parents included.
+    assert (tmp_path / "env/share/deep/x/y/z.txt").read_text() == "z"
+    assert (Path(paths["headers"]) / "deep" / "deep.h").read_text() == "int d;"

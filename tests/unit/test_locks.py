@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.pylock import is_valid_pylock_path
 
+from satchel.cli.main import _may_be_pylock
 from satchel.commands.sync import is_pylock_name
 from satchel.install.lockcheck import Dist, problems
 
@@ -24,6 +25,8 @@ ENV = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform"
 def test_pylock_name_same_as_packaging(name: str) -> None:
     """The CLI's name check (no packaging import) answers as packaging.pylock does."""
     assert is_pylock_name(name) == is_valid_pylock_path(Path(name))
+    if is_pylock_name(name):  # the CLI's pre-check, made without importing commands.sync
+        assert _may_be_pylock(name)
 
 
 def test_completeness_follows_extras_and_markers() -> None:

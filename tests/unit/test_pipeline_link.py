@@ -52,6 +52,7 @@ def _link(installer: Installer, target: Target, packages: list[ResolvedPackage],
 def test_distributions_are_installed_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = [WheelSpec(f"p{i}", "1.0") for i in range(3)]
     installer, target, packages, trees = _setup(tmp_path, specs)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
     # Every install waits until all three are under way: one at a time, the barrier breaks.
     barrier = threading.Barrier(3, timeout=20)
     real = wheel_module.install_tree
@@ -142,3 +143,25 @@ def test_overlap_counts_scripts_and_entry_point_launchers(tmp_path: Path) -> Non
     assert pipeline._overlapping([c, a], trees)  # a script file and a launcher
     assert not pipeline._overlapping([a, d], trees)
     assert not pipeline._overlapping([b, d], trees)
+
+
+def test_on_two_cores_distributions_are_installed_by_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (threads linking side by side on 2 cores took longer and twice the CPU: GIL and kernel
+    # lock contention after every mkdir and link)
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(3)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    threads: list[str] = []
+    real = wheel_module.install_tree
+
+    def record(tree: Tree, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(wheel_module, "install_tree", record)
+    _link(installer, target, packages, trees)
+    assert threads == [threading.current_thread().name] * 3
+    site = Path(target.paths["purelib"])
+    assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)

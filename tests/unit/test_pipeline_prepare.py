@@ -112,3 +112,48 @@ def test_the_first_error_in_order_and_no_second_download(tmp_path: Path, monkeyp
         run(inst, [package(n) for n in "abcd"])
     assert sorted(client.downloads) == ["a", "b", "c", "d"]  # each once
     assert sorted(unpacked) == ["a", "c"]  # everything else was still prepared
+
+
+def test_cached_trees_are_looked_up_in_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checking a cached tree is Python work and a stat per file: threads only queue for the GIL.
+    from satchel.cache import buckets
+    from satchel.install.unpack import unpack_wheel
+    from tests.support.wheels import WheelSpec, build_wheel
+
+    inst = installer(tmp_path, FakeClient({}))
+    packages = []
+    for name in ("one", "two"):
+        wheel = build_wheel(WheelSpec(name, "1.0", files={f"{name}/__init__.py": ""}), tmp_path / "w")
+        sha = pipeline_sha(wheel)
+        inst.cache.build_tree(
+            buckets.ARCHIVES,
+            f"{name}/{sha}",
+            lambda d, w=wheel, n=name: unpack_wheel(w, d, expected_name=n, expected_version="1.0"),
+            source=wheel.name,
+        )
+        packages.append(ResolvedPackage(name, Version("1.0"), IndexFile(wheel.name, f"https://files.invalid/{wheel.name}", {"sha256": sha}), None, True))
+    packages.append(package("missing"))
+    looked_up_in: list[str] = []
+    real_get_tree = Cache.get_tree
+
+    def get_tree(self: Cache, bucket: Any, key: str, **kwargs: Any) -> Tree | None:
+        looked_up_in.append(threading.current_thread().name)
+        return real_get_tree(self, bucket, key, **kwargs)
+
+    unpacked: list[str] = []
+    monkeypatch.setattr(Cache, "get_tree", get_tree)
+    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False: unpacked.append(pkg.name) or "made")
+    trees = run(inst, packages)
+    assert list(trees) == ["one", "two", "missing"]
+    assert trees["one"].path.is_dir() and trees["two"].manifest.source.startswith("two-")
+    assert trees["missing"] == "made"  # type: ignore[comparison-overlap]
+    assert unpacked == ["missing"]  # only what the cache does not hold goes to the workers
+    assert looked_up_in == [threading.current_thread().name] * 3
+
+
+def pipeline_sha(path: Path) -> str:
+    from satchel.cache.store import sha256_of
+
+    return sha256_of(path)

@@ -190,7 +190,7 @@ def test_the_no_op_path_imports_nothing_it_does_not_need() -> None:
         "from satchel.requirements import parser; from satchel.index import config; "
         "print(sorted(m for m in ('shutil', 'tempfile', 'random', 'hashlib', 'secrets', "
         "'ctypes', 'configparser', 'shlex', 'satchel.cache.manifest', "
-        "'satchel.python.interpreter') "
+        "'satchel.python.interpreter', 'satchel.python.run') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -307,3 +307,48 @@ def test_a_warm_install_of_wheels_imports_no_build_or_network_machinery() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the user cache directory without platformdirs ---------------------------------------------
+
+_XDG = [None, "", "/x/cache", "/x/cache/", "/", "//x", "rel/cache", " /x", "~/c", "/a b/\u00e9"]
+_HOME = [None, "", "/home/u", "/home/u/", "/", "//h", "rel", "~", "/h//", "/a b"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the shortcut answers on Linux only")
+@pytest.mark.parametrize("xdg", _XDG)
+@pytest.mark.parametrize("home", _HOME)
+def test_user_cache_dir_is_platformdirs(
+    monkeypatch: pytest.MonkeyPatch, xdg: str | None, home: str | None
+) -> None:
+    import platformdirs
+
+    from satchel.cache import userdir
+
+    for name, value in (("XDG_CACHE_HOME", xdg), ("HOME", home)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    try:
+        theirs: str | None = platformdirs.user_cache_dir("satchel", appauthor=False)
+    except RuntimeError:  # no home directory to be found
+        theirs = None
+    narrow = userdir.narrow_user_cache_dir()
+    if narrow is not None:
+        assert narrow == theirs
+    if (xdg and xdg.startswith("/")) or (not xdg and home and home.startswith("/")):
+        assert narrow is not None  # the usual environments are answered without platformdirs
+    if theirs is not None:
+        assert userdir.user_cache_dir() == theirs
+
+
+def test_user_cache_dir_leaves_android_to_platformdirs() -> None:
+    from satchel.cache import userdir
+
+    usual = {"HOME": "/home/u"}
+    assert userdir.narrow_user_cache_dir(usual) == (
+        "/home/u/.cache/satchel" if sys.platform == "linux" else None
+    )
+    assert userdir.narrow_user_cache_dir({**usual, "ANDROID_DATA": "/data"}) is None
+    assert userdir.narrow_user_cache_dir({**usual, "ANDROID_ROOT": "/system"}) is None

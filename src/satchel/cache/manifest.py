@@ -77,11 +77,11 @@ def _hash_tree(tree: Path, known: dict[str, str], *, read_only: bool) -> list[Ma
 def check_tree(tree: Path, manifest: Manifest) -> str | None:
     """Cheap check: every file exists as a regular file with its recorded size and mtime.
     Returns None when fine, else a short reason."""
-    join = os.path.join
-    base = str(tree)
+    base = os.fspath(tree) + os.sep  # (f.path is relative: no os.path.join per file)
+    lstat = os.lstat
     for f in manifest.files:
         try:
-            st = os.lstat(join(base, f.path))
+            st = lstat(base + f.path)
         except FileNotFoundError:
             return f"file missing from unpacked tree: {f.path}"
         except OSError as exc:

@@ -118,8 +118,10 @@ def _build(tp: Any) -> Converter:
 def _dataclass_converter(cls: Any) -> Converter:
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.init]
-    # Filled lazily so recursive record types work.
-    plan: list[tuple[str, Converter, bool]] = []
+    # Filled lazily so recursive record types work. A field of a primitive type has its type
+    # checked inline (a manifest is thousands of records of five such fields): a value of
+    # exactly that type is taken as it is, anything else goes to the field's converter.
+    plan: list[tuple[str, Converter, bool, type | None]] = []
 
     def conv(value: Any) -> Any:
         if not plan:
@@ -127,13 +129,16 @@ def _dataclass_converter(cls: Any) -> Converter:
                 has_default = (
                     f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
                 )
-                plan.append((f.name, converter(hints[f.name]), has_default))
+                tp = hints[f.name]
+                exact = tp if tp in (str, int, float, bool) else None
+                plan.append((f.name, converter(tp), has_default, exact))
         if not isinstance(value, dict):
             raise SchemaError(f"expected object for {cls.__name__}")
         kwargs = {}
-        for name, field_conv, has_default in plan:
+        for name, field_conv, has_default, exact in plan:
             if name in value:
-                kwargs[name] = field_conv(value[name])
+                item = value[name]
+                kwargs[name] = item if type(item) is exact else field_conv(item)
             elif not has_default:
                 raise SchemaError(f"{cls.__name__}: missing field {name!r}")
         return cls(**kwargs)

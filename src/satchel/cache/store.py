@@ -53,9 +53,9 @@ ENTRY_LOCK_TIMEOUT = 600.0
 def default_cache_dir() -> Path:
     """The user cache directory (SATCHEL_CACHE_DIR is ``Settings.cache_dir``, passed as the
     cache's root)."""
-    import platformdirs
+    from satchel.cache.userdir import user_cache_dir
 
-    return Path(platformdirs.user_cache_dir("satchel", appauthor=False))
+    return Path(user_cache_dir())
 
 
 def safe_key(text: str, length: int = 16) -> str:
@@ -417,11 +417,12 @@ class Cache:
 
     # -- unpacked trees ------------------------------------------------------------------------
 
-    def get_tree(self, bucket: Bucket, key: str) -> Tree | None:
+    def get_tree(self, bucket: Bucket, key: str, *, remote: bool = True) -> Tree | None:
         """An unpacked tree, cheaply checked (every file exists with its size and mtime); on a
-        local miss, from the remote tier when one is configured and the entry belongs there."""
+        local miss, from the remote tier when one is configured and the entry belongs there
+        (unless not ``remote``: a local look only)."""
         tree = self._get_local_tree(bucket, key)
-        if tree is None:
+        if tree is None and remote:
             tier = self.remote_tier()
             if tier is not None:
                 tree = tier.fetch_tree(bucket, key)

@@ -118,7 +118,9 @@ def _main(args_list: list[str], collecting: bool) -> int:
                 getattr(args, "remote_upload_wait", None),
             ),
         )
-        if args.command == "install" and args.requirement:
+        if args.command == "install" and any(_may_be_pylock(f) for f in args.requirement or ()):
+            # (satchel.commands.sync is not imported for the usual requirements files: the
+            # no-op install does without it)
             from satchel.commands.sync import is_pylock_name, run_install
 
             if any(is_pylock_name(f) for f in args.requirement):
@@ -139,6 +141,11 @@ def _main(args_list: list[str], collecting: bool) -> int:
         # The reader went away (`satchel list | head`): stop quietly, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _may_be_pylock(path: str) -> bool:
+    """True for every name ``satchel.commands.sync.is_pylock_name`` accepts (and a few more)."""
+    return path.endswith(".toml") and "pylock" in path
 
 
 def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> int:

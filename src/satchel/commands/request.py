@@ -196,14 +196,15 @@ class InstallRequest:
         )
 
 
-_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+# (compiled when first used: a no-op install names no projects in options)
+_PROJECT_NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
 
 
 def project_names(option: str, values: Iterable[str]) -> list[str]:
     """Project names given to ``option``, each checked (PEP 508 names)."""
     out = []
     for value in values:
-        if not _PROJECT_NAME.fullmatch(value):
+        if not re.fullmatch(_PROJECT_NAME, value, re.IGNORECASE):
             raise SatchelError(
                 f"{option} {value!r}: not a project name",
                 hint="project names are letters, digits and . _ - (for example my-package)",
@@ -217,7 +218,7 @@ def format_control(option: str, values: Iterable[str]) -> list[str]:
     for value in values:
         names = [part.strip() for part in value.split(",") if part.strip() not in ("", ":all:", ":none:")]
         for name in names:
-            if not _PROJECT_NAME.fullmatch(name):
+            if not re.fullmatch(_PROJECT_NAME, name, re.IGNORECASE):
                 raise SatchelError(
                     f"{option} {value!r}: {name!r} is not a project name",
                     hint=f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)",

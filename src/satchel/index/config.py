@@ -11,7 +11,7 @@ beat both. Each setting (index-url, extra-index-url, find-links) is looked up in
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 import os
 import re
@@ -25,9 +25,10 @@ from satchel.errors import SatchelError
 
 log = logging.getLogger("satchel.index")
 
-_PYPI_RE = re.compile(r"""^PyPI\s*=\s*PackageIndex\(\s*["']([^"']+)["']""", re.MULTILINE)
+# (patterns, compiled when first used through re's cache: the no-op install imports this module)
+_PYPI_RE = r"""^PyPI\s*=\s*PackageIndex\(\s*["']([^"']+)["']"""
 _SECTIONS = ("global", "install")  # lowest to highest priority
-_DELIMITER = re.compile(r"[=:]")
+_DELIMITER = r"[=:]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ def read_plain_ini(path: Path) -> dict[str, list[tuple[str, str]]] | None:
             current = sections[name] = []
             keys = set()
             continue
-        delimiter = _DELIMITER.search(value)
+        delimiter = re.search(_DELIMITER, value)
         if current is None or delimiter is None:
             return None
         key = value[: delimiter.start()].rstrip().lower()
@@ -236,6 +237,8 @@ def pip_default_index_url() -> tuple[str, str]:
     """
     spec = None
     try:
+        import importlib.util
+
         spec = importlib.util.find_spec("pip")
     except (ImportError, ValueError):
         pass
@@ -243,7 +246,7 @@ def pip_default_index_url() -> tuple[str, str]:
         for location in spec.submodule_search_locations:
             source = Path(location) / "_internal" / "models" / "index.py"
             try:
-                m = _PYPI_RE.search(source.read_text(encoding="utf-8"))
+                m = re.search(_PYPI_RE, source.read_text(encoding="utf-8"), re.MULTILINE)
             except OSError:
                 continue
             if m:

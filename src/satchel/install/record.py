@@ -8,6 +8,7 @@ a wheel). RECORD itself, and sometimes .pyc files, have neither hash nor size.
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import io
 from collections.abc import Iterable
@@ -121,3 +122,24 @@ def format_record(entries: Iterable[RecordEntry]) -> str:
     for e in entries:
         writer.writerow((e.path, e.hash_field, "" if e.size is None else str(e.size)))
     return out.getvalue()
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_QUOTED = frozenset(',"\r\n')  # what makes csv quote a field (QUOTE_MINIMAL, these dialects)
+
+
+def format_sha256_record(rows: Iterable[tuple[str, str, int]], record_path: str) -> str:
+    """RECORD text for ``rows`` of (path, sha256 hex, size), then ``record_path`` with no hash:
+    what :func:`format_record` makes of the same entries (tests/unit/test_install_record.py
+    compares them), with one f-string per row instead of a RecordEntry and a csv row (a
+    warm install writes a row per installed file)."""
+    b2a, fromhex = binascii.b2a_base64, bytes.fromhex
+    lines = []
+    for path, sha, size in rows:
+        if _QUOTED.isdisjoint(path):
+            b64 = b2a(fromhex(sha), newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
+            lines.append(f"{path},sha256={b64},{size}\n")
+        else:
+            lines.append(format_record([RecordEntry.for_sha256(path, sha, size)]))
+    lines.append(format_record([RecordEntry(record_path)]))
+    return "".join(lines)

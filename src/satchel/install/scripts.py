@@ -14,8 +14,6 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from installer.scripts import Script
-
 from satchel.errors import InstallError
 
 SCRIPT_GROUPS = {"console_scripts": "console", "gui_scripts": "gui"}
@@ -99,8 +97,30 @@ def rewrite_shebang(content: bytes, executable: str) -> bytes | None:
     return shebang(executable, args) + content[m.end() :]
 
 
+# installer.scripts' template. Importing installer costs ~11 ms (its package imports its whole
+# core, email included), a tenth of a warm install, for a format string:
+# tests/unit/test_install_scripts.py checks these launchers byte for byte against installer's.
+_LAUNCHER = (
+    "# -*- coding: utf-8 -*-\n"
+    "import re\n"
+    "import sys\n"
+    "from {module} import {import_name}\n"
+    'if __name__ == "__main__":\n'
+    '    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])\n'
+    "    sys.exit({func_path}())\n"
+)
+
+
 def launcher(entry: EntryPoint, executable: str) -> bytes:
-    """The POSIX launcher script for an entry point (made by ``installer.scripts.Script``)."""
-    section = SCRIPT_GROUPS[entry.group]
-    script = Script(entry.name, entry.module, entry.attr, section=section)  # type: ignore[arg-type]
-    return script.generate(executable, "posix")[1]
+    """The POSIX launcher script for an entry point: byte for byte what installer's
+    ``Script(...).generate(executable, "posix")`` makes (console and gui scripts alike)."""
+    exe = executable.encode("utf-8")
+    if b" " not in exe and len(exe) + 3 <= MAX_SIMPLE_SHEBANG:
+        header = b"#!" + exe
+    else:  # installer's /bin/sh trampoline (only a space counts here, unlike in shebang())
+        quoted = shlex.quote(executable).encode("utf-8")
+        header = b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''"
+    code = _LAUNCHER.format(
+        module=entry.module, import_name=entry.attr.split(".")[0], func_path=entry.attr
+    )
+    return header + b"\n" + code.encode("utf-8")

@@ -29,6 +29,7 @@ from satchel.archives import (
     Written,
 )
 from satchel.errors import InstallError
+from satchel.install.layout import SCHEMES, SIGNATURE_FILES
 from satchel.install.record import (
     ACCEPTED_ALGORITHMS,
     RecordEntry,
@@ -37,8 +38,6 @@ from satchel.install.record import (
     parse_record,
 )
 
-SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
-SIGNATURE_FILES = ("RECORD.jws", "RECORD.p7s")
 _CORRUPT_HINT = (
     "delete the wheel and download it again; if that keeps failing, the file on the index is broken"
 )

@@ -29,9 +29,9 @@ from satchel.cache.store import Tree
 from satchel.errors import InstallError
 from satchel.install import scripts
 from satchel.install.installed import Headers, InstalledDist, parse_headers
+from satchel.install.layout import SCHEMES, SIGNATURE_FILES
 from satchel.install.link import Linker, StrPath, temp_sibling, write_file
-from satchel.install.record import RecordEntry, format_record, hash_bytes, hash_file
-from satchel.install.unpack import SCHEMES, SIGNATURE_FILES
+from satchel.install.record import format_sha256_record, hash_bytes, hash_file
 from satchel.python.run import TargetError, run_in_target
 
 log = logging.getLogger("satchel.install")
@@ -71,9 +71,14 @@ class _Plan:
 
 
 class _Transaction:
-    """Tracks what an install created, to remove it again if the install fails."""
+    """Tracks what an install created, to remove it again if the install fails.
 
-    def __init__(self) -> None:
+    ``roots`` are the scheme directories the files go under (most often existing already):
+    a directory is made after its parent, so each directory below a root costs one mkdir(2),
+    never a failed one first (sphinx's locale/<lang>/LC_MESSAGES chains cost three before)."""
+
+    def __init__(self, roots: frozenset[str] = frozenset()) -> None:
+        self.roots = roots
         self.dirs: set[str] = set()  # known to exist
         self.created_dirs: list[str] = []
         self.created_files: list[str] = []
@@ -83,6 +88,10 @@ class _Transaction:
     def ensure_dir(self, directory: str) -> None:
         if directory in self.dirs:
             return
+        parent = os.path.dirname(directory)
+        known = parent in self.dirs or parent in self.roots or directory in self.roots
+        if not known and parent != directory:
+            self.ensure_dir(parent)  # (a root is assumed to exist until mkdir says otherwise)
         try:
             os.mkdir(directory)
             self.created_dirs.append(directory)
@@ -90,10 +99,9 @@ class _Transaction:
             if not os.path.isdir(directory):
                 raise
         except FileNotFoundError:
-            parent = os.path.dirname(directory)
             if parent == directory or parent in self.dirs:
                 raise  # (where the parent exists and still no directory can be made: /proc)
-            self.ensure_dir(parent)
+            self.ensure_dir(parent)  # a root that does not exist yet (--target, headers)
             self.ensure_dir(directory)
         self.dirs.add(directory)
 
@@ -166,18 +174,18 @@ def install_tree(
     if "\n" in installer or "\r" in installer:
         raise ValueError("installer name must be one line")
 
-    txn = _Transaction()
+    txn = _Transaction(frozenset(d for d in (root, *scheme_dirs.values()) if d))
     target = os.path.join(root, dist_info)
     staging = temp_sibling(target)
 
     try:
         # The distribution's own files first, its metadata last, into the staged .dist-info.
-        record, dirs, created = txn.record, txn.dirs, txn.created_files
+        record, dirs, created, sep = txn.record, txn.dirs, txn.created_files, os.sep
         for links, at_dir in ((plan.links, None), (plan.metadata, staging)):
             for mf, dst in links:
                 at = dst if at_dir is None else at_dir + dst[len(target) :]
                 txn.current = dst
-                directory = os.path.dirname(at)
+                directory = at[: at.rindex(sep)]  # (os.path.dirname, for the plain paths of a plan)
                 if directory not in dirs:
                     txn.ensure_dir(directory)
                 if linker.link_file(base + "/" + mf.path, at):
@@ -206,15 +214,12 @@ def install_tree(
             _write(txn, os.path.join(target, "direct_url.json"), url_data, 0o644, staging)
 
         prefix = root + os.sep
-        entries = [
-            RecordEntry.for_sha256(_relative(dst, root, prefix), sha, size)
-            for dst, (sha, size) in txn.record.items()
-        ]
+        rows = [(_relative(dst, root, prefix), sha, size) for dst, (sha, size) in txn.record.items()]
         record_path = os.path.join(target, "RECORD")
-        entries.append(RecordEntry(_relative(record_path, root, prefix)))
+        text = format_sha256_record(rows, _relative(record_path, root, prefix))
         staged_record = os.path.join(staging, "RECORD")
         txn.about_to_write(record_path, staged_record)
-        write_file(staged_record, format_record(entries).encode("utf-8"), mode=0o644)
+        write_file(staged_record, text.encode("utf-8"), mode=0o644)
         txn.current = target
         _publish(staging, target)
     except OSError as exc:

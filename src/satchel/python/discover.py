@@ -20,7 +20,6 @@ from pathlib import Path
 
 from satchel.cache.store import Cache
 from satchel.errors import InterpreterError
-from satchel.python.run import TargetError, run_in_target
 
 NO_VENV_HINT = "create one with `satchel venv`, pass -p/--python, or use --system"
 _VERSION_QUERY = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
@@ -210,6 +209,8 @@ def _version_of(exe: Path, cache: Cache | None) -> tuple[int, int, int] | None:
             return get_facts(exe, cache).version_info
         except InterpreterError:
             return None
+    from satchel.python.run import TargetError, run_in_target
+
     try:
         out = run_in_target(exe, _VERSION_QUERY, _QUERY_TIMEOUT)
     except TargetError:
@@ -229,6 +230,8 @@ def _unwrap_script(exe: Path) -> Path:
                 return exe
     except OSError:
         return exe
+    from satchel.python.run import TargetError, run_in_target
+
     try:
         out = run_in_target(exe, "import sys; print(sys.executable)", _QUERY_TIMEOUT)
     except TargetError:

@@ -20,7 +20,6 @@ from pathlib import Path
 from satchel.cache import schema
 from satchel.errors import InterpreterError
 from satchel.python.facts import ProbeFacts
-from satchel.python.run import TargetError, last_line, run_in_target
 
 # ``Interpreter`` and the tag computation are imported by ``to_interpreter``: reading cached
 # probe facts (a no-op install) needs neither.
@@ -42,6 +41,9 @@ def probe_script() -> str:
 
 def probe_facts(executable: Path, *, timeout: float = PROBE_TIMEOUT) -> ProbeFacts:
     """Run the probe inside ``executable`` and parse its answer. Raises InterpreterError."""
+    # (imported here: a cached probe, the no-op install's case, runs nothing)
+    from satchel.python.run import TargetError, last_line, run_in_target
+
     exe = os.path.abspath(executable)
     try:
         out = run_in_target(exe, probe_script(), timeout)

@@ -37,7 +37,7 @@ from satchel.requirements.urls import (
 _NAMED_URL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
 _PATH_EXTRAS_RE = re.compile(r"^(?P<path>.*?)(?P<extras>\[[^\[\]]*\])?$")
 _HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+_HEX_RE = r"^[0-9a-fA-F]+$"  # (compiled when first used: hashes are rare)
 
 
 def parse_requirement_line(
@@ -156,7 +156,7 @@ def _parse_hash(value: str, where: str) -> str:
             f"{where}: unsupported hash algorithm '{algorithm}' in '--hash={value}'",
             hint="use sha256, sha384 or sha512",
         )
-    if len(digest) != length or not _HEX_RE.match(digest):
+    if len(digest) != length or not re.match(_HEX_RE, digest):
         raise RequirementsFileError(
             f"{where}: malformed {algorithm} digest '{digest}' (expected {length} hex digits)",
             hint="copy the digest again, e.g. from the output of 'sha256sum <file>'",
