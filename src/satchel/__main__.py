@@ -1,3 +1,3 @@
-from satchel.cli.main import main
+from satchel.cli.main import run
 
-raise SystemExit(main())
+run()

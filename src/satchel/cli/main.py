@@ -43,6 +43,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return build_parser(only)
 
 
+def run() -> None:
+    """The ``satchel`` program (its console script and ``python -m satchel``): :func:`main`,
+    then :func:`satchel.cli.leave.leave`, which exits without tearing the interpreter down."""
+    code = main()
+    from satchel.cli.leave import leave
+
+    leave(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list == ["--version"]:
