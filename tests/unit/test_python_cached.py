@@ -117,7 +117,7 @@ def test_symlink_target_change_is_probed_again(
     assert len(counter.calls) == 2
 
 
-def test_recreated_venv_is_probed_again(
+def test_changed_venv_configuration_is_probed_again(
     cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     venv_python = create_venv(tmp_path / "venv", Path(sys.executable), cache=cache)
@@ -128,10 +128,41 @@ def test_recreated_venv_is_probed_again(
     cfg = tmp_path / "venv" / "pyvenv.cfg"
     st = cfg.stat()
     os.utime(cfg, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert get_interpreter(venv_python, cache) == first
+    assert len(counter.calls) == 1  # touched, not changed
+    text = cfg.read_text()
+    assert "include-system-site-packages = false" in text
+    cfg.write_text(text.replace("include-system-site-packages = false", "include-system-site-packages = true"))
     again = get_interpreter(venv_python, cache)
     assert len(counter.calls) == 2
-    assert again == first
-    assert first.is_venv and first.prefix == str(tmp_path / "venv")
+    assert first.is_venv and again.prefix == first.prefix == str(tmp_path / "venv")
+
+
+@pytest.mark.parametrize("tool", ["satchel", "venv"])
+def test_venv_recreated_alike_keeps_its_record_whose_facts_match_a_fresh_probe(
+    cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str
+) -> None:
+    """A CI job that deletes and recreates its venv at the same path does not probe it again,
+    and what the record says is exactly what probing the new venv says."""
+    venv = tmp_path / "venv"
+
+    def make() -> Path:
+        if tool == "satchel":
+            return create_venv(venv, Path(sys.executable))
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        return venv / "bin" / "python"
+
+    venv_python = make()
+    counter = Counter(monkeypatch)
+    get_facts(venv_python, cache)
+    assert counter.calls.count(venv_python) == 1
+    import shutil
+
+    shutil.rmtree(venv)
+    venv_python = make()
+    kept = get_facts(venv_python, cache)
+    assert counter.calls.count(venv_python) == 1
+    assert kept == probe.probe_facts(venv_python)
 
 
 def test_key_is_the_path_as_given(

@@ -33,7 +33,7 @@ FILES = Bucket("files", 1, "downloaded wheels and sdists, addressed by sha256")
 ARCHIVES = Bucket("archives", 1, "unpacked wheels, addressed by the wheel's sha256, with manifests")
 BUILT = Bucket("built", 1, "wheels built from sources, keyed by source and interpreter", costly=True)
 INTERPRETERS = Bucket(
-    "interpreters", 1, "introspected interpreters, keyed by path and file identity", per_package=False
+    "interpreters", 2, "introspected interpreters, keyed by path and file identity", per_package=False
 )
 
 RESOLUTIONS = Bucket(

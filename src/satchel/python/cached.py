@@ -3,9 +3,16 @@
 The key is a digest of the executable's absolute path as given (not resolved: a venv's
 ``bin/python`` and its base interpreter are different targets). A record is used only while the
 *identity* it was taken for still holds: the resolved real executable's path, size and mtime, plus
-the mtime of the environment's ``pyvenv.cfg`` (a venv recreated in place gets a new one). An
-upgraded interpreter or a recreated venv is probed again; a corrupt record is a miss (the cache
-reports it and returns None).
+the sha256 of the environment's ``pyvenv.cfg``. An upgraded or replaced interpreter, or a venv
+whose configuration changed (another base interpreter, ``include-system-site-packages``
+toggled), is probed again; a corrupt record is a miss (the cache reports it and returns None).
+
+A venv deleted and made again at the same path from the same base interpreter with the same
+options has the same ``pyvenv.cfg`` and the same real executable, and everything the probe
+reports follows from those (the prefix from the path, the scheme and layout from the base and the
+configuration): its record still holds, so a CI job that recreates its venv on every run does not
+pay for a probe (one subprocess, ~20-30 ms) each time. ``tests/unit/test_python_cached.py``
+checks the kept facts against a fresh probe of the recreated venv.
 
 The record holds the raw probe facts; the ``Interpreter`` (with its wheel tags) is derived from
 them on every load, so a change in satchel's tag logic never needs a cache bump.
@@ -37,7 +44,7 @@ class Identity:
     real_executable: str
     size: int
     mtime_ns: int
-    pyvenv_cfg_mtime_ns: int | None
+    pyvenv_cfg_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def identity_of(executable: Path | str) -> Identity:
         raise InterpreterError(f"cannot use {exe}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise InterpreterError(f"cannot use {exe}: not a file")
-    return Identity(real, st.st_size, st.st_mtime_ns, _pyvenv_cfg_mtime_ns(exe))
+    return Identity(real, st.st_size, st.st_mtime_ns, _pyvenv_cfg_sha256(exe))
 
 
 def get_facts(executable: Path, cache: Cache | None) -> ProbeFacts:
@@ -89,14 +96,19 @@ def get_interpreter(executable: Path, cache: Cache | None) -> Interpreter:
     return probe.to_interpreter(executable, get_facts(executable, cache))
 
 
-def _pyvenv_cfg_mtime_ns(exe: str) -> int | None:
+def _pyvenv_cfg_sha256(exe: str) -> str | None:
+    """The digest of the ``pyvenv.cfg`` the interpreter reads (next to it, or one directory up),
+    None when there is none."""
+    import hashlib
+
     bin_dir = os.path.dirname(exe)
     for cfg in (
         os.path.join(bin_dir, "pyvenv.cfg"),
         os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg"),
     ):
         try:
-            return os.stat(cfg).st_mtime_ns
+            with open(cfg, "rb") as fh:
+                return hashlib.sha256(fh.read()).hexdigest()
         except OSError:
             continue
     return None
