@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 # A module-level object whose finalizer runs only when the interpreter tears itself down, an
 # atexit function, and output still in the buffers when the process leaves.
@@ -85,3 +86,13 @@ def test_an_error_exit_status_passes_through() -> None:
     assert out.returncode == 1
     assert "error:" in out.stderr and "/nonexistent/reqs.txt" in out.stderr
     assert "torn down" not in out.stderr
+
+
+def test_under_a_profiler_the_exit_is_normal_so_the_profile_gets_written(tmp_path: Path) -> None:
+    stats = tmp_path / "satchel.pstats"
+    out = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "satchel", "cache", "dir"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert stats.stat().st_size > 0

@@ -34,13 +34,22 @@ def waiting_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
 
 
+def watched() -> bool:
+    """True while a profiler (cProfile, pyinstrument), a tracer (coverage) or a debugger runs."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: coverage's sys.monitoring core
+    return monitoring is not None and any(monitoring.get_tool(i) is not None for i in range(6))
+
+
 def leave(code: int) -> NoReturn:
     """End the process with ``code`` as a normal exit would, minus freeing every object.
 
     Falls back to a normal exit (``SystemExit``) when one would do more than this: a thread it
-    would wait for (an executor's workers, say) is still alive, or flushing the output fails
-    (the interpreter then reports it and exits with its own status, as always)."""
-    if waiting_threads():
+    would wait for (an executor's workers, say) is still alive, a profiler, tracer or debugger
+    is watching (they write their results once the program returns), or flushing the output
+    fails (the interpreter then reports it and exits with its own status, as always)."""
+    if waiting_threads() or watched():
         raise SystemExit(code)
     try:
         sys.stdout.flush()
