@@ -302,8 +302,8 @@ def test_a_warm_install_of_wheels_imports_no_build_or_network_machinery() -> Non
         "import sys; from satchel.commands import install, pipeline, sources; "
         "from satchel.index import client, file_transport, findlinks, http, metadata; "
         "file_transport._file_path('file:///srv/simple/six/'); http._default_user_agent(); "
-        "print(sorted(m for m in ('satchel.build', 'urllib.request', 'email.parser', "
-        "'importlib.metadata', 'http.client') if m in sys.modules))"
+        "print(sorted(m for m in ('satchel.build', 'urllib.request', 'email.parser', 'email.utils', "
+        "'socket', 'importlib.metadata', 'http.client') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -8,7 +8,6 @@ for ``default_ttl`` seconds instead of being refetched on every run.
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -85,6 +84,10 @@ def _seconds(value: str | None) -> float | None:
 def _http_date(value: str) -> float | None:
     if not value:
         return None
+    # (imported here: email.utils brings socket, email.charset and more, ~7 ms, and only a
+    # response with an Expires or Date header needs it, never a run served from the cache)
+    import email.utils
+
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
