@@ -331,3 +331,32 @@ def test_tls_uses_the_system_store_and_ssl_cert_file(
         monkeypatch.delenv("SSL_CERT_DIR", raising=False)
         assert client().get(url).status == 200
         assert client(cafile=str(cert)).get(url).status == 200
+
+
+def test_an_unusable_ssl_cert_location_is_warned_about_once_tls_is_used(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    from tests.support.index_server import make_self_signed_cert
+
+    cert, key = make_self_signed_cert(tmp_path)
+    missing = tmp_path / "no-such-bundle.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
+    monkeypatch.setenv("SSL_CERT_DIR", f"{tmp_path / 'no-such-dir'}{os.pathsep}{tmp_path}")
+    with IndexServer(index_dir, tls=(cert, key)) as server:
+        publish(server, WheelSpec("demo", "1.0"))
+        http = client(environ=dict(os.environ))
+        with caplog.at_level("WARNING", logger="satchel"):
+            assert not caplog.records  # nothing said before TLS is used
+            with pytest.raises(IndexError_):
+                http.get(server.project_url("demo"))
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert f"SSL_CERT_FILE={missing} is not a readable file: no certificates are loaded from it" in warnings
+        assert f"SSL_CERT_DIR={tmp_path / 'no-such-dir'} is not a readable directory: no certificates are loaded from it" in warnings
+        assert not any(f"SSL_CERT_DIR={tmp_path} " in w for w in warnings)  # the usable one
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="satchel"):
+            assert client(environ=dict(os.environ)).get(server.project_url("demo")).status == 200
+        assert not [r for r in caplog.records if "SSL_CERT_FILE" in r.getMessage()]

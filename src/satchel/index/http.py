@@ -386,6 +386,7 @@ class HttpClient:
             import urllib3
 
             if self._ssl_context is None:
+                warn_unusable_cert_locations(self._environ)
                 self._ssl_context = ssl.create_default_context(cafile=self._cafile)
             common: dict[str, Any] = {
                 "num_pools": 20,
@@ -492,3 +493,26 @@ def _parse_content_range(value: str) -> tuple[int, int, int] | None:
     if last < first or last >= total:
         return None
     return first, last, total
+
+
+def warn_unusable_cert_locations(environ: Mapping[str, str]) -> None:
+    """Warn about ``SSL_CERT_FILE``/``SSL_CERT_DIR`` naming nothing usable. OpenSSL skips such a
+    location without a word (and, for ``SSL_CERT_FILE``, loads the default bundle in its place
+    neither), so a typo there would otherwise show up only as a certificate error, or not at all
+    while the default directory happens to do. uv warns the same way."""
+    for name, usable, kind in (
+        ("SSL_CERT_FILE", os.path.isfile, "file"),
+        ("SSL_CERT_DIR", os.path.isdir, "directory"),
+    ):
+        value = environ.get(name, "")
+        if not value:
+            continue
+        if name == "SSL_CERT_DIR":  # a list, like PATH
+            missing = [p for p in value.split(os.pathsep) if p and not usable(p)]
+        else:
+            missing = [] if usable(value) and os.access(value, os.R_OK) else [value]
+        for path in missing:
+            log.warning(
+                "%s=%s is not a readable %s: no certificates are loaded from it",
+                name, path, kind,
+            )
