@@ -48,6 +48,28 @@ def test_build_constraint(satchel: Satchel, index_server: IndexServer, tmp_path:
     assert_error(missing, "nope.txt")
 
 
+def test_a_wheel_built_under_build_constraints_is_not_reused_without_them(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """The built-wheel cache keys isolated builds by their build constraints: the same sdist
+    built with `-b` (helper<2) and then without it is built twice, and again with the same
+    constraints is taken from the cache."""
+    publish(index_server, WheelSpec("helper", "1.0"), WheelSpec("helper", "2.0"))
+    record = tmp_path / "proj.json"
+    intree_sdist(index_server.directory, "proj", "1.0", requires=["helper"], record_env=str(record))
+    constraints = tmp_path / "build-constraints.txt"
+    constraints.write_text("helper<2\n")
+    satchel.run("install", "-p", satchel.venv(), "-b", constraints, "proj")
+    assert _helper_versions(record) == {"1.0"}
+    record.unlink()
+    satchel.run("install", "-p", satchel.venv(), "proj")
+    assert _helper_versions(record) == {"2.0"}  # built again, in an environment without the pin
+    record.unlink()
+    satchel.run("install", "-p", satchel.venv(), "-b", constraints, "proj")
+    satchel.run("install", "-p", satchel.venv(), "proj")
+    assert not record.exists()  # both builds were in the cache
+
+
 def test_no_build_isolation_package(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
     intree_sdist(index_server.directory, "inplace", "1.0", record_env=str(tmp_path / "inplace.json"))
     intree_sdist(index_server.directory, "isolated", "1.0", record_env=str(tmp_path / "isolated.json"))

@@ -121,6 +121,7 @@ class _Job:
             self.config_settings,
             isolated=isolated,
             editable_path=source.location if editable else None,
+            build_constraints=self.build_constraints if isolated else (),
         )
         self.interp = interpreter_key(interpreter)
         self.wheel_kind = "editable" if editable else "wheel"

@@ -13,7 +13,8 @@ directory, then renamed into place, under a per-entry flock)::
 
 * source key: ``sha256-<sdist digest>``, ``git-<commit>``, ``dir-<fingerprint>`` (source.py);
 * settings key: digest of the config settings and of whether the build was isolated (and, for
-  editable builds, the project's path: an editable wheel points at it);
+  editable builds, the project's path: an editable wheel points at it; for isolated builds
+  under ``-b`` build constraints, the constraints);
 * interpreter key: implementation, major.minor, ABI and platform of the target's most preferred
   tag, e.g. ``cpython-3.11-cp311-manylinux_2_36_x86_64``.
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +75,20 @@ def settings_key(
     *,
     isolated: bool,
     editable_path: Path | None = None,
+    build_constraints: Sequence[str] = (),
 ) -> str:
-    """A digest of everything besides source and interpreter that changes a build's result."""
+    """A digest of everything besides source and interpreter that changes a build's result:
+    config settings, isolation, an editable's path, and the build constraints (``-b``) an
+    isolated build's environment was made under -- a wheel built with ``setuptools<70`` is
+    not the answer for a build without that pin. (Keys without constraints are as they were.)"""
     data: dict[str, object] = {
         "config_settings": dict(sorted((config_settings or {}).items())),
         "isolated": isolated,
     }
     if editable_path is not None:
         data["editable_path"] = str(editable_path)
+    if build_constraints:
+        data["build_constraints"] = sorted(set(build_constraints))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
