@@ -41,6 +41,10 @@ def _add_env(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", action="store_true", help="allow the system Python as the target")
 
 
+def _add_break_system(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--break-system-packages", action="store_true", help="change an interpreter whose packages the operating system manages (PEP 668's EXTERNALLY-MANAGED file), like pip's and uv's flag")
+
+
 def _add_index(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("index")
     g.add_argument("-i", "--index-url", help="base URL of the package index (simple API)")
@@ -155,6 +159,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser("uninstall", help="uninstall packages")
         p.add_argument("names", nargs="+", metavar="NAME", help="packages to uninstall")
         p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
+        _add_break_system(p)
         _add_env(p)
         _add_common(p)
 
@@ -271,6 +276,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
     _add_build_flags(p)
     _add_env(p)
+    _add_break_system(p)
     _add_index(p)
     _add_common(p)
     _add_remote(p)
@@ -356,6 +362,7 @@ def _add_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--config-settings", action="append", default=[], metavar="KEY=VALUE", help="passed to PEP 517 build backends")
     p.add_argument("--no-build-isolation", action="store_true", help="build in the target environment")
     _add_env(p)
+    _add_break_system(p)
     _add_index(p)
     _add_common(p)
     _add_remote(p)

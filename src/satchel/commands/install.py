@@ -18,6 +18,7 @@ from packaging.version import Version
 from satchel.cache.store import Cache
 from satchel.commands.buildflags import build_options
 from satchel.commands.common import auto_prune, cache_in_use, open_cache
+from satchel.commands.managed import check_not_externally_managed
 from satchel.commands.pipeline import Installer, Target, installed_identity
 from satchel.commands.releases import release_control
 from satchel.commands.remembering import ResolutionMemory
@@ -77,6 +78,12 @@ def _target(request: InstallRequest, cache: Cache) -> Target:
         return Target(interp, paths, str(root), is_directory=True)
     exe = find_target(request.python, system=request.system, cwd=Path.cwd(), cache=cache)
     interp = get_interpreter(exe, cache)
+    if request.prefix is None and request.root is None and not (request.dry_run and request.report):
+        # (as pip: --target, --prefix and --root write elsewhere; a dry run asking for a report
+        # changes nothing)
+        check_not_externally_managed(
+            interp.executable, interp.externally_managed, allowed=request.break_system_packages
+        )
     if request.prefix is None and not request.user and request.root is None:
         return Target(interp, dict(interp.paths), interp.prefix)
     return _scheme_target(request, interp)

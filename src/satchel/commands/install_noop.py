@@ -116,6 +116,9 @@ def _nothing_to_do(
                 return None
         finally:
             cache.close()
+    if facts.externally_managed is not None and not request.break_system_packages:
+        log.debug("no-op check: the target is externally managed (PEP 668); the full install decides")
+        return None
     installed = {d.name: d for d in list_installed(facts.paths)}
     outcome = check(
         [s.requirement for s in parsed.requirements if s.requirement is not None],

@@ -100,6 +100,7 @@ class InstallRequest:
     # where
     python: str | None = None
     system: bool = False
+    break_system_packages: bool = False  # --break-system-packages (PEP 668)
     target: Path | None = None
     # what
     upgrade: bool = False
@@ -165,6 +166,7 @@ class InstallRequest:
             from_projects=bool(pyprojects or groups),
             python=args.python,
             system=args.system,
+            break_system_packages=getattr(args, "break_system_packages", False),
             target=args.target,
             upgrade=args.upgrade,
             upgrade_packages=tuple(project_names("--upgrade-package", args.upgrade_package)),

@@ -137,6 +137,9 @@ def find_place(request: SyncRequest, cache: Cache) -> Place:
         return Place(exe, facts, paths, str(root), is_directory=True)
     exe = find_target(request.python, system=request.system, cwd=Path.cwd(), cache=cache)
     facts = get_facts(exe, cache)
+    from satchel.commands.managed import check_not_externally_managed
+
+    check_not_externally_managed(str(exe), facts.externally_managed, allowed=request.break_system_packages)
     return Place(exe, facts, dict(facts.paths), facts.prefix)
 
 

@@ -62,6 +62,7 @@ class SyncRequest:
     # where
     python: str | None = None
     system: bool = False
+    break_system_packages: bool = False  # --break-system-packages (PEP 668)
     target: Path | None = None
     # which part of a pylock
     extras: tuple[str, ...] = ()
@@ -96,6 +97,7 @@ class SyncRequest:
             exact=exact,
             python=args.python,
             system=args.system,
+            break_system_packages=getattr(args, "break_system_packages", False),
             target=args.target,
             extras=tuple(getattr(args, "extra", None) or ()),
             all_extras=getattr(args, "all_extras", False),

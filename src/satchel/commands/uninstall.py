@@ -8,6 +8,7 @@ import sys
 from packaging.utils import canonicalize_name
 
 from satchel.commands.environment import target_interpreter
+from satchel.commands.managed import check_not_externally_managed
 from satchel.errors import SatchelError
 from satchel.install.installed import list_installed
 from satchel.install.uninstall import uninstall
@@ -16,6 +17,7 @@ from satchel.settings import Settings
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     interp = target_interpreter(args, settings)
+    check_not_externally_managed(interp.executable, interp.externally_managed, allowed=args.break_system_packages)
     installed = {d.name: d for d in list_installed(interp.paths)}
     wanted = [str(canonicalize_name(n)) for n in args.names]
     missing = [n for n in wanted if n not in installed]

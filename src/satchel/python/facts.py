@@ -57,6 +57,9 @@ class ProbeFacts:
     mac_arch: str | None
     mobile_version: str | None  # iOS release or Android API level
     multiarch: str | None
+    # PEP 668: the Error text of the EXTERNALLY-MANAGED marker ("" if it has none); None when
+    # there is no marker, and always in a virtual environment
+    externally_managed: str | None = None
 
     @property
     def is_venv(self) -> bool:

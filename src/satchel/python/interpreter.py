@@ -16,6 +16,8 @@ class Interpreter:
     ``<venv>/include/site/pythonX.Y``, like pip: installers append the distribution name).
     ``base_executable`` is the resolved executable of the base interpreter (for a venv, the Python
     it was created from; otherwise the real path of ``executable``), "" if unknown.
+    ``externally_managed``: the PEP 668 marker's message when the OS manages this interpreter's
+    packages ("" if the marker says nothing), else None.
     """
 
     executable: str
@@ -28,6 +30,7 @@ class Interpreter:
     base_prefix: str
     is_venv: bool
     base_executable: str = ""
+    externally_managed: str | None = None  # PEP 668 (ProbeFacts.externally_managed)
 
     @property
     def version_str(self) -> str:

@@ -99,6 +99,7 @@ def to_interpreter(executable: Path | str, facts: ProbeFacts) -> Interpreter:
         base_prefix=facts.base_prefix,
         is_venv=facts.is_venv,
         base_executable=facts.base_executable,
+        externally_managed=facts.externally_managed,
     )
 
 

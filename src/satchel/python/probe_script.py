@@ -76,6 +76,29 @@ def is_venv():
     return sys.prefix != sys.base_prefix
 
 
+def externally_managed():
+    # type: () -> Optional[str]
+    # PEP 668: an EXTERNALLY-MANAGED file in the standard library's directory marks an
+    # interpreter whose packages another tool (the OS) manages; ignored inside a virtual
+    # environment. The answer is its [externally-managed] Error text ("" when it has none).
+    if is_venv():
+        return None
+    try:
+        marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+    except Exception:
+        return None
+    if not os.path.isfile(marker):
+        return None
+    try:
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(marker, encoding="utf-8")
+        return parser.get("externally-managed", "Error", fallback="")
+    except Exception:
+        return ""
+
+
 def scheme_name():
     # type: () -> str
     if hasattr(sysconfig, "get_preferred_scheme"):
@@ -373,6 +396,7 @@ def main():
         "mac_arch": platform.mac_ver()[2] if sys.platform == "darwin" else None,
         "mobile_version": mobile(),
         "multiarch": getattr(impl, "_multiarch", None),
+        "externally_managed": externally_managed(),
     })
     return out
 
