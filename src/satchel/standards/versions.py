@@ -21,7 +21,13 @@ _VERSION = re.compile(
     rf"(?:([1-9][0-9]*)!)?({_NUM}(?:\.{_NUM})*)(?:(a|b|rc)({_NUM}))?(?:\.post({_NUM}))?"
     rf"(?:\.dev({_NUM}))?(?:\+((?:[a-z0-9]*[a-z][a-z0-9]*|{_NUM})(?:\.(?:[a-z0-9]*[a-z][a-z0-9]*|{_NUM}))*))?"
 )
-_WILDCARD = re.compile(rf"(?:([1-9][0-9]*)!)?({_NUM}(?:\.{_NUM})*)\.\*")
+# In a specifier the version's numbers may have leading zeros (``>=2024.05.06``): its value
+# is what counts there, not its spelling.
+_SPEC_VERSION = re.compile(
+    r"(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?"
+    r"(?:\.dev([0-9]+))?(?:\+([a-z0-9]+(?:\.[a-z0-9]+)*))?"
+)
+_WILDCARD = re.compile(r"(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)\.\*")
 _SPECIFIER = re.compile(r"[ \t]*(~=|==|!=|<=|>=|<|>)[ \t]*([^ \t]+)[ \t]*")
 _PRE_RANK = {"a": 0, "b": 1, "rc": 2}
 
@@ -81,9 +87,11 @@ class NarrowVersion:
         return f"<NarrowVersion {self.text!r}>"
 
 
-def parse_version(text: str) -> NarrowVersion | None:
-    """``text`` as a version, if it is in the narrow (normalized) form; else None."""
-    m = _VERSION.fullmatch(text)
+def parse_version(text: str, *, normalized: bool = True) -> NarrowVersion | None:
+    """``text`` as a version, if it is in the narrow (normalized) form; else None. With
+    ``normalized=False`` numbers may have leading zeros (and the epoch may be 0): the value is
+    packaging's, the text not what packaging prints."""
+    m = (_VERSION if normalized else _SPEC_VERSION).fullmatch(text)
     if m is None:
         return None
     epoch, release, pre_l, pre_n, post, dev, local = m.groups()
@@ -94,7 +102,7 @@ def parse_version(text: str) -> NarrowVersion | None:
         None if pre_l is None else (_PRE_RANK[pre_l], int(pre_n)),
         None if post is None else int(post),
         None if dev is None else int(dev),
-        None if local is None else tuple(local.split(".")),
+        None if local is None else tuple(str(int(p)) if p.isdigit() else p for p in local.split(".")),
     )
 
 
@@ -164,7 +172,7 @@ def parse_specifier(text: str) -> NarrowSpecifier | None:
         if w is None or op not in ("==", "!="):
             return None
         return NarrowSpecifier(op, None, int(w.group(1) or 0), tuple(int(p) for p in w.group(2).split(".")))
-    v = parse_version(version)
+    v = parse_version(version, normalized=False)
     if v is None or (v.local is not None and op not in ("==", "!=")):
         return None
     if op == "~=":
