@@ -31,17 +31,26 @@ if TYPE_CHECKING:
 # skips the extra-only ones unparsed (unless that extra is wanted) and reads the plain ones
 # without packaging's (much slower) general parser; everything else goes to packaging.
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_NARROW = re.compile(
+_NARROW_PATTERN = (
     rf"(?P<name>{_NAME})(?:[ \t]*\[(?P<extras>[^\]]*)\])?[ \t]*(?P<specs>\([^()]*\)|[^;()]*?)"
     rf"[ \t]*(?P<marker>;[ \t]*extra[ \t]*==[ \t]*(?:'{_NAME}'|\"{_NAME}\")[ \t]*)?"
 )
 _NAME_ONLY = re.compile(_NAME)
 _SUFFIX = r"(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
-_SPEC = re.compile(
+_SPEC_PATTERN = (
     rf"(?:==|!=)[ \t]*[0-9]+(?:\.[0-9]+)*(?:\.\*|{_SUFFIX})"
     rf"|~=[ \t]*[0-9]+(?:\.[0-9]+)+{_SUFFIX}"
     rf"|(?:<=|>=|<|>)[ \t]*[0-9]+(?:\.[0-9]+)*{_SUFFIX}"
 )
+# (compiled when first used: the plain no-op install reads requirements with narrow_requirement)
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    compiled = _compiled.get(pattern)
+    if compiled is None:
+        compiled = _compiled[pattern] = re.compile(pattern)
+    return compiled
 
 
 class PlainRequirement:
@@ -63,7 +72,7 @@ class PlainRequirement:
 
 def narrow_match(text: str) -> tuple[re.Match[str], str] | None:
     """The match and the specifier text (without parentheses) of ``text`` in the narrow form."""
-    m = _NARROW.fullmatch(text)
+    m = _pattern(_NARROW_PATTERN).fullmatch(text)
     if m is None:
         return None
     extras = m.group("extras")
@@ -76,7 +85,8 @@ def narrow_match(text: str) -> tuple[re.Match[str], str] | None:
         specs = specs[1:-1].strip(" \t")
         if not specs:
             return None
-    if specs and not all(_SPEC.fullmatch(s.strip(" \t")) for s in specs.split(",")):
+    spec = _pattern(_SPEC_PATTERN)
+    if specs and not all(spec.fullmatch(s.strip(" \t")) for s in specs.split(",")):
         return None
     return m, specs
 
