@@ -35,7 +35,8 @@ def random_version(rng: random.Random) -> str:
     n = rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
     parts.append(".".join(rng.choice(["0", "1", "2", "3", "10", "00", "01"]) for _ in range(n)))
     if rng.random() < 0.35:
-        parts.append(rng.choice(["a", "b", "rc", "c", ".a", "-rc", "alpha", "A"]) + rng.choice(["0", "1", "2", "", "01"]))
+        parts.append(rng.choice(["a", "b", "rc", "c", ".a", "-rc", "alpha", "A", "a.", "_b-", "rc_"])
+                     + rng.choice(["0", "1", "2", "", "01"]))
     if rng.random() < 0.25:
         parts.append(rng.choice([".post", "post", "-", ".POST", "_post"]) + rng.choice(["0", "1", "2", "01"]))
     if rng.random() < 0.25:
@@ -156,7 +157,7 @@ def test_edge_cases_by_hand() -> None:
 
 
 def test_declined_forms() -> None:
-    for text in ["===1.0", ">=1.0+local", "<1.0.*", "~=1", "~=1.*", "==1.0a1.*", ">=2.0a.0", ">= ", ""]:
+    for text in ["===1.0", ">=1.0+local", "<1.0.*", "~=1", "~=1.*", "==1.0a1.*", ">=2.0alpha0", ">= ", ""]:
         assert parse_specifier(text) is None, text
     assert parse_specifiers("") == []
     assert parse_specifiers(">=1,,<2") is None

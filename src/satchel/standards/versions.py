@@ -21,10 +21,11 @@ _VERSION = re.compile(
     rf"(?:([1-9][0-9]*)!)?({_NUM}(?:\.{_NUM})*)(?:(a|b|rc)({_NUM}))?(?:\.post({_NUM}))?"
     rf"(?:\.dev({_NUM}))?(?:\+((?:[a-z0-9]*[a-z][a-z0-9]*|{_NUM})(?:\.(?:[a-z0-9]*[a-z][a-z0-9]*|{_NUM}))*))?"
 )
-# In a specifier the version's numbers may have leading zeros (``>=2024.05.06``): its value
-# is what counts there, not its spelling.
+# In a specifier the version's numbers may have leading zeros (``>=2024.05.06``) and its
+# pre-release separators and number be left out (``<2.0a.0``, ``2.0-rc``): its value is what
+# counts there, not its spelling.
 _SPEC_VERSION = re.compile(
-    r"(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?"
+    r"(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)(?:[-_.]?(a|b|rc)[-_.]?([0-9]*))?(?:\.post([0-9]+))?"
     r"(?:\.dev([0-9]+))?(?:\+([a-z0-9]+(?:\.[a-z0-9]+)*))?"
 )
 _WILDCARD = re.compile(r"(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)\.\*")
@@ -99,7 +100,7 @@ def parse_version(text: str, *, normalized: bool = True) -> NarrowVersion | None
         text,
         int(epoch) if epoch else 0,
         tuple(int(p) for p in release.split(".")),
-        None if pre_l is None else (_PRE_RANK[pre_l], int(pre_n)),
+        None if pre_l is None else (_PRE_RANK[pre_l], int(pre_n or 0)),
         None if post is None else int(post),
         None if dev is None else int(dev),
         None if local is None else tuple(str(int(p)) if p.isdigit() else p for p in local.split(".")),
@@ -172,7 +173,8 @@ def parse_specifier(text: str) -> NarrowSpecifier | None:
         if w is None or op not in ("==", "!="):
             return None
         return NarrowSpecifier(op, None, int(w.group(1) or 0), tuple(int(p) for p in w.group(2).split(".")))
-    v = parse_version(version, normalized=False)
+    # (~= takes its prefix from the text as written: only the normalized spelling here)
+    v = parse_version(version, normalized=op == "~=")
     if v is None or (v.local is not None and op not in ("==", "!=")):
         return None
     if op == "~=":
