@@ -73,7 +73,9 @@ def install_if_nothing_to_do(
     return _say_nothing_to_do(*found, started)
 
 
-def _say_nothing_to_do(names: tuple[str, ...], versions: tuple[str, ...], label: str, started: float) -> int:
+def _say_nothing_to_do(
+    names: tuple[str, ...], versions: tuple[str, ...], label: str, started: float
+) -> int:
     """What the full install prints when it keeps everything."""
     import logging
     import time

@@ -72,12 +72,16 @@ def plainly_satisfied(
 
 class _Walk:
     def __init__(
-        self, installed: Mapping[str, InstalledLike], env: Mapping[str, str], python_version: str, no_deps: bool
+        self,
+        installed: Mapping[str, InstalledLike],
+        env: Mapping[str, str],
+        python_version: str,
+        no_deps: bool,
     ) -> None:
         if any(not isinstance(env.get(v), str) for v in MARKER_VARIABLES):
             raise _Decline
         self.env = {v: env[v] for v in MARKER_VARIABLES}
-        if parse_version(self.env["python_version"]) is None or parse_version(self.env["python_full_version"]) is None:
+        if any(parse_version(self.env[v]) is None for v in ("python_version", "python_full_version")):
             raise _Decline  # (a non-tagged build's "3.12.1+", say: packaging repairs it)
         version = parse_version(python_version)
         if version is None:
