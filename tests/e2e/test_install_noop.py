@@ -244,3 +244,39 @@ def test_the_no_op_imports_no_full_install_nor_platformdirs(
         assert out.stdout.strip() == expected, out.stdout
     assert (tmp_path / "xdg" / "satchel").is_dir()
     assert index_server.count() == 0
+
+
+def test_the_no_op_imports_no_packaging_when_everything_is_in_the_narrow_form(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Requirement files, metadata and versions in the narrow form: the no-op decides without
+    packaging, the request or the full check (and without subprocess); anything outside it goes
+    the old way and says the same."""
+    import subprocess
+    import sys
+
+    venv, reqs, constraints = setup(satchel, index_server, tmp_path)
+    heavy = ("packaging", "satchel.commands.request", "satchel.requirements.files",
+             "satchel.install.satisfied", "subprocess", "satchel.standards.markers")
+    code = (
+        "import sys; from satchel.cli.main import main; "
+        "rc = main(sys.argv[1:]); "
+        f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    env = satchel.base_env()
+    satchel.run("install", "-p", venv, "-r", reqs, "-c", constraints)  # (the probe is cached)
+    args = ["install", "-v", "-p", str(venv), "-r", str(reqs), "-c", str(constraints)]
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, check=True)
+    assert out.stdout.strip() == "0 []", out.stdout
+    full = satchel.run(*args[:1], *args[1:], env=FULL_PATH)
+    assert [line for line in out.stderr.splitlines() if "Resolved" not in line and FAST not in line] == [
+        line for line in full.stderr.splitlines() if "Resolved" not in line
+    ]
+    # Not in the narrow form (=== is left to packaging): decided the old way, with packaging.
+    odd = tmp_path / "odd.txt"
+    odd.write_text("alpha[fast]===1.0\n")
+    out = subprocess.run([sys.executable, "-c", code, "install", "-p", str(venv), "-r", str(odd)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    assert "Nothing to do: 3 packages" in out.stderr, out.stderr
+    assert "'packaging'" in out.stdout, out.stdout

@@ -123,14 +123,15 @@ def test_narrow_forms_agree_with_packaging_on_real_metadata() -> None:
 _ENVS = [
     {"python_version": python, "sys_platform": platform, "os_name": os_name,
      "platform_system": system, "implementation_name": impl,
-     "platform_python_implementation": impl_cap, "platform_machine": machine}
-    for python, platform, os_name, system, impl, impl_cap, machine in [
+     "platform_python_implementation": impl_cap, "platform_machine": machine,
+     "python_full_version": full}
+    for (python, platform, os_name, system, impl, impl_cap, machine), full in zip([
         ("3.11", "linux", "posix", "Linux", "cpython", "CPython", "x86_64"),
         ("3.8", "win32", "nt", "Windows", "cpython", "CPython", "AMD64"),
         ("3.14", "darwin", "posix", "Darwin", "pypy", "PyPy", "arm64"),
         ("3.12", "emscripten", "posix", "Emscripten", "cpython", "CPython", "wasm32"),
         ("3.10", "linux", "posix", "Linux", "graalpy", "GraalVM", "aarch64"),
-    ]
+    ], ["3.11.7", "3.8.0", "3.14.0rc1", "3.12.1+", "3.10.12"], strict=True)
 ]
 _VERSIONS = ["3", "3.8", "3.9", "3.10", "3.11", "3.11.0", "3.11.7", "3.12", "3.14", "3.15",
              "03.11", "2.7"]
@@ -152,7 +153,7 @@ def _marker_text(rng: random.Random, depth: int = 0) -> str:
             return "(" + ws() + _marker_text(rng, depth + 1) + ws() + ")"
         odd = rng.random()
         if rng.random() < 0.4:
-            var, op, value = "python_version", rng.choice(["<", "<=", ">", ">=", "==", "!="]), rng.choice(_VERSIONS)
+            var, op, value = rng.choice(["python_version"] * 3 + ["python_full_version"]), rng.choice(["<", "<=", ">", ">=", "==", "!="]), rng.choice(_VERSIONS)
         else:
             var, op, value = rng.choice(_STRING_VARS), rng.choice(["==", "!="]), rng.choice(_STRINGS)
         if odd < 0.04:
@@ -228,7 +229,7 @@ def test_lines_skipped_for_the_target(marker: str) -> None:
         'dep>=>1; os_name == "nt"',
         'dep; os_name == "nt" and',
         'dep; os_name < "nt"',  # not a narrow marker
-        'dep; python_full_version < "3"',
+        'dep; platform_release < "3"',  # (python_full_version is in the narrow form)
         'dep; "nt" == os_name',
         'dep; python_version < "3.*"',
         'dep; os.name == "nt"',
@@ -255,3 +256,68 @@ def test_skipped_lines_agree_with_packaging_on_real_metadata() -> None:
                     req = Requirement(text)
                     assert req.marker is not None and not req.marker.evaluate(env), text
     assert skipped > 20
+
+
+# -- whole requirements in the narrow form (the no-op install's requirement lines) ---------------
+
+_REQ_VERSIONS = ["1.0", "2", "1.0.0rc9", "0.6", "1!2.0", "1.0.post1", "1.0.dev0", "2.0a0", "1.0+x",
+                 "2.0a.0", "01.0", "1.*", "1.0.*", "3.11"]
+_REQ_OPS = ["==", "!=", "<=", ">=", "<", ">", "~=", "===", "=>", "="]
+
+
+def _requirement_text(rng: random.Random) -> str:
+    def ws() -> str:
+        return rng.choice(["", "", " ", "\t", "  "])
+
+    name = rng.choice(["foo", "Foo_Bar", "a.b-c", "x1", "zope.interface", "-bad", "bad-", "a b", "foo.tar.gz"])
+    text = ws() + name
+    if rng.random() < 0.3:
+        extras = [rng.choice(["x", "Test_X", "dev", "a-b", "", "b c", "sec"]) for _ in range(rng.randint(1, 3))]
+        text += ws() + "[" + (ws() + ",").join(extras) + "]"
+    specs = [f"{rng.choice(_REQ_OPS)}{ws()}{rng.choice(_REQ_VERSIONS)}" for _ in range(rng.choice([0, 1, 1, 2, 3]))]
+    joined = (ws() + "," + ws()).join(specs)
+    if specs and rng.random() < 0.2:
+        joined = "(" + ws() + joined + ws() + ")"
+    text += ws() + joined
+    if rng.random() < 0.5:
+        text += ws() + ";" + ws() + _marker_text(rng)
+    if rng.random() < 0.05:
+        text += rng.choice([" @ https://x.invalid/p.whl", " #c", "\\", " --hash=sha256:00", ";"])
+    return text + ws()
+
+
+def test_narrow_requirements_read_like_packaging_reads_them() -> None:
+    from packaging.requirements import InvalidRequirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from satchel.standards.versions import contains_all, parse_version
+
+    rng = random.Random(508)
+    versions = [(t, parse_version(t)) for t in ["0.5", "1.0", "1.0rc1", "1.0.post1", "1.0+x", "1.5", "2.0",
+                                                "2.0a0", "2.0.dev3", "3.0", "1!1.0", "10.1"]]
+    compared = 0
+    for _ in range(20000):
+        text = _requirement_text(rng)
+        got = narrow.narrow_requirement(text)
+        if got is None:
+            continue
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:  # pragma: no cover - what this test is for
+            pytest.fail(f"narrow but invalid: {text!r}")
+        assert req.url is None
+        assert got.name == canonicalize_name(req.name), text
+        assert got.extras == {canonicalize_name(e) for e in req.extras}, text
+        for vtext, v in versions:
+            assert v is not None
+            want = req.specifier.contains(Version(vtext), prereleases=True)
+            assert contains_all(got.specifiers, v) == want, (text, vtext)
+        assert (got.marker is None) == (req.marker is None), text
+        if req.marker is not None:
+            for env in _ENVS:
+                for extra in ("", "test", "dev"):
+                    full = {**default_environment(), **env}
+                    assert got.holds(full, extra) == req.marker.evaluate({**env, "extra": extra}), (text, env)
+        compared += 1
+    assert compared > 3000

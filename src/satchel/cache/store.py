@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
-from satchel.cache import atomic, buckets, journal, record
+from satchel.cache import atomic, buckets, record
 from satchel.cache.buckets import Bucket
 from satchel.cache.errors import CacheWriteFailed, DigestMismatch
-from satchel.cache.journal import Journal, Noted
 from satchel.cache.locks import flock
 from satchel.cache.record import CorruptEntry, Record
 from satchel.standards.digests import file_digest
@@ -31,6 +30,7 @@ from satchel.standards.digests import file_digest
 # commands that only read a record or two (a no-op install) never need them.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from satchel.cache.journal import Journal, Noted
     from satchel.cache.manifest import Manifest
     from satchel.cache.remote.config import RemoteConfig
     from satchel.cache.remote.tier import RemoteTier
@@ -291,6 +291,8 @@ class Cache:
     def start_journal(self) -> Journal:
         """Note every record read or written from now on (:mod:`satchel.cache.journal`) until
         the journal is closed. One journal at a time."""
+        from satchel.cache.journal import Journal  # (a no-op install keeps no journal)
+
         self._journal = Journal()
         return self._journal
 
@@ -303,6 +305,8 @@ class Cache:
                 _check_segment(entry.bucket)
             except ValueError:
                 return False
+        from satchel.cache import journal
+
         return journal.unchanged(self.read_roots(), noted, self._heal)
 
     def remove(self, bucket: Bucket, key: str) -> None:

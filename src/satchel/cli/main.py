@@ -160,11 +160,15 @@ def _may_be_pylock(path: str) -> bool:
 def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> int:
     """`satchel install`: the request is built once, then the no-op check, then (only when
     something is to be done) the full install is imported and run."""
-    from satchel.commands.install_noop import install_if_nothing_to_do
+    from satchel.commands.install_noop import install_if_nothing_to_do, plain_noop
+
+    done, facts = plain_noop(args, settings)  # (without packaging, when it can tell)
+    if done is not None:
+        return done
     from satchel.commands.request import InstallRequest
 
     request = InstallRequest.from_args(args)
-    done = install_if_nothing_to_do(request, settings)
+    done = install_if_nothing_to_do(request, settings, facts)
     if done is not None:
         return done
     from satchel.commands import install

@@ -10,11 +10,17 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from satchel.commands.request import InstallRequest
+    from satchel.python.facts import ProbeFacts
     from satchel.settings import Settings
+    from satchel.standards.narrow import NarrowRequirement
 
 
-def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int | None:
+def install_if_nothing_to_do(
+    request: InstallRequest, settings: Settings, facts: ProbeFacts | None = None
+) -> int | None:
     """`satchel install` when everything asked for is installed already: the exit status after
     printing what the full install prints then, or None to run the full install.
 
@@ -24,7 +30,8 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
     ``satchel.install.satisfied`` whether resolving would keep exactly that. It only skips work:
     anything it cannot model (URLs, paths, editables, hashes, -U/-P, --reinstall, --target,
     --config-settings, a pyproject.toml whose dependencies are dynamic), any doubt, and any error, falls through to the full install, which then
-    does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off.
+    does and says what it always did. SATCHEL_NO_FAST_PATH=1 turns it off. ``facts``: the
+    target's, when ``plain_noop`` found them already (the target is looked for once).
     """
     import logging
     import time
@@ -57,15 +64,25 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
         except SatchelError:
             return None  # the full install reports it
     try:
-        found = _nothing_to_do(request, settings)
+        found = _nothing_to_do(request, settings, facts)
     except Exception as exc:  # the full install meets the same problem and reports it properly
         log.debug("no-op check: %s: %s; resolving", type(exc).__name__, exc)
         return None
     if found is None:
         return None
-    names, versions, label = found
+    return _say_nothing_to_do(*found, started)
+
+
+def _say_nothing_to_do(
+    names: tuple[str, ...], versions: tuple[str, ...], label: str, started: float
+) -> int:
+    """What the full install prints when it keeps everything."""
+    import logging
+    import time
+
     from satchel.units import human_time
 
+    log = logging.getLogger("satchel")
     elapsed = human_time(time.perf_counter() - started)
     log.debug("all requirements already satisfied by the installed packages; nothing to resolve")
     sys.stderr.write(f"Resolved {len(names)} packages in {elapsed}\n")
@@ -75,21 +92,113 @@ def install_if_nothing_to_do(request: InstallRequest, settings: Settings) -> int
     return 0
 
 
+#: ``satchel install`` options the plain no-op needs at their defaults: with any other value
+#: the request checks it, or the no-op check declines (``install_if_nothing_to_do``).
+_PLAIN_DEFAULTS: dict[str, object] = {
+    "editable": [],
+    "extra": [],
+    "all_extras": False,
+    "group": [],
+    "upgrade": False,
+    "upgrade_package": [],
+    "reinstall": False,
+    "require_hashes": False,
+    "target": None,
+    "prefix": None,
+    "user": False,
+    "root": None,
+    "report": None,
+    "exclude_newer": None,
+    "only_final": [],
+    "only_binary": [],
+    "no_binary": [],
+    "config_settings": [],
+    "no_build_isolation_package": [],
+    "index_url": None,
+    "extra_index_url": [],
+    "find_links": [],
+}
+_UNSET = object()
+
+
+def plain_noop(args: argparse.Namespace, settings: Settings) -> tuple[int | None, ProbeFacts | None]:
+    """``install_if_nothing_to_do`` for a command line and requirement files in the narrow form
+    (``satchel.requirements.plain``), run before ``InstallRequest`` is built and without
+    packaging: (the exit status after printing what the full install prints when it keeps
+    everything, None), or (None, the target's facts if it found them) when anything is not in
+    that form, not certainly satisfied (``satchel.install.satisfied_narrow``) or goes wrong --
+    then the request is built and ``install_if_nothing_to_do`` (given those facts, so the
+    target is looked for once, and says what it says once) decides, as it always did."""
+    import time
+
+    started = time.perf_counter()
+    if not settings.fast_path or any(
+        getattr(args, key, _UNSET) != value for key, value in _PLAIN_DEFAULTS.items()
+    ):
+        return None, None
+    import os
+
+    from satchel.requirements.plain import read_plain
+
+    try:
+        read = read_plain(args.requirements, args.requirement, args.constraint, os.getcwd())
+    except Exception:
+        return None, None
+    if read is None or not read[0]:
+        return None, None
+    with _HeldLog() as held:
+        try:
+            facts = _target_facts(args.python, args.system, settings)
+        except Exception:  # the full check meets it again, and says what it says then
+            held.drop()
+            return None, None
+    if facts is None:
+        return None, None
+    if facts.externally_managed is not None:  # PEP 668: the full install decides
+        return None, facts
+    try:
+        found = _plainly_nothing_to_do(read[0], read[1], facts, args, settings)
+    except Exception:
+        return None, facts
+    if found is None:
+        return None, facts
+    return _say_nothing_to_do(*found, facts.prefix, started), None
+
+
+def _plainly_nothing_to_do(
+    roots: list[NarrowRequirement],
+    constraints: list[NarrowRequirement],
+    facts: ProbeFacts,
+    args: argparse.Namespace,
+    settings: Settings,
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    from satchel.install.installed import list_installed
+    from satchel.install.satisfied_narrow import plainly_satisfied
+
+    installed = {d.name: d for d in list_installed(facts.paths)}
+    kept = plainly_satisfied(
+        roots,
+        installed,
+        facts.markers,
+        facts.version_str,
+        constraints=constraints,
+        no_deps=args.no_deps,
+    )
+    if kept is not None and not args.no_index:
+        _read_index_config(None, settings)  # (raising: the full check reads it again)
+    return kept
+
+
 def _nothing_to_do(
-    request: InstallRequest, settings: Settings
+    request: InstallRequest, settings: Settings, facts: ProbeFacts | None
 ) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     """(names, versions, environment) when the install would change nothing, else None."""
     import logging
-    from pathlib import Path
 
-    from satchel.commands.common import open_cache
     from satchel.install.installed import list_installed
     from satchel.install.satisfied import check
-    from satchel.python.cached import get_facts
-    from satchel.python.discover import find_target
 
     log = logging.getLogger("satchel")
-    cwd = Path.cwd()
     parsed = request.requirements
     specs = [*parsed.requirements, *parsed.constraints]
     if (
@@ -100,22 +209,10 @@ def _nothing_to_do(
     ):
         log.debug("no-op check: URL, editable or hashed requirements; resolving")
         return None
-    # The cache is only read here (the target's probe facts), so it is not held in use. What it
-    # warns about is held back: dropped when the full install is going to say it again (a
-    # read-only cache; a probe it could not store), else said as the full install would.
-    with _HeldLog() as held:
-        cache = open_cache(settings, remote=False)
-        try:
-            if cache.read_only:
-                held.drop()
-                return None
-            exe = find_target(request.python, system=request.system, cwd=cwd, cache=cache)
-            facts = get_facts(exe, cache)
-            if cache.degraded:
-                held.drop()
-                return None
-        finally:
-            cache.close()
+    if facts is None:
+        facts = _target_facts(request.python, request.system, settings)
+        if facts is None:
+            return None
     if facts.externally_managed is not None and not request.break_system_packages:
         log.debug("no-op check: the target is externally managed (PEP 668); the full install decides")
         return None
@@ -132,20 +229,49 @@ def _nothing_to_do(
         log.debug("no-op check: %s; resolving", outcome.reason)
         return None
     if not (request.index.no_index or parsed.no_index):
-        # The full install reads the index configuration even when it needs no index: its
-        # warnings and errors must not go missing here.
-        from satchel.index.config import load_index_config
-
-        with _HeldLog() as held:
-            try:
-                load_index_config(
-                    index_url=request.index.index_url or parsed.index_url,
-                    env_index_url=settings.index_url,
-                )
-            except Exception:
-                held.drop()  # the full install warns and fails the same way
-                raise
+        _read_index_config(request.index.index_url or parsed.index_url, settings)
     return outcome.names, outcome.versions, facts.prefix
+
+
+def _target_facts(python: str | None, system: bool, settings: Settings) -> ProbeFacts | None:
+    """The target's probe facts (probed and stored on a miss); None when the cache is read-only
+    or could not store them. Raises what finding the target raises."""
+    from pathlib import Path
+
+    from satchel.commands.common import open_cache
+    from satchel.python.cached import get_facts
+    from satchel.python.discover import find_target
+
+    # The cache is only read here (the target's probe facts), so it is not held in use. What it
+    # warns about is held back: dropped when the full install is going to say it again (a
+    # read-only cache; a probe it could not store), else said as the full install would.
+    with _HeldLog() as held:
+        cache = open_cache(settings, remote=False)
+        try:
+            if cache.read_only:
+                held.drop()
+                return None
+            exe = find_target(python, system=system, cwd=Path.cwd(), cache=cache)
+            facts = get_facts(exe, cache)
+            if cache.degraded:
+                held.drop()
+                return None
+        finally:
+            cache.close()
+    return facts
+
+
+def _read_index_config(index_url: str | None, settings: Settings) -> None:
+    """The full install reads the index configuration even when it needs no index: its
+    warnings and errors must not go missing here. Raises what it raises."""
+    from satchel.index.config import load_index_config
+
+    with _HeldLog() as held:
+        try:
+            load_index_config(index_url=index_url, env_index_url=settings.index_url)
+        except Exception:
+            held.drop()  # the full install warns and fails the same way
+            raise
 
 
 class _HeldLog:

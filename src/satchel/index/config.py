@@ -15,7 +15,6 @@ import importlib
 import logging
 import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,6 +257,7 @@ def pip_default_index_url() -> tuple[str, str]:
         except Exception:  # a broken or very different pip: try the next way
             pass
     import shutil
+    import subprocess  # (here: the no-op install reads the configuration without it)
 
     python = shutil.which("python3")
     if python:

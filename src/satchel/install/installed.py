@@ -20,8 +20,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from satchel.standards.versions import canonical_name as canonicalize_name
+from satchel.standards.versions import parse_version
 
 log = logging.getLogger("satchel.install")
 
@@ -278,6 +278,10 @@ def site_packages_dirs(paths: Mapping[str, str] | Iterable[str | Path]) -> list[
 
 
 def _valid_version(text: str) -> bool:
+    if parse_version(text) is not None:  # (the usual case, without importing packaging)
+        return True
+    from packaging.version import InvalidVersion, Version
+
     try:
         Version(text)
     except InvalidVersion:
