@@ -28,6 +28,37 @@ class Manifest(Record, record_type="tree-manifest", bucket=buckets.ARCHIVES):
     source: str = ""
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a ``Cache.build_tree`` populate callback returns when it knows the whole tree: every
+    regular file it wrote (and nothing else is there: no links, no other files), each already
+    with its final read-only mode (0o444, 0o555 when executable), its size, sha256 and the mtime
+    ``fstat`` saw after its last write. The tree is then listed without walking, stat-ing, hashing
+    or chmod-ing it again (``listed_tree``). A populate that cannot promise that returns
+    ``{relpath: sha256}`` or None instead (``hash_tree``)."""
+
+    files: list[ManifestFile]
+
+    def digests(self) -> dict[str, str]:
+        return {f.path: f.sha256 for f in self.files}
+
+
+def listed_tree(tree: Path, listing: Listing) -> list[ManifestFile]:
+    """The manifest files of a ``Listing``, in ``hash_tree``'s order, with the tree made durable
+    as ``hash_tree`` does."""
+    out = sorted(listing.files, key=_walk_order)
+    if not atomic.sync_filesystem(tree):
+        _fsync_tree(tree)
+    return out
+
+
+def _walk_order(f: ManifestFile) -> tuple[tuple[int, str], ...]:
+    """``hash_tree``'s order (a sorted top-down walk): a directory's files by name, then its
+    subdirectories by name."""
+    *dirs, name = f.path.split("/")
+    return (*((1, d) for d in dirs), (0, name))
+
+
 def hash_tree(tree: Path, known: dict[str, str], *, read_only: bool) -> list[ManifestFile]:
     """Hash (unless known), make durable and optionally make read-only every file under ``tree``.
 
