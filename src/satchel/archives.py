@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 EntryKind = Literal["file", "dir", "symlink", "hardlink"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _SUPPORTED_COMPRESSION = (
     zipfile.ZIP_STORED,
     zipfile.ZIP_DEFLATED,
@@ -149,7 +150,7 @@ def name_problem(name: str, *, lenient: bool) -> str | None:
         return "is an absolute path"
     if _DRIVE.match(name):
         return "starts with a drive letter"
-    if any(ord(c) < 32 for c in name):
+    if _CONTROL.search(name):
         return "contains a control character"
     parts = name[:-1].split("/") if name.endswith("/") else name.split("/")
     for part in parts:
