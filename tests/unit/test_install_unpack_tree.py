@@ -38,7 +38,7 @@ def wheel_with_tool(tmp_path: Path) -> Path:
 
 
 def walked(tree: Tree) -> list[manifest.ManifestFile]:
-    return manifest._hash_tree(tree.path, {}, read_only=False)
+    return manifest.hash_tree(tree.path, {}, read_only=False)
 
 
 def test_the_listing_is_what_walking_the_tree_finds(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_a_restrictive_umask_still_gives_the_read_only_modes(tmp_path: Path) -> 
 def test_unpacking_needs_no_second_pass(tmp_path: Path) -> None:
     wheel = wheel_with_tool(tmp_path)
     with pytest.MonkeyPatch.context() as mp:
-        for target, name in ((manifest, "_hash_tree"), (os, "chmod"), (zipfile.ZipFile, "open")):
+        for target, name in ((manifest, "hash_tree"), (os, "chmod"), (zipfile.ZipFile, "open")):
 
             def refuse(*args: object, _name: str = name, **kwargs: object) -> object:
                 raise AssertionError(f"{_name} called while unpacking")

@@ -499,7 +499,7 @@ class Cache:
     def _build_tree(
         self, entry: Path, populate: Callable[[Path], dict[str, str] | Listing | None], source: str
     ) -> Tree:
-        from satchel.cache.manifest import Listing, Manifest, hash_tree, listed_tree
+        from satchel.cache.manifest import Listing, Manifest, hash_tree, listed_files
 
         tmp = atomic.make_temp_dir(entry.parent, entry.name)
         try:
@@ -507,14 +507,17 @@ class Cache:
             tree.mkdir()
             populated = populate(tree)
             if isinstance(populated, Listing):
-                files = listed_tree(tree, populated)
+                files = listed_files(populated)
             else:
                 files = hash_tree(tree, populated or {}, read_only=True)
             manifest = Manifest(files=files, source=source)
-            atomic.write_bytes(tmp / "manifest", record.dumps(manifest))
+            # The tree, the manifest and the temp directory made durable together: one syncfs
+            # (else every file and directory fsynced), then the rename and its directory's fsync.
+            atomic.write_new(tmp / "manifest", record.dumps(manifest))
+            atomic.sync_tree(tmp)
             if entry.exists():
                 atomic.discard(entry)
-            if not atomic.install_dir(tmp, entry):
+            if not atomic.install_dir(tmp, entry, synced=True):
                 theirs = self._read_tree(entry)
                 if theirs is not None:
                     return theirs
