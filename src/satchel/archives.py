@@ -34,11 +34,12 @@ import stat
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
+from satchel import zipdata
 from satchel.errors import SatchelError
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 EntryKind = Literal["file", "dir", "symlink", "hardlink"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _SUPPORTED_COMPRESSION = (
     zipfile.ZIP_STORED,
     zipfile.ZIP_DEFLATED,
@@ -54,6 +56,7 @@ _SUPPORTED_COMPRESSION = (
     zipfile.ZIP_LZMA,
 )
 _CHUNK = 1 << 20
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # What reading a damaged archive can raise, besides OSError (CRC errors are BadZipFile). tarfile's
 # own errors (tarfile.TarError) are added by ``corrupt_errors`` when tarfile is loaded.
 CORRUPT: tuple[type[Exception], ...] = (
@@ -133,6 +136,8 @@ class Written:
 
     size: int
     digests: dict[str, bytes]
+    mtime_ns: int = 0  # as ``fstat`` saw it after the last write (``read_only`` extraction only)
+    executable: bool = False
 
 
 def name_problem(name: str, *, lenient: bool) -> str | None:
@@ -145,7 +150,7 @@ def name_problem(name: str, *, lenient: bool) -> str | None:
         return "is an absolute path"
     if _DRIVE.match(name):
         return "starts with a drive letter"
-    if any(ord(c) < 32 for c in name):
+    if _CONTROL.search(name):
         return "contains a control character"
     parts = name[:-1].split("/") if name.endswith("/") else name.split("/")
     for part in parts:
@@ -349,8 +354,26 @@ class Archive:
 
     def read(self, entry: Entry) -> bytes:
         """The whole content of a file entry."""
+        return b"".join(self._chunks(entry))
+
+    def _chunks(self, entry: Entry) -> Iterator[bytes]:
+        """The content of a file entry in pieces of at most ``_CHUNK`` bytes: stored and deflated
+        zip members with ``pread`` (``satchel/zipdata.py``), anything else through the library."""
+        handle = self._handle
+        if isinstance(handle, zipfile.ZipFile):
+            info = entry.info
+            assert isinstance(info, zipfile.ZipInfo)
+            if zipdata.supported(info) and handle.fp is not None:
+                encoding = getattr(handle, "metadata_encoding", None) or "cp437"
+                return zipdata.member_chunks(
+                    handle.fp.fileno(), info, encoding=encoding, chunk=_CHUNK
+                )
+        return self._stream(entry)
+
+    def _stream(self, entry: Entry) -> Iterator[bytes]:
         with self._open(entry) as src:
-            return src.read()
+            while chunk := src.read(_CHUNK):
+                yield chunk
 
     def _open(self, entry: Entry) -> IO[bytes]:
         if isinstance(self._handle, zipfile.ZipFile):
@@ -368,31 +391,38 @@ class Archive:
         algorithms: Callable[[Entry], Iterable[str]] | None = None,
         check: Callable[[Entry, Written], None] | None = None,
         mtimes: bool = True,
+        read_only: bool = False,
     ) -> dict[str, Written]:
         """Write ``entries`` (from ``self.entries``) below ``dest``: directories, then each file
         as it comes (hashed with ``algorithms(entry)`` and passed to ``check``), then the links.
-        Returns what was written per file path. With ``mtimes``, files keep their stored mtime."""
+        Returns what was written per file path. With ``mtimes``, files keep their stored mtime.
+        With ``read_only`` (``unique`` rules only: nothing is ever overwritten), each file is
+        created with its final mode (0o444, or 0o555 when the member is executable) and its
+        ``Written`` carries the mtime ``fstat`` saw after the last write: the tree needs no
+        second pass to be listed or made read-only."""
+        if read_only and not self.rules.unique:
+            raise ValueError("read_only extraction needs unique member rules")
         dest.mkdir(parents=True, exist_ok=True)
         real_dest = os.path.realpath(dest)
+        base = os.path.join(os.fspath(dest), "")
         made: set[str] = set()
         links: list[Entry] = []
         written: dict[str, Written] = {}
         for entry in entries:
-            target = dest / entry.path
             if entry.kind == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-                made.add(entry.path)
+                _makedirs(base, entry.path, made)
                 continue
             if entry.kind != "file":
                 links.append(entry)
                 continue
             parent = entry.path.rpartition("/")[0]
             if parent and parent not in made:
-                os.makedirs(dest / parent, exist_ok=True)
-                made.add(parent)
+                _makedirs(base, parent, made)
+            target = base + entry.path
             if self.rules.links:
-                self._check_parent(target, real_dest, entry)
-            done = self._write(entry, target, algorithms(entry) if algorithms else ())
+                self._check_parent(Path(target), real_dest, entry)
+            names = algorithms(entry) if algorithms else ()
+            done = self._write(entry, target, names, read_only=read_only)
             written[entry.path] = done
             if mtimes:
                 mtime = self._mtime(entry)
@@ -403,29 +433,49 @@ class Archive:
         self._make_links(links, dest, real_dest)
         return written
 
-    def _write(self, entry: Entry, target: Path, algorithms: Iterable[str]) -> Written:
-        mode = 0o755 if entry.mode & 0o111 else 0o644
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW
-        flags |= os.O_EXCL if self.rules.unique else os.O_TRUNC
-        if not self.rules.unique and (target.is_symlink() or target.is_dir()):
+    def _write(
+        self, entry: Entry, target: str, algorithms: Iterable[str], *, read_only: bool
+    ) -> Written:
+        """Create ``target`` and write the entry's content with plain ``os.write`` calls (no
+        buffered file object: it would ask the kernel whether the file is a terminal)."""
+        executable = bool(entry.mode & 0o111)
+        if read_only:
+            mode = 0o555 if executable else 0o444
+        else:
+            mode = 0o755 if executable else 0o644
+        unique = self.rules.unique
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | _CLOEXEC
+        flags |= os.O_EXCL if unique else os.O_TRUNC
+        if not unique and (os.path.islink(target) or os.path.isdir(target)):
             raise self._refuse(entry.member, "clashes with another member")
         try:
+            # (a file created read-only is still open for writing: the mode applies from now on)
             fd = os.open(target, flags, mode)
         except FileExistsError:
             raise self._refuse(entry.member, "maps to the same file as another member") from None
         hashers = {name: hashlib.new(name) for name in algorithms}
         size = 0
-        with os.fdopen(fd, "wb") as out, self._open(entry) as src:
-            if not self.rules.unique:
-                os.fchmod(out.fileno(), mode)  # exactly, also when a later member overwrites
-            while chunk := src.read(_CHUNK):
+        mtime_ns = 0
+        try:
+            if not unique:
+                os.fchmod(fd, mode)  # exactly, also when a later member overwrites
+            for chunk in self._chunks(entry):
                 size += len(chunk)
                 if size > entry.size:
                     raise self._refuse(entry.member, "is larger than its declared size (zip bomb?)")
                 for h in hashers.values():
                     h.update(chunk)
-                out.write(chunk)
-        return Written(size, {name: h.digest() for name, h in hashers.items()})
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            if read_only:
+                st = os.fstat(fd)
+                mtime_ns = st.st_mtime_ns
+                if stat.S_IMODE(st.st_mode) != mode:
+                    os.fchmod(fd, mode)  # the umask took bits away (changes no mtime)
+        finally:
+            os.close(fd)
+        return Written(size, {n: h.digest() for n, h in hashers.items()}, mtime_ns, executable)
 
     @staticmethod
     def _mtime(entry: Entry) -> float:
@@ -461,6 +511,23 @@ class Archive:
                 raise self._refuse(
                     entry.member, f"is a link pointing outside the archive ({entry.link})"
                 )
+
+
+def _makedirs(base: str, path: str, made: set[str]) -> None:
+    """Make the directory ``path`` and its missing parents below ``base`` (which ends in a
+    separator), one ``mkdir`` each; ``made`` remembers them. An existing directory is fine (as
+    ``os.makedirs(exist_ok=True)``); anything else there raises."""
+    parts = path.split("/")
+    for i in range(1, len(parts) + 1):
+        sub = "/".join(parts[:i])
+        if sub in made:
+            continue
+        try:
+            os.mkdir(base + sub)
+        except FileExistsError:
+            if not os.path.isdir(base + sub):
+                raise
+        made.add(sub)
 
 
 def corrupt_errors() -> tuple[type[Exception], ...]:

@@ -95,3 +95,50 @@ def test_an_added_field_without_a_bump_fails_with_what_to_bump() -> None:
     # ...and bumping the version turns it into a request to update the table, not a silent pass.
     table[cls.bucket.name]["version"] = cls.bucket.version + 1
     assert "update the table" in compare(committed, table)[0]
+
+
+def _reference_encode(obj: object) -> object:
+    """``schema.encode`` as first written (fields looked up per object)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _reference_encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [_reference_encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _reference_encode(v) for k, v in obj.items()}
+    return obj
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inner:
+    a: int
+    b: tuple[str, ...] = ()
+    c: dict[str, object] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outer:
+    inner: list[_Inner]
+    flag: bool = False
+    ratio: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sub(_Inner):
+    extra: str = "x"
+
+
+def test_encode_with_cached_fields_is_the_reference_encoding() -> None:
+    from satchel.cache.manifest import Manifest, ManifestFile
+
+    values: list[object] = [
+        _Outer([_Inner(1, ("x", "y"), {"k": [1, 2, (3, None)]}), _Sub(2, (), None, "e")], True, 1.5),
+        _Inner(0, c={"nested": _Inner(5)}),
+        Manifest(files=[ManifestFile("a/b.py", 3, "00" * 32, 10**18, True)], source="w.whl"),
+        _Inner,  # a dataclass type is not encoded as an instance
+        [None, "s", 1, 2.0, False, ("t",), {}],
+    ]
+    for value in values:
+        assert schema.encode(value) == _reference_encode(value)
+        assert json.dumps(schema.encode(value), default=str) == json.dumps(
+            _reference_encode(value), default=str
+        )

@@ -351,3 +351,47 @@ def test_a_directory_removed_under_a_write_is_retried_not_degraded(
     tree = cache.build_tree(buckets.ARCHIVES, "alpha/" + "c" * 64, populate)
     assert len(populated) == 2 and not cache.degraded
     assert [f.path for f in tree.manifest.files] == ["m.py"]
+
+
+def _fsync_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths fsynced (what each descriptor names when it is fsynced)."""
+    paths: list[str] = []
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: paths.append(os.readlink(f"/proc/self/fd/{fd}")))
+    return paths
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_tree_and_its_manifest_cost_one_syncfs_and_one_directory_fsync(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest is written into the temp entry before the one syncfs, which makes the files,
+    the manifest and the temp directory durable together; after the rename only the bucket
+    directory is fsynced (not the manifest, its rename, and the temp directory twice more)."""
+    if atomic._syncfs is None:
+        pytest.skip("no syncfs on this platform")
+    monkeypatch.setattr(atomic, "_FSYNC", True)
+    synced: list[str] = []
+    real = atomic._syncfs
+    monkeypatch.setattr(atomic, "_syncfs", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or real(fd))
+    fsynced = _fsync_spy(monkeypatch)
+    tree = cache.build_tree(buckets.ARCHIVES, "p/" + "c" * 64, _tree_of(5))
+    entry = tree.path.parent
+    assert len(synced) == 1 and os.path.basename(synced[0]).startswith(atomic.TEMP_PREFIX)
+    assert fsynced == [str(entry.parent)]
+    assert (entry / "manifest").is_file()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_without_syncfs_the_manifest_and_every_directory_are_fsynced_too(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(atomic, "_FSYNC", True)
+    monkeypatch.setattr(atomic, "_syncfs", None)
+    fsynced = _fsync_spy(monkeypatch)
+    tree = cache.build_tree(buckets.ARCHIVES, "p/" + "d" * 64, _tree_of(3))
+    entry = tree.path.parent
+    (tmp,) = {os.path.dirname(p) for p in fsynced if p.endswith("/manifest")}
+    assert os.path.basename(tmp).startswith(atomic.TEMP_PREFIX)
+    expected = {f"{tmp}/manifest", tmp, f"{tmp}/tree", *(f"{tmp}/tree/m{i}.py" for i in range(3))}
+    assert expected <= set(fsynced)
+    assert fsynced[-1] == str(entry.parent)  # the rename, made durable

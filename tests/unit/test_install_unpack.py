@@ -52,9 +52,9 @@ def test_unpacks_and_reports_hashes(tmp_path: Path) -> None:
     edit_record(wheel, lambda t: t + f"demo/run.sh,{record_hash(script)},{len(script)}\n")
     dest = tmp_path / "out"
     written = unpack_wheel(wheel, dest, expected_name="Demo", expected_version="1.0.0")
-    for rel, digest in written.items():
+    for rel, digest in written.digests().items():
         assert sha256_file(dest / rel) == digest
-    assert set(written) >= {
+    assert set(written.digests()) >= {
         "demo/__init__.py",
         "demo-1.0.dist-info/RECORD",
         "demo-1.0.dist-info/METADATA",
@@ -243,4 +243,4 @@ def test_other_dist_names_spelled_unnormalized(tmp_path: Path) -> None:
     # "Foo.Bar" wheels use foo_bar-1.0.dist-info; any spelling of the name is accepted.
     wheel = build(tmp_path, WheelSpec("Foo.Bar", "1.0"))
     written = unpack_wheel(wheel, tmp_path / "out", expected_name="foo-bar", expected_version="1.0")
-    assert "foo_bar-1.0.dist-info/METADATA" in written
+    assert "foo_bar-1.0.dist-info/METADATA" in written.digests()

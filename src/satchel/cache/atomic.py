@@ -98,6 +98,34 @@ def sync_filesystem(path: Path) -> bool:
         os.close(fd)
 
 
+def sync_tree(path: Path) -> None:
+    """Make everything under the directory ``path`` durable: one ``syncfs`` where the platform has
+    it, else an fsync of every file and directory below it (and of ``path``)."""
+    if sync_filesystem(path):
+        return
+    for dirpath, _dirnames, filenames in os.walk(path):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                fsync_fd(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
+
+
+def write_new(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Create ``path`` with ``data``, without an fsync or a rename of its own: only for a file
+    inside a temp directory that ``sync_tree`` makes durable as a whole before it gets its final
+    name (a half-written one is never under a final name)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     if not _FSYNC:
         return
@@ -145,10 +173,12 @@ def make_temp_dir(parent: Path, name: str) -> Path:
     return tmp
 
 
-def install_dir(tmp: Path, final: Path) -> bool:
-    """Rename a fully written directory into place. Returns False when another process already
-    put an entry there (ours is removed; the caller checks theirs)."""
-    fsync_dir(tmp)
+def install_dir(tmp: Path, final: Path, *, synced: bool = False) -> bool:
+    """Rename a fully written directory into place (``synced``: ``sync_tree(tmp)`` already made
+    it durable). Returns False when another process already put an entry there (ours is removed;
+    the caller checks theirs)."""
+    if not synced:
+        fsync_dir(tmp)
     try:
         os.rename(tmp, final)
     except OSError:

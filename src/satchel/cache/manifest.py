@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from satchel.cache import atomic, buckets
+from satchel.cache import buckets
 from satchel.cache.record import Record
 
 
@@ -28,29 +28,36 @@ class Manifest(Record, record_type="tree-manifest", bucket=buckets.ARCHIVES):
     source: str = ""
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a ``Cache.build_tree`` populate callback returns when it knows the whole tree: every
+    regular file it wrote (and nothing else is there: no links, no other files), each already
+    with its final read-only mode (0o444, 0o555 when executable), its size, sha256 and the mtime
+    ``fstat`` saw after its last write. The tree is then listed without walking, stat-ing, hashing
+    or chmod-ing it again (``listed_files``). A populate that cannot promise that returns
+    ``{relpath: sha256}`` or None instead (``hash_tree``)."""
+
+    files: list[ManifestFile]
+
+    def digests(self) -> dict[str, str]:
+        return {f.path: f.sha256 for f in self.files}
+
+
+def listed_files(listing: Listing) -> list[ManifestFile]:
+    """The manifest files of a ``Listing``, in ``hash_tree``'s order."""
+    return sorted(listing.files, key=_walk_order)
+
+
+def _walk_order(f: ManifestFile) -> tuple[tuple[int, str], ...]:
+    """``hash_tree``'s order (a sorted top-down walk): a directory's files by name, then its
+    subdirectories by name."""
+    *dirs, name = f.path.split("/")
+    return (*((1, d) for d in dirs), (0, name))
+
+
 def hash_tree(tree: Path, known: dict[str, str], *, read_only: bool) -> list[ManifestFile]:
-    """Hash (unless known), make durable and optionally make read-only every file under ``tree``.
-
-    Durable: one ``syncfs`` for the whole tree where the platform has it (a wheel of a thousand
-    files costs one journal commit, not a thousand fsyncs), else fsync file by file."""
-    out = _hash_tree(tree, known, read_only=read_only)
-    if not atomic.sync_filesystem(tree):
-        _fsync_tree(tree)
-    return out
-
-
-def _fsync_tree(tree: Path) -> None:
-    for dirpath, _dirnames, filenames in os.walk(tree):
-        for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                atomic.fsync_fd(fd)
-            finally:
-                os.close(fd)
-        atomic.fsync_dir(Path(dirpath))
-
-
-def _hash_tree(tree: Path, known: dict[str, str], *, read_only: bool) -> list[ManifestFile]:
+    """Walk ``tree``: hash every file (unless ``known``), optionally make it read-only, and list
+    it. (Durability is the caller's: ``Cache.build_tree`` syncs the whole entry once.)"""
     out: list[ManifestFile] = []
     for dirpath, dirnames, filenames in os.walk(tree):
         dirnames.sort()

@@ -21,10 +21,23 @@ class SchemaError(ValueError):
     """A payload does not match the record's declared shape."""
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_field_names: dict[type, tuple[str, ...] | None] = {}  # per type: its dataclass fields, or None
+
+
 def encode(obj: Any) -> Any:
     """Turn a record (dataclasses, tuples, dicts, primitives) into JSON-able data."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _LEAVES:
+        return obj
+    try:
+        names = _field_names[cls]
+    except KeyError:  # (looked up once per type: fields() per object was most of the cost)
+        names = _field_names[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        )
+    if names is not None:
+        return {name: encode(getattr(obj, name)) for name in names}
     if isinstance(obj, (list, tuple)):
         return [encode(v) for v in obj]
     if isinstance(obj, dict):

@@ -31,7 +31,7 @@ from satchel.standards.digests import file_digest
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from satchel.cache.journal import Journal, Noted
-    from satchel.cache.manifest import Manifest
+    from satchel.cache.manifest import Listing, Manifest
     from satchel.cache.remote.config import RemoteConfig
     from satchel.cache.remote.tier import RemoteTier
 
@@ -461,15 +461,16 @@ class Cache:
         self,
         bucket: Bucket,
         key: str,
-        populate: Callable[[Path], dict[str, str] | None],
+        populate: Callable[[Path], dict[str, str] | Listing | None],
         *,
         source: str = "",
         upload: bool = True,
     ) -> Tree:
         """Return the tree under ``key``, building it with ``populate(dir)`` if needed.
 
-        ``populate`` writes the files into ``dir`` (and may return {relpath: sha256} for files it
-        already hashed). One process builds; others wait on the entry lock and reuse its result.
+        ``populate`` writes the files into ``dir`` and may return {relpath: sha256} for files it
+        already hashed (the tree is then walked, hashed and made read-only), or a ``Listing`` of
+        the whole tree (``cache/manifest.py``: nothing is walked). One process builds; others wait on the entry lock and reuse its result.
         A tree built here is uploaded to the remote tier (read-write mode, ``upload``).
         """
         _check_key(key)
@@ -500,21 +501,27 @@ class Cache:
         raise AssertionError("unreachable")
 
     def _build_tree(
-        self, entry: Path, populate: Callable[[Path], dict[str, str] | None], source: str
+        self, entry: Path, populate: Callable[[Path], dict[str, str] | Listing | None], source: str
     ) -> Tree:
-        from satchel.cache.manifest import Manifest, hash_tree
+        from satchel.cache.manifest import Listing, Manifest, hash_tree, listed_files
 
         tmp = atomic.make_temp_dir(entry.parent, entry.name)
         try:
             tree = tmp / "tree"
             tree.mkdir()
-            known = populate(tree) or {}
-            files = hash_tree(tree, known, read_only=True)
+            populated = populate(tree)
+            if isinstance(populated, Listing):
+                files = listed_files(populated)
+            else:
+                files = hash_tree(tree, populated or {}, read_only=True)
             manifest = Manifest(files=files, source=source)
-            atomic.write_bytes(tmp / "manifest", record.dumps(manifest))
+            # The tree, the manifest and the temp directory made durable together: one syncfs
+            # (else every file and directory fsynced), then the rename and its directory's fsync.
+            atomic.write_new(tmp / "manifest", record.dumps(manifest))
+            atomic.sync_tree(tmp)
             if entry.exists():
                 atomic.discard(entry)
-            if not atomic.install_dir(tmp, entry):
+            if not atomic.install_dir(tmp, entry, synced=True):
                 theirs = self._read_tree(entry)
                 if theirs is not None:
                     return theirs

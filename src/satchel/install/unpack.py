@@ -2,8 +2,9 @@
 
 ``unpack_wheel`` is the ``populate`` callback of ``Cache.build_tree``: it checks every member name,
 the declared sizes, the ``.dist-info`` directory, METADATA, WHEEL and RECORD before writing a byte,
-then extracts while checking every file against its RECORD hash and size. Any problem raises
-InstallError; the cache then discards the half-written directory.
+then extracts while checking every file against its RECORD hash and size, creating each file
+read-only and returning the listing of what it wrote. Any problem raises InstallError; the cache
+then discards the half-written directory.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from satchel.archives import (
     UnpackLimits,
     Written,
 )
+from satchel.cache.manifest import Listing, ManifestFile
 from satchel.errors import InstallError
 from satchel.install.layout import SCHEMES, SIGNATURE_FILES
 from satchel.install.record import (
@@ -60,9 +62,10 @@ def unpack_wheel(
     expected_name: str,
     expected_version: str,
     limits: UnpackLimits = DEFAULT_LIMITS,
-) -> dict[str, str]:
-    """Check ``wheel`` and extract it into ``dest``; return {relpath: sha256 hex} of every file
-    written. ``expected_name``/``expected_version`` come from the wheel's file name."""
+) -> Listing:
+    """Check ``wheel`` and extract it into ``dest``, every file read-only; return the ``Listing``
+    of the files written (the tree's manifest: ``Cache.build_tree`` neither walks nor hashes it
+    again). ``expected_name``/``expected_version`` come from the wheel's file name."""
     label = wheel.name
     rules = dataclasses.replace(WHEEL_RULES, limits=limits)
     try:
@@ -227,10 +230,9 @@ def _check_layout(
 # -- extraction ---------------------------------------------------------------------------------
 
 
-def _extract(
-    archive: Archive, files: dict[str, Entry], layout: WheelLayout, dest: Path
-) -> dict[str, str]:
-    """Extract the files, checking each against its RECORD hash and size as it is written."""
+def _extract(archive: Archive, files: dict[str, Entry], layout: WheelLayout, dest: Path) -> Listing:
+    """Extract the files, checking each against its RECORD hash and size as it is written; each is
+    created read-only, so the listing is the tree's whole manifest."""
     label = archive.label
 
     def algorithms(entry: Entry) -> tuple[str, ...]:
@@ -250,5 +252,12 @@ def _extract(
                 hint=_CORRUPT_HINT,
             )
 
-    done = archive.extract(files.values(), dest, algorithms=algorithms, check=check, mtimes=False)
-    return {path: written.digests["sha256"].hex() for path, written in done.items()}
+    done = archive.extract(
+        files.values(), dest, algorithms=algorithms, check=check, mtimes=False, read_only=True
+    )
+    return Listing(
+        [
+            ManifestFile(path, w.size, w.digests["sha256"].hex(), w.mtime_ns, w.executable)
+            for path, w in done.items()
+        ]
+    )
