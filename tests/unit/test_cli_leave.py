@@ -96,3 +96,20 @@ def test_under_a_profiler_the_exit_is_normal_so_the_profile_gets_written(tmp_pat
     )
     assert out.returncode == 0, out.stderr
     assert stats.stat().st_size > 0
+
+
+def test_leaving_runs_no_garbage_collection() -> None:
+    """main() turns the collector back on with many allocations counted; leave must not spend
+    a collection on them."""
+    code = (
+        "import gc\n"
+        "from satchel.cli.leave import leave\n"  # as run() does, before main()
+        "gc.disable()\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and sys.stderr.write('collected\\n'))\n"
+        "kept = [[i] for i in range(20000)]\n"
+        "gc.enable()\n"
+        "leave(0)\n"
+    )
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert "collected" not in out.stderr

@@ -46,10 +46,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def run() -> None:
     """The ``satchel`` program (its console script and ``python -m satchel``): :func:`main`,
     then :func:`satchel.cli.leave.leave`, which exits without tearing the interpreter down."""
-    code = main()
-    from satchel.cli.leave import leave
+    from satchel.cli.leave import leave  # (before main(): see leave)
 
-    leave(code)
+    leave(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
