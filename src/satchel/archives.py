@@ -84,6 +84,15 @@ class ArchiveError(SatchelError):
         self.member = member
 
 
+class ArchiveReadError(ArchiveError):
+    """Reading the archive itself failed with an I/O error (``reason``: the system's words), as
+    opposed to writing what it holds: the file is unreadable, not the destination unwritable."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"cannot read {label}: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class UnpackLimits:
     """Guards against zip bombs: the total declared size, the member count, and how much a large
@@ -353,12 +362,25 @@ class Archive:
     # -- reading and extracting --------------------------------------------------------------
 
     def read(self, entry: Entry) -> bytes:
-        """The whole content of a file entry."""
+        """The whole content of a file entry. An I/O error reading the archive raises
+        ArchiveReadError."""
         return b"".join(self._chunks(entry))
 
     def _chunks(self, entry: Entry) -> Iterator[bytes]:
-        """The content of a file entry in pieces of at most ``_CHUNK`` bytes: stored and deflated
-        zip members with ``pread`` (``satchel/zipdata.py``), anything else through the library."""
+        """The content of a file entry in pieces of at most ``_CHUNK`` bytes. An I/O error
+        reading the archive (an ``OSError`` with an errno: a failing disk, say) raises
+        ArchiveReadError, so that callers writing the pieces somewhere can tell a source they
+        cannot read from a destination they cannot write."""
+        try:
+            yield from self._source_chunks(entry)
+        except OSError as exc:
+            if exc.errno is None:  # (gzip.BadGzipFile: a corrupt archive, not a failing read)
+                raise
+            raise ArchiveReadError(self.label, exc.strerror or str(exc)) from None
+
+    def _source_chunks(self, entry: Entry) -> Iterator[bytes]:
+        """``_chunks`` without the translation of read errors: stored and deflated zip members
+        with ``pread`` (``satchel/zipdata.py``), anything else through the library."""
         handle = self._handle
         if isinstance(handle, zipfile.ZipFile):
             info = entry.info

@@ -360,7 +360,7 @@ def read_target(kind: str, satchel: Satchel, fresh: Path) -> Path:
         return next((cache / buckets.INDEX.dirname / "alpha").glob("*.rec"))
     if kind == "metadata":
         return next((cache / buckets.METADATA.dirname / "alpha").glob("*.rec"))
-    if kind == "wheel":
+    if kind in ("wheel", "wheel-unpacking"):
         # The wheel is read only to unpack it: take its unpacked tree away.
         shutil.rmtree(cache / buckets.ARCHIVES.dirname / "alpha" / alpha_sha)
         return next((cache / buckets.FILES.dirname / "alpha" / alpha_sha).iterdir())
@@ -373,7 +373,9 @@ def read_target(kind: str, satchel: Satchel, fresh: Path) -> Path:
 
 
 @needs_strace
-@pytest.mark.parametrize("kind", ["index-page", "metadata", "wheel", "manifest", "interpreter"])
+@pytest.mark.parametrize(
+    "kind", ["index-page", "metadata", "wheel", "wheel-unpacking", "manifest", "interpreter"]
+)
 def test_failing_read_is_a_miss(scene: Scene, tmp_path: Path, kind: str) -> None:
     satchel = scene.warm_copy(tmp_path)
     fresh = scene.venv(tmp_path, "fresh")
@@ -384,7 +386,9 @@ def test_failing_read_is_a_miss(scene: Scene, tmp_path: Path, kind: str) -> None
     # One failing read: strace counts each syscall of the set on its own, so "read,pread64" fails
     # the first of each. A wheel's first read is its hash check (read); the unpacker then reads
     # the fetched-again wheel with pread64, and failing that too would be a second fault.
-    calls = "read" if kind == "wheel" else "read,pread64"
+    # "wheel-unpacking": the hash check passes, then the unpacker's first pread64 fails -- an
+    # unreadable source, not a cache that cannot be written (the same entry, fetched again).
+    calls = {"wheel": "read", "wheel-unpacking": "pread64"}.get(kind, "read,pread64")
     result = strace_satchel(
         satchel, ["install", "-p", fresh, "alpha"],
         ["-y", "-P", str(entry), "-e", f"trace={calls}", "-e", f"inject={calls}:error=EIO:when=1"],
@@ -397,7 +401,7 @@ def test_failing_read_is_a_miss(scene: Scene, tmp_path: Path, kind: str) -> None
     installed_files_match_record(fresh, "beta")
     if kind == "index-page":
         assert page_requests(scene.server) == ["/simple/alpha/"], scene.server.paths()
-    if kind == "wheel":
+    if kind in ("wheel", "wheel-unpacking"):
         assert full_downloads(scene.server, ALPHA.filename) == 1, scene.server.paths()
     # Healed: the entry is back, and everything is sound.
     assert entry.is_file()

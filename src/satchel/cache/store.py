@@ -352,6 +352,19 @@ class Cache:
         tier = self.remote_tier() if verify and remote else None
         return tier.fetch_file(name, sha256, filename) if tier is not None else None
 
+    def discard_file(self, path: Path, reason: str) -> bool:
+        """A file ``get_file`` returned turned out unreadable after all (``reason``: an I/O
+        error reading it later): warn once and remove it, like any broken entry, so the next
+        ``get_file`` misses. False, doing nothing, when ``path`` is not a file entry of this
+        cache."""
+        for root in self.read_roots():
+            files = self.bucket_dir(buckets.FILES, root)
+            if path.is_relative_to(files) and len(path.relative_to(files).parts) == 3:
+                self._heal(path, reason)
+                _remove_empty_dir(path.parent)
+                return True
+        return False
+
     @contextlib.contextmanager
     def file_writer(
         self, name: str, filename: str, expected_sha256: str | None, *, upload: bool = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,10 @@ from satchel.install.installed import InstalledDist
 from satchel.progress import Progress
 from satchel.python.interpreter import Interpreter
 from satchel.resolve import ResolvedPackage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.cache.manifest import Listing
 
 log = logging.getLogger("satchel")
 
@@ -209,17 +213,26 @@ class Installer:
             if tree is not None and tree.manifest.source == file.filename:
                 log.debug("%s: unpacked wheel from cache", file.filename)
                 return tree
-        from satchel.install.unpack import unpack_wheel  # (not imported when all is cached)
+        # (not imported when all is cached)
+        from satchel.install.unpack import UnreadableWheel, unpack_wheel
 
-        path = self.client.download(pkg.name, file)
-        actual = sha or sha256_of(path)
-        _allowed(pkg, actual)
-        return self.cache.build_tree(
-            buckets.ARCHIVES,
-            f"{pkg.name}/{actual}",
-            lambda dest: unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version)),
-            source=file.filename,
-        )
+        def unpacker(wheel: Path) -> Callable[[Path], Listing]:
+            return lambda dest: unpack_wheel(wheel, dest, expected_name=pkg.name, expected_version=str(pkg.version))
+
+        for attempt in range(2):
+            path = self.client.download(pkg.name, file)
+            actual = sha or sha256_of(path)
+            _allowed(pkg, actual)
+            try:
+                return self.cache.build_tree(
+                    buckets.ARCHIVES, f"{pkg.name}/{actual}", unpacker(path), source=file.filename
+                )
+            except UnreadableWheel as exc:
+                # The cached wheel passed its hash check, then a read failed while unpacking it
+                # (a failing disk): a broken entry, fetched again once, like any other.
+                if attempt or not self.client.discard_download(pkg.name, file, path, exc.reason):
+                    raise
+        raise AssertionError("unreachable")
 
     def _unpacked(self, pkg: ResolvedPackage, path: Path, filename: str, sha: str, *, fresh: bool) -> Tree:
         if not fresh:

@@ -178,5 +178,11 @@ class IndexClient:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
         return self._downloads.download(name, file)
 
+    def discard_download(self, name: str, file: IndexFile, path: Path, reason: str) -> bool:
+        """Drop ``path`` (what ``download`` gave for ``file``) from the cache because reading
+        it failed (``reason``), so that ``download`` fetches it again; False when it was not a
+        cache entry."""
+        return self._downloads.discard(name, file, path, reason)
+
 
 __all__ = ["IndexClient", "IndexError_", "IndexOptions", "fragment_hashes", "parse_upload_time"]

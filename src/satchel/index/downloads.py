@@ -62,6 +62,13 @@ class Downloads:
         rec = self.cache.read(UrlDigest, f"{name}/by-url/{safe_key(file.url, 32)}.rec")
         return rec.sha256 if rec is not None and rec.filename == file.filename else None
 
+    def discard(self, name: str, file: IndexFile, path: Path, reason: str) -> bool:
+        """``path``, which ``download`` returned for ``file``, cannot be read (``reason``): it
+        is removed from the cache (one warning) and forgotten by this run, so the next
+        ``download`` fetches it again. False when ``path`` is not a cache entry."""
+        self._fetched.pop(file.url, None)
+        return self.cache.discard_file(path, reason)
+
     def download(self, name: str, file: IndexFile) -> Path:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
         name = str(canonicalize_name(name))

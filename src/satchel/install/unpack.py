@@ -25,6 +25,7 @@ from satchel.archives import (
     WHEEL_RULES,
     Archive,
     ArchiveError,
+    ArchiveReadError,
     Entry,
     UnpackLimits,
     Written,
@@ -43,7 +44,18 @@ from satchel.install.record import (
 _CORRUPT_HINT = (
     "delete the wheel and download it again; if that keeps failing, the file on the index is broken"
 )
-__all__ = ["SCHEMES", "SIGNATURE_FILES", "UnpackLimits", "WheelLayout", "unpack_wheel"]
+__all__ = ["SCHEMES", "SIGNATURE_FILES", "UnpackLimits", "UnreadableWheel", "WheelLayout", "unpack_wheel"]
+
+
+class UnreadableWheel(InstallError):
+    """Reading the wheel failed with an I/O error (``reason``), while opening it or while
+    unpacking it: the wheel file is at fault, not the destination. (An error writing the
+    destination stays an ``OSError``: ``Cache.build_tree`` treats that as a cache it cannot
+    write.)"""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"cannot read wheel {label}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def unpack_wheel(
     try:
         archive = Archive.open(wheel, f"wheel {label}", rules, tar=False)
     except OSError as exc:
-        raise InstallError(f"cannot read wheel {label}: {exc.strerror or exc}")
+        raise UnreadableWheel(label, exc.strerror or str(exc)) from None
     except CORRUPT as exc:
         raise InstallError(f"wheel {label} is not a valid zip file ({exc})", hint=_CORRUPT_HINT)
     with archive:
@@ -80,6 +92,8 @@ def unpack_wheel(
             files = {e.member: e for e in entries if e.kind == "file"}
             layout = _check_layout(archive, entries, files, label, expected_name, expected_version)
             return _extract(archive, files, layout, dest)
+        except ArchiveReadError as exc:
+            raise UnreadableWheel(label, exc.reason) from None
         except ArchiveError as exc:
             raise InstallError(exc.message) from None
         except CORRUPT as exc:
