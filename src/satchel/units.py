@@ -1,4 +1,4 @@
-"""Sizes and durations as people read them, for every layer's messages."""
+"""Sizes, durations and counts as people read them, for every layer's messages."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def human_time(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     return f"{seconds:.2f}s"
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: "1 package", "2 packages", "0 packages"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -56,7 +56,7 @@ def test_sync_dry_run_changes_nothing(satchel: Satchel, tree: dict[str, Path]) -
     lock.write_text("alpha==1.0\nbeta==1.0\n")
     before = snapshot(venv)
     result = satchel.run("sync", "-p", venv, lock, "--dry-run")
-    assert "Would uninstall 2 and install 1 packages (dry run)" in result.stderr, result
+    assert "Would uninstall 2 and install 1 package (dry run)" in result.stderr, result
     assert " - gamma==1.0" in result.stderr and " + beta==1.0" in result.stderr, result
     assert snapshot(venv) == before
 

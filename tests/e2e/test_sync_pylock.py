@@ -297,7 +297,7 @@ def test_pylock_vcs_entry(satchel: Satchel, index_server: IndexServer, tmp_path:
     result = satchel.run("sync", "-p", venv, lock, "--no-index")
     assert installed(venv) == {"gitpkg": "1.0"}, result
     again = satchel.run("sync", "-p", venv, lock, "--no-index")
-    assert "Nothing to do: 1 packages" in again.stderr, again
+    assert "Nothing to do: 1 package already" in again.stderr, again
 
 
 def test_pylock_editable_directory(satchel: Satchel, tmp_path: Path) -> None:

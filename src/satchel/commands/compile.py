@@ -33,7 +33,7 @@ from satchel.requirements.pyproject import requirements_from_metadata
 from satchel.requirements.urls import path_to_url, redact
 from satchel.resolve import ResolveOptions, RootRequirement
 from satchel.settings import Settings
-from satchel.units import human_time
+from satchel.units import count, human_time
 
 log = logging.getLogger("satchel")
 
@@ -153,7 +153,7 @@ def _compile(
         )
         for warning in resolution.warnings:
             log.warning("%s", warning)
-        _say(f"Resolved {len(resolution)} packages{description} in {human_time(time.perf_counter() - started)}")
+        _say(f"Resolved {count(len(resolution), 'package')}{description} in {human_time(time.perf_counter() - started)}")
 
         builder = LockBuilder(
             installer,
@@ -188,7 +188,7 @@ def _compile(
             _say(f"Would write {output} (dry run)")
         return 0
     _write(output, text)
-    _say(f"Wrote {len(packages)} pins to {output}")
+    _say(f"Wrote {count(len(packages), 'pin')} to {output}")
     return 0
 
 

@@ -35,7 +35,7 @@ from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements, RequirementSpec
 from satchel.resolve import ResolvedPackage, ResolveOptions, RootRequirement
 from satchel.settings import Settings
-from satchel.units import human_time
+from satchel.units import count, human_time
 
 log = logging.getLogger("satchel")
 
@@ -280,7 +280,7 @@ def _install(
         for warning in resolution.warnings:
             log.warning("%s", warning)
         resolved_at = time.perf_counter()
-        _say(f"Resolved {len(resolution)} packages in {human_time(resolved_at - started)}")
+        _say(f"Resolved {count(len(resolution), 'package')} in {human_time(resolved_at - started)}")
         if require_hashes:
             _check_all_hashed(resolution.values())
         # Direct references are kept only when installed from the same place (same URL; for
@@ -298,12 +298,12 @@ def _install(
         if plan.empty:
             if request.report:
                 _report(request, installer, finder, target, parsed, [], {})
-            _say(f"Nothing to do: {len(plan.keep)} packages already installed in {target.label}")
+            _say(f"Nothing to do: {count(len(plan.keep), 'package')} already installed in {target.label}")
             return 0
         if request.dry_run:
             if request.report:
                 _report(request, installer, finder, target, parsed, [w.item for w in plan.install], None)
-            _say(f"Would install {len(plan.install)} packages (dry run)")
+            _say(f"Would install {count(len(plan.install), 'package')} (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
         with progress:
@@ -312,8 +312,8 @@ def _install(
             fetched_at = time.perf_counter()
             installer.link(finder, target, plan.remove, [w.item for w in plan.install], trees, progress)
         done = time.perf_counter()
-        _say(f"Prepared {len(trees)} packages in {human_time(fetched_at - resolved_at)}")
-        _say(f"Installed {len(plan.install)} packages in {human_time(done - fetched_at)}")
+        _say(f"Prepared {count(len(trees), 'package')} in {human_time(fetched_at - resolved_at)}")
+        _say(f"Installed {count(len(plan.install), 'package')} in {human_time(done - fetched_at)}")
         _print_changes(plan.remove, [w.item for w in plan.install])
         if request.report:
             _report(request, installer, finder, target, parsed, [w.item for w in plan.install], trees)

@@ -80,15 +80,15 @@ def _say_nothing_to_do(
     import logging
     import time
 
-    from satchel.units import human_time
+    from satchel.units import count, human_time
 
     log = logging.getLogger("satchel")
     elapsed = human_time(time.perf_counter() - started)
     log.debug("all requirements already satisfied by the installed packages; nothing to resolve")
-    sys.stderr.write(f"Resolved {len(names)} packages in {elapsed}\n")
+    sys.stderr.write(f"Resolved {count(len(names), 'package')} in {elapsed}\n")
     for name, version in zip(names, versions, strict=True):
         log.debug("%s==%s is already installed; keeping it", name, version)
-    sys.stderr.write(f"Nothing to do: {len(names)} packages already installed in {label}\n")
+    sys.stderr.write(f"Nothing to do: {count(len(names), 'package')} already installed in {label}\n")
     return 0
 
 

@@ -44,7 +44,7 @@ from satchel.progress import Progress
 from satchel.requirements.locked import DIRECT, FILE, PIN, LockedPackage
 from satchel.resolve import ResolvedPackage
 from satchel.settings import Settings
-from satchel.units import human_time
+from satchel.units import count, human_time
 
 log = logging.getLogger("satchel")
 
@@ -81,7 +81,7 @@ def install_locked(
         installed_urls = {n: installed_identity(d.direct_url) for n, d in installed.items()}
         wanted = _wanted(lock, finder, installer, installed, installed_urls)
         read_at = time.perf_counter()
-        say(f"Read {len(wanted)} packages from {', '.join(lock.files)} in {human_time(read_at - started)}")
+        say(f"Read {count(len(wanted), 'package')} from {', '.join(lock.files)} in {human_time(read_at - started)}")
         plan = make_plan(
             wanted, installed, reinstall=request.reinstall, installed_urls=installed_urls
         )
@@ -101,7 +101,7 @@ def install_locked(
         remove = [*plan.remove, *extraneous]
         if not plan.install and not remove:
             _report_problems(request, lock, wanted, {}, installed, {}, place)
-            say(f"Nothing to do: {len(wanted)} packages already installed in {place.label}")
+            say(f"Nothing to do: {count(len(wanted), 'package')} already installed in {place.label}")
             say_kept(kept, lock.packages)
             return 0
         _check_removable(remove)
@@ -111,7 +111,7 @@ def install_locked(
         new = {pkg.name: pkg for pkg in packages}
         if request.dry_run:
             _report_problems(request, lock, wanted, new, installed, None, place)
-            say(f"Would uninstall {len(remove)} and install {len(packages)} packages (dry run)")
+            say(f"Would uninstall {len(remove)} and install {count(len(packages), 'package')} (dry run)")
             _print_changes(remove, packages)
             say_kept(kept, lock.packages)
             return 0
@@ -123,10 +123,10 @@ def install_locked(
         with progress:
             installer.link(finder, target, remove, packages, trees, progress)
         done = time.perf_counter()
-        say(f"Prepared {len(trees)} packages in {human_time(fetched_at - read_at)}")
+        say(f"Prepared {count(len(trees), 'package')} in {human_time(fetched_at - read_at)}")
         if remove:
-            say(f"Uninstalled {len(remove)} packages")
-        say(f"Installed {len(packages)} packages in {human_time(done - fetched_at)}")
+            say(f"Uninstalled {count(len(remove), 'package')}")
+        say(f"Installed {count(len(packages), 'package')} in {human_time(done - fetched_at)}")
         _print_changes(remove, packages)
         say_kept(kept, lock.packages)
         return 0

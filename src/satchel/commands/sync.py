@@ -99,11 +99,11 @@ def sync(
     installed = {d.name: d for d in list_installed(place.paths)}
     kept = kept_packages(installed, place.markers) if exact else {}
     if not request.reinstall and already_synced(lock.packages, installed, kept, place, exact=exact):
-        from satchel.units import human_time
+        from satchel.units import count, human_time
 
         elapsed = human_time(time.perf_counter() - started)
-        say(f"Read {len(lock.packages)} packages from {', '.join(lock.files)} in {elapsed}")
-        say(f"Nothing to do: {len(lock.packages)} packages already installed in {place.label}")
+        say(f"Read {count(len(lock.packages), 'package')} from {', '.join(lock.files)} in {elapsed}")
+        say(f"Nothing to do: {count(len(lock.packages), 'package')} already installed in {place.label}")
         say_kept(kept, lock.packages)
         return 0
     from satchel.commands.common import cache_in_use

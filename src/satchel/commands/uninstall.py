@@ -13,6 +13,7 @@ from satchel.errors import SatchelError
 from satchel.install.installed import list_installed
 from satchel.install.uninstall import uninstall
 from satchel.settings import Settings
+from satchel.units import count
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,5 +30,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for dist in todo:
         uninstall(dist, interp.paths, prefix=interp.prefix)
         sys.stderr.write(f" - {dist.name}=={dist.version}\n")
-    sys.stderr.write(f"Uninstalled {len(todo)} package{'s' if len(todo) != 1 else ''}\n")
+    sys.stderr.write(f"Uninstalled {count(len(todo), 'package')}\n")
     return 0
