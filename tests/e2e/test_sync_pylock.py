@@ -76,6 +76,38 @@ def test_pylock_markers_extras_and_groups_select_packages(
     assert_error(unknown, "pylock.toml: the lock has no extra 'gui' (it has: cli)")
 
 
+def test_pylock_group_named_with_its_path(
+    satchel: Satchel, index_server: IndexServer, wheels: dict[str, Path]
+) -> None:
+    """``--group PATH:NAME`` (uv's and pip's spelling) selects from the lock at PATH, which
+    must be one of the locks given; a pyproject.toml's group is not part of a lock."""
+    venv = satchel.venv()
+    locks = satchel.tmp / "locks"
+    locks.mkdir()
+    lock = locks / "pylock.toml"
+    lock.write_text(selection_lock(index_server, wheels))
+    other = locks / "pylock.other.toml"
+    other.write_text(
+        render_pylock(
+            [{"name": "winonly", "version": "1.0", "marker": "sys_platform == 'win32'",
+              "wheels": [file_entry(index_server, wheels["winonly"])]}],
+            dependency_groups=["docs"],
+        )
+    )  # fmt: skip
+    (satchel.tmp / "pyproject.toml").write_text('[dependency-groups]\ndocs = ["clitool"]\n')
+    result = satchel.run("install", "-p", venv, "-r", lock, "-r", other, "--group", f"{lock}:docs")
+    assert installed(venv) == {"app": "1.0"}, result  # docs replaced dev for that lock only
+    assert "Installed 1 package in" in result.stderr, result
+    satchel.run("sync", "-p", venv, lock, "--group", "locks/pylock.toml:dev")
+    assert installed(venv) == {"app": "1.0", "devtool": "1.0"}
+    wrong = satchel.run("install", "-p", venv, "-r", lock, "--group", "pyproject.toml:docs", check=False)
+    line = assert_error(wrong, "hint:", "--group pylock.toml:NAME")
+    assert line == (
+        f"error: --group pyproject.toml:docs: pyproject.toml is not one of the pylock files given ({lock})"
+    )
+    assert installed(venv) == {"app": "1.0", "devtool": "1.0"}
+
+
 def test_pylock_wheel_chosen_by_tags_from_the_listed_files_only(
     satchel: Satchel, index_server: IndexServer, wheels: dict[str, Path]
 ) -> None:

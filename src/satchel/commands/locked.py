@@ -111,7 +111,8 @@ def install_locked(
         new = {pkg.name: pkg for pkg in packages}
         if request.dry_run:
             _report_problems(request, lock, wanted, new, installed, None, place)
-            say(f"Would uninstall {len(remove)} and install {count(len(packages), 'package')} (dry run)")
+            would = f"install {count(len(packages), 'package')}"
+            say(f"Would uninstall {len(remove)} and {would} (dry run)" if remove else f"Would {would} (dry run)")
             _print_changes(remove, packages)
             say_kept(kept, lock.packages)
             return 0

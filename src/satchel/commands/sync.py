@@ -13,6 +13,7 @@ build layer or the installer (``satchel.commands.locked`` does the work when the
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,7 @@ def read_locks(request: SyncRequest, place: Place) -> Lock:
     cwd = Path.cwd()
     packages: list[LockedPackage] = []
     text_files = []
+    groups = _groups_per_lock(request.groups, [f for f in files if is_pylock_name(f)], cwd)
     for name in files:
         if is_pylock_name(name):
             from satchel.requirements.pylock import read_pylock, select_from_pylock
@@ -170,7 +172,7 @@ def read_locks(request: SyncRequest, place: Place) -> Lock:
                 env=interp.markers,
                 tags=interp.tags,
                 extras=request.extras,
-                groups=request.groups,
+                groups=groups[name],
                 all_extras=request.all_extras,
                 default_groups=request.default_groups,
                 target=place.label,
@@ -199,6 +201,37 @@ def read_locks(request: SyncRequest, place: Place) -> Lock:
                 )
     check_one_each(packages)
     return Lock(files, packages, parsed)
+
+
+def _groups_per_lock(groups: Sequence[str], locks: Sequence[str], cwd: Path) -> dict[str, list[str]]:
+    """The ``--group`` options for each pylock file given: ``NAME`` selects from every one;
+    ``PATH:NAME`` (as uv and pip spell a group of a named file) from the one at ``PATH`` only,
+    which must be one of them. (A group of a pyproject.toml is resolved, not locked: it cannot
+    be added to a lock's selection.)"""
+    import os
+
+    from satchel.errors import RequirementsFileError
+
+    chosen: dict[str, list[str]] = {name: [] for name in locks}
+    for group in groups:
+        path, colon, name = group.rpartition(":")
+        if not colon:
+            for selected in chosen.values():
+                selected.append(group)
+            continue
+        where = os.path.realpath(cwd / path)
+        matches = [lock for lock in locks if os.path.realpath(cwd / lock) == where]
+        if not matches or not name:
+            given = ", ".join(locks) or "none"
+            raise RequirementsFileError(
+                f"--group {group}: {path} is not one of the pylock files given ({given})"
+                if not matches
+                else f"--group {group}: no group name after the path",
+                hint="with -r pylock.toml a group is selected from the lock: --group NAME, or "
+                "--group pylock.toml:NAME; install a pyproject.toml's group in a second command",
+            )
+        chosen[matches[0]].append(name)
+    return chosen
 
 
 def _requiring_hashes(parsed: ParsedRequirements) -> ParsedRequirements:
