@@ -44,6 +44,7 @@ import pytest
 from satchel.cache import buckets, record
 from satchel.python.cached import cache_key
 from tests.support.cache import full_downloads, page_requests, snapshot
+from tests.support.builds import intree_sdist
 from tests.support.cli import Result, Satchel, installed_files_match_record
 from tests.support.crash import (
     STRACE_UNUSABLE,
@@ -405,6 +406,29 @@ def test_failing_read_is_a_miss(scene: Scene, tmp_path: Path, kind: str) -> None
         assert full_downloads(scene.server, ALPHA.filename) == 1, scene.server.paths()
     # Healed: the entry is back, and everything is sound.
     assert entry.is_file()
+    assert_cache_sound(satchel)
+
+
+@needs_strace
+def test_failing_read_of_a_built_wheel_while_unpacking_is_a_miss(scene: Scene, tmp_path: Path) -> None:
+    """A wheel satchel built from an sdist, checked and then unreadable while it is unpacked:
+    the built entry is warned about and removed, the sdist built again, the install succeeds."""
+    intree_sdist(scene.server.directory, "srcpkg", "1.0")
+    satchel = scene.satchel(tmp_path)
+    satchel.run("install", "-p", scene.venv(tmp_path, "first"), "srcpkg")
+    shutil.rmtree(satchel.cache_dir / buckets.ARCHIVES.dirname / "srcpkg")  # so it is unpacked again
+    (wheel,) = (satchel.cache_dir / buckets.BUILT.dirname).rglob("srcpkg-1.0-*.whl")
+    fresh = scene.venv(tmp_path, "fresh")
+    log = tmp_path / "trace"
+    result = strace_satchel(
+        satchel, ["install", "-p", fresh, "srcpkg"],
+        ["-y", "-P", str(wheel), "-e", "trace=pread64", "-e", "inject=pread64:error=EIO:when=1"],
+        log,
+    )  # fmt: skip
+    assert injected(log), f"{wheel} was not read:\n{result}"
+    one_warning(result, "ignoring broken cache entry", str(wheel.parent.parent), ERRORS["EIO"])
+    installed_files_match_record(fresh, "srcpkg")
+    assert wheel.is_file()  # built and stored again
     assert_cache_sound(satchel)
 
 

@@ -175,3 +175,16 @@ def lookup_metadata(cache: Cache, key: str) -> bytes | None:
 
 def discard_entry(cache: Cache, tree: Tree, reason: str) -> None:
     _discard_broken(cache, tree.path.parent, reason)
+
+
+def discard_built_wheel(cache: Cache, path: Path, reason: str) -> bool:
+    """A built wheel (``BuiltWheel.path``) that could not be read after all: its entry is
+    warned about and removed, so the next build stores it again. False, doing nothing, when
+    ``path`` is not a built wheel of this cache."""
+    entry = path.parent.parent  # <built bucket>/<key>/tree/<wheel>
+    if path.parent.name != "tree" or not any(
+        entry.is_relative_to(cache.bucket_dir(buckets.BUILT, root)) for root in cache.read_roots()
+    ):
+        return False
+    _discard_broken(cache, entry, reason)
+    return True

@@ -204,8 +204,7 @@ class Installer:
                 _allowed(pkg, file.sha256)
             elif pkg.hashes:
                 _allowed(pkg, sha256_of(self.sources.client.download(pkg.name, file)))
-            wheel = finder.build(pkg.name, pkg.file, pkg.url)
-            return self._unpacked(pkg, wheel.path, wheel.filename, wheel.sha256, fresh=fresh)
+            return self._unpacked_built(finder, pkg, fresh=fresh)
         sha = file.sha256
         if sha and not fresh:
             _allowed(pkg, sha)
@@ -213,39 +212,58 @@ class Installer:
             if tree is not None and tree.manifest.source == file.filename:
                 log.debug("%s: unpacked wheel from cache", file.filename)
                 return tree
-        # (not imported when all is cached)
-        from satchel.install.unpack import UnreadableWheel, unpack_wheel
 
-        def unpacker(wheel: Path) -> Callable[[Path], Listing]:
-            return lambda dest: unpack_wheel(wheel, dest, expected_name=pkg.name, expected_version=str(pkg.version))
-
-        for attempt in range(2):
+        def downloaded() -> tuple[Path, str, str]:
             path = self.client.download(pkg.name, file)
             actual = sha or sha256_of(path)
             _allowed(pkg, actual)
+            return path, actual, file.filename
+
+        return self._unpack(
+            pkg, downloaded, lambda path, reason: self.client.discard_download(pkg.name, file, path, reason)
+        )
+
+    def _unpacked_built(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool) -> Tree:
+        from satchel.build.cache import discard_built_wheel
+
+        wheel = finder.build(pkg.name, pkg.file, pkg.url)
+        if not fresh:
+            tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{wheel.sha256}")
+            if tree is not None and tree.manifest.source == wheel.filename:
+                return tree
+        first = [wheel]
+
+        def built() -> tuple[Path, str, str]:
+            again = first.pop() if first else finder.build(pkg.name, pkg.file, pkg.url)
+            return again.path, again.sha256, again.filename
+
+        return self._unpack(pkg, built, lambda path, reason: discard_built_wheel(self.cache, path, reason))
+
+    def _unpack(
+        self,
+        pkg: ResolvedPackage,
+        wheel: Callable[[], tuple[Path, str, str]],
+        discard: Callable[[Path, str], bool],
+    ) -> Tree:
+        """Unpack the wheel that ``wheel()`` gives (its path, sha256 and file name) into the
+        archives bucket. A wheel that passed its checks and then could not be read while being
+        unpacked (a failing disk) is a broken cache entry: ``discard(path, reason)`` removes it
+        (one warning; False when it was no cache entry, and the error stands), and it is fetched
+        or built once more."""
+        from satchel.install.unpack import UnreadableWheel, unpack_wheel
+
+        for attempt in range(2):
+            path, sha, filename = wheel()
+
+            def populate(dest: Path, path: Path = path) -> Listing:
+                return unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version))
+
             try:
-                return self.cache.build_tree(
-                    buckets.ARCHIVES, f"{pkg.name}/{actual}", unpacker(path), source=file.filename
-                )
+                return self.cache.build_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}", populate, source=filename)
             except UnreadableWheel as exc:
-                # The cached wheel passed its hash check, then a read failed while unpacking it
-                # (a failing disk): a broken entry, fetched again once, like any other.
-                if attempt or not self.client.discard_download(pkg.name, file, path, exc.reason):
+                if attempt or not discard(path, exc.reason):
                     raise
         raise AssertionError("unreachable")
-
-    def _unpacked(self, pkg: ResolvedPackage, path: Path, filename: str, sha: str, *, fresh: bool) -> Tree:
-        if not fresh:
-            tree = self.cache.get_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}")
-            if tree is not None and tree.manifest.source == filename:
-                return tree
-        from satchel.install.unpack import unpack_wheel
-        return self.cache.build_tree(
-            buckets.ARCHIVES,
-            f"{pkg.name}/{sha}",
-            lambda dest: unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version)),
-            source=filename,
-        )
 
     # -- link ------------------------------------------------------------------------------------
 
