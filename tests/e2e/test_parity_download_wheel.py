@@ -134,3 +134,23 @@ def test_direct_references_same_files_as_pip(satchel: Satchel, index_server: Ind
         assert _names(tmp_path / f"ours-{command}") == _names(tmp_path / f"pip-{command}")
     assert "proj-1.0.tar.gz" in _names(tmp_path / "ours-download")
     assert "proj-1.0-py3-none-any.whl" in _names(tmp_path / "ours-wheel")
+
+
+def test_wheel_of_an_editable_is_a_regular_wheel_as_in_pip(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """`wheel -e DIR`, and `-e DIR` in a requirements file, build DIR's regular wheel (its
+    backend's build_wheel), not an editable one that only points back at DIR: pip's behaviour."""
+    from tests.support.builds import intree_project
+
+    project = intree_project(tmp_path / "proj", "proj", "1.0", editable=True)  # it could build either
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"-e {project}\n")
+    _pip(index_server, tmp_path, "wheel", "--no-deps", "-w", str(tmp_path / "pip"), "-e", str(project))
+    for how, args in (("option", ["-e", project]), ("file", ["-r", reqs])):
+        out = tmp_path / f"ours-{how}"
+        satchel.run("wheel", "-p", sys.executable, "-w", out, *args)
+        assert _names(out) == _names(tmp_path / "pip") == ["proj-1.0-py3-none-any.whl"], how
+        with zipfile.ZipFile(out / "proj-1.0-py3-none-any.whl") as zf:
+            members = zf.namelist()
+        assert "proj/__init__.py" in members and not any(m.endswith(".pth") for m in members), members

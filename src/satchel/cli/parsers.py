@@ -387,6 +387,7 @@ def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser], comm
             "wheels as the index has them, everything else built (from the cache when built already). pip's command.",
         )
         p.add_argument("-w", "--wheel-dir", type=Path, default=Path("."), metavar="DIR", help="where to save the wheels (default: the current directory)")
+        p.add_argument("-e", "--editable", action="append", default=[], metavar="PATH", help="a local project (or VCS URL) to build, as pip's -e: a regular wheel, not an editable one")
     p.add_argument("requirements", nargs="*", metavar="REQ", help="requirement specifiers (PEP 508), paths or URLs")
     p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="take requirements from this file")
     p.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE", help="constrain versions with this file")

@@ -35,10 +35,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     parsed = parse_command_line(
         args.requirements,
+        editables=getattr(args, "editable", ()),
         requirement_files=args.requirement,
         constraint_files=args.constraint,
         base_dir=Path.cwd(),
     )
+    if args.command == "wheel" and parsed.editables:
+        # As pip wheel: an editable requirement (-e, here or in a file) is built as a regular
+        # wheel. An editable wheel only points back at the source tree: nothing to keep.
+        import dataclasses
+
+        parsed = dataclasses.replace(
+            parsed, requirements=[dataclasses.replace(s, editable=False) for s in parsed.requirements]
+        )
     if not parsed.requirements:
         raise SatchelError("no requirements given", hint="name packages, or pass -r requirements.txt")
     dest: Path = (args.dest if args.command == "download" else args.wheel_dir).absolute()
