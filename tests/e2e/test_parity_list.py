@@ -104,3 +104,41 @@ def test_list_outdated_same_as_pip(satchel: Satchel, index_server: IndexServer, 
         capture_output=True, text=True, check=True, timeout=300, env=env,
     )  # fmt: skip
     assert satchel.run("list", "-p", venv, "--outdated").stdout == pip_columns.stdout
+
+
+def test_list_and_freeze_selection_same_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """`-e/--editable`, `--exclude-editable` and `--exclude NAME` select as pip's do, and an
+    editable install gets pip's "Editable project location" (column and JSON key)."""
+    import subprocess
+    import sys
+
+    from tests.support.builds import intree_project
+
+    venv = _env(satchel, index_server)
+    project = intree_project(tmp_path / "proj", "proj", "1.0", editable=True)
+    satchel.run("install", "-p", venv, "-e", project)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"}
+
+    def pip(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "pip", "--python", f"{venv}/bin/python", *args, "--disable-pip-version-check"],
+            capture_output=True, text=True, check=True, timeout=300, env=env,
+        ).stdout  # fmt: skip
+
+    for args in (
+        ["list"],
+        ["list", "--format", "json"],
+        ["list", "-e"],
+        ["list", "--editable", "--format", "json"],
+        ["list", "--exclude-editable", "--exclude", "Gamma", "--exclude", "beta"],
+        ["freeze", "--exclude-editable"],
+        ["freeze", "--exclude-editable", "--exclude", "alpha"],
+    ):
+        ours = satchel.run(*args[:1], "-p", venv, *args[1:]).stdout
+        assert ours == pip(*args), args
+    assert str(project) in satchel.run("list", "-p", venv).stdout
+    assert satchel.run("freeze", "-p", venv, "--exclude", "proj", "--exclude", "alpha").stdout == (
+        "beta==1.0\ngamma==1.0\n"
+    )
+    bad = satchel.run("list", "-p", venv, "--exclude", "not a name", check=False)
+    assert_error(bad, "--exclude 'not a name': not a project name")

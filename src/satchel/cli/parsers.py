@@ -169,12 +169,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("-o", "--outdated", action="store_true", help="only packages with a newer version on the index, with that version and its file type (pip's JSON fields latest_version, latest_filetype)")
         p.add_argument("-u", "--uptodate", action="store_true", help="only packages at the newest version on the index")
         p.add_argument("--pre", action="store_true", help="with --outdated/--uptodate, count pre-releases as newer versions")
+        editables = p.add_mutually_exclusive_group()
+        editables.add_argument("-e", "--editable", action="store_true", help="only editable installs")
+        editables.add_argument("--exclude-editable", action="store_true", help="leave editable installs out")
+        p.add_argument("--exclude", action="append", default=[], metavar="NAME", help="leave this package out (repeatable)")
         _add_env(p)
         _add_index(p)
         _add_common(p)
 
     if wanted("freeze"):
         p = sub.add_parser("freeze", help="installed packages in requirements format")
+        p.add_argument("--exclude-editable", action="store_true", help="leave editable installs out")
+        p.add_argument("--exclude", action="append", default=[], metavar="NAME", help="leave this package out (repeatable)")
+        p.add_argument("--all", action="store_true", help="accepted for pip's scripts: satchel's freeze never leaves pip, setuptools or wheel out")
         _add_env(p)
         _add_common(p)
 

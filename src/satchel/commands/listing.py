@@ -14,25 +14,70 @@ from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    excluded = _excluded(args.exclude)
     interp = target_interpreter(args, settings)
-    dists = list_installed(interp.paths)
+    dists = [
+        d
+        for d in list_installed(interp.paths)
+        if d.name not in excluded
+        and not (args.exclude_editable and is_editable(d))
+        and (is_editable(d) if getattr(args, "editable", False) else True)
+    ]
     fmt = "freeze" if args.command == "freeze" else args.format
     if args.command == "list" and (args.outdated or args.uptodate):
         return _list_against_index(args, settings, interp, dists, fmt)
     out = sys.stdout
     if fmt == "json":
-        out.write(json.dumps([{"name": d.display_name, "version": d.version} for d in dists]) + "\n")
+        out.write(json.dumps([_json_row(d) for d in dists]) + "\n")
     elif fmt == "freeze":
         for d in dists:
             out.write(_freeze_line(d) + "\n")
     else:
-        rows = [(d.display_name, d.version) for d in dists]
-        width = max([len("Package"), *(len(n) for n, _ in rows)])
-        vwidth = max([len("Version"), *(len(v) for _, v in rows)])
-        out.write(f"{'Package':<{width}} {'Version':<{vwidth}}\n{'-' * width} {'-' * vwidth}\n")
-        for name, version in rows:
-            out.write(f"{name:<{width}} {version}\n")
+        # pip's columns: a third, "Editable project location", when anything is editable
+        rows = [(d.display_name, d.version, editable_location(d) or "") for d in dists]
+        headers = ("Package", "Version", "Editable project location")[: 3 if any(r[2] for r in rows) else 2]
+        widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+        lines = [headers, tuple("-" * w for w in widths), *(r[: len(headers)] for r in rows)]
+        for line in lines:
+            out.write(" ".join(f"{cell:<{w}}" for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
     return 0
+
+
+def _json_row(d: InstalledDist) -> dict[str, str]:
+    row = {"name": d.display_name, "version": d.version}
+    location = editable_location(d)
+    if location is not None:
+        row["editable_project_location"] = location
+    return row
+
+
+def _excluded(names: list[str]) -> set[str]:
+    """``--exclude`` values, checked and canonicalized (as pip's)."""
+    from packaging.utils import canonicalize_name
+
+    from satchel.commands.request import project_names
+
+    project_names("--exclude", names)
+    return {str(canonicalize_name(n)) for n in names}
+
+
+def is_editable(d: InstalledDist) -> bool:
+    """Installed in editable mode: PEP 610 ``dir_info.editable`` (as pip and uv mark it)."""
+    dir_info = (d.direct_url or {}).get("dir_info")
+    return isinstance(dir_info, dict) and dir_info.get("editable") is True
+
+
+def editable_location(d: InstalledDist) -> str | None:
+    """The project directory of an editable install (its ``file:`` URL as a path), else None."""
+    if not is_editable(d):
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    url = (d.direct_url or {}).get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme != "file":
+        return None
+    return unquote(parts.path)
 
 
 def _freeze_line(d: InstalledDist) -> str:
@@ -42,8 +87,7 @@ def _freeze_line(d: InstalledDist) -> str:
     if not direct or not isinstance(direct.get("url"), str):
         return f"{d.display_name}=={d.version}"
     url: str = direct["url"]
-    dir_info = direct.get("dir_info")
-    if isinstance(dir_info, dict) and dir_info.get("editable"):
+    if is_editable(d):
         return f"-e {url}"
     fragments = []
     vcs_info = direct.get("vcs_info")
