@@ -81,6 +81,28 @@ def test_uninstall_without_record_is_refused(satchel: Satchel, index_server: Ind
     assert (site_packages(venv) / "alpha" / "__init__.py").exists()
 
 
+def test_uninstall_from_requirement_files(satchel: Satchel, index_server: IndexServer) -> None:
+    """``uninstall -r FILE`` (pip's and uv's): the names the file lists, whatever their
+    versions, markers or URLs; a line naming no project is an error naming its line."""
+    publish(index_server, WheelSpec("alpha", "1.0"), WheelSpec("beta", "1.0"), WheelSpec("gamma", "1.0"))
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "alpha", "beta", "gamma")
+    reqs = satchel.tmp / "reqs.txt"
+    reqs.write_text(f'Alpha>=0.5 ; python_version > "3"\n--index-url {index_server.index_url}\nbeta @ {index_server.url}/x.whl\n')
+    result = satchel.run("uninstall", "-p", venv, "-r", reqs, "alpha")
+    assert result.stderr == " - alpha==1.0\n - beta==1.0\nUninstalled 2 packages\n", result
+    assert sorted(d.name for d in site_packages(venv).glob("*.dist-info")) == ["gamma-1.0.dist-info"]
+    unnamed = satchel.tmp / "paths.txt"
+    unnamed.write_text("gamma\n./not/here.whl\n")
+    (satchel.tmp / "not").mkdir()
+    (satchel.tmp / "not" / "here.whl").write_bytes(b"")
+    bad = satchel.run("uninstall", "-p", venv, "-r", unnamed, check=False)
+    assert_error(bad, f"{unnamed}:2:")
+    assert (site_packages(venv) / "gamma-1.0.dist-info").is_dir()  # nothing was removed
+    none = satchel.run("uninstall", "-p", venv, check=False)
+    assert_error(none, "nothing to uninstall", "hint:")
+
+
 def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     publish(index_server, WheelSpec("alpha", "1.0"))
     venv = satchel.venv("env")

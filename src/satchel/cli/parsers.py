@@ -157,7 +157,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_sync(sub)
     if wanted("uninstall"):
         p = sub.add_parser("uninstall", help="uninstall packages")
-        p.add_argument("names", nargs="+", metavar="NAME", help="packages to uninstall")
+        p.add_argument("names", nargs="*", metavar="NAME", help="packages to uninstall")
+        p.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE", help="uninstall the packages this requirements file names (repeatable)")
         p.add_argument("-y", "--yes", action="store_true", help="accepted for pip compatibility (never asks)")
         _add_break_system(p)
         _add_env(p)
@@ -268,7 +269,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-e", "--editable", action="append", default=[], metavar="PATH", help="install a local project in editable mode")
     p.add_argument("-U", "--upgrade", action="store_true", help="upgrade every package the requirements pull in to its newest allowed version")
     p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade this package")
-    p.add_argument("--reinstall", action="store_true", help="reinstall every resolved package")
+    p.add_argument("--reinstall", "--force-reinstall", action="store_true", help="reinstall every resolved package (--force-reinstall: pip's name)")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     _add_version_choice(p)
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
