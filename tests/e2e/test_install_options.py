@@ -206,3 +206,43 @@ def test_upgrade_all_reaches_dependencies_but_not_unrelated_packages(
     result = satchel.run("install", "-p", venv, "-U", "top")
     assert " - dep==1.0" in result.stderr and " + dep==2.0" in result.stderr, result
     assert "unrelated" not in result.stderr, result
+
+
+def test_upgrade_strategy_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
+    """``--upgrade-strategy only-if-needed`` (pip's default) moves the named requirements and
+    only the dependencies their new versions need moved; ``eager`` everything: the same
+    versions pip 26.3 installs from the same state."""
+    import subprocess
+    import sys
+
+    publish(
+        index_server,
+        WheelSpec("top", "1.0", requires=["dep"]),
+        WheelSpec("side", "1.0", requires=["dep"]),
+        WheelSpec("dep", "1.0"),
+        WheelSpec("low", "1.0"),
+    )
+    before = ["top==1.0", "side==1.0", "dep==1.0", "low==1.0"]
+    publish(
+        index_server,
+        WheelSpec("top", "2.0", requires=["dep", "low>=2"]),
+        WheelSpec("side", "2.0", requires=["dep"]),
+        WheelSpec("dep", "2.0"),
+        WheelSpec("low", "2.0"),
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"}
+    for strategy, expected in (
+        ("only-if-needed", {"top": "2.0", "side": "1.0", "dep": "1.0", "low": "2.0"}),
+        ("eager", {"top": "2.0", "side": "1.0", "dep": "2.0", "low": "2.0"}),
+    ):
+        ours, theirs = satchel.venv(f"ours-{strategy}"), satchel.venv(f"pip-{strategy}")
+        for venv in (ours, theirs):
+            satchel.run("install", "-p", venv, *before)
+        satchel.run("install", "-p", ours, "-U", "--upgrade-strategy", strategy, "top")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", f"{theirs}/bin/python", "install", "-U",
+             "--upgrade-strategy", strategy, "top", "--index-url", index_server.index_url,
+             "--no-cache-dir", "--disable-pip-version-check"],
+            check=True, capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert versions(ours) == versions(theirs) == expected, strategy

@@ -20,6 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable
+    from typing import Any
 
     from satchel.commands.project_sources import DynamicProject
     from satchel.requirements.models import ParsedRequirements
@@ -168,8 +169,7 @@ class InstallRequest:
             system=args.system,
             break_system_packages=getattr(args, "break_system_packages", False),
             target=args.target,
-            upgrade=args.upgrade,
-            upgrade_packages=tuple(project_names("--upgrade-package", args.upgrade_package)),
+            **_upgrades(args, parsed),
             reinstall=args.reinstall,
             no_deps=args.no_deps,
             pre=args.pre,
@@ -200,6 +200,17 @@ class InstallRequest:
 
 # (compiled when first used: a no-op install names no projects in options)
 _PROJECT_NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
+
+
+def _upgrades(args: argparse.Namespace, parsed: ParsedRequirements) -> dict[str, Any]:
+    """``upgrade`` and ``upgrade_packages`` from -U, -P and --upgrade-strategy. pip's
+    only-if-needed is -P for every named requirement: they move to their newest allowed
+    versions, their dependencies only where the new versions need it."""
+    named = tuple(project_names("--upgrade-package", args.upgrade_package))
+    if args.upgrade and getattr(args, "upgrade_strategy", None) == "only-if-needed":
+        roots = tuple(spec.name for spec in parsed.requirements if spec.name is not None)
+        return {"upgrade": False, "upgrade_packages": named + roots}
+    return {"upgrade": args.upgrade, "upgrade_packages": named}
 
 
 def project_names(option: str, values: Iterable[str]) -> list[str]:
