@@ -496,3 +496,37 @@ def test_a_warm_compile_needs_no_network(satchel: Satchel, index: IndexServer, t
     again = satchel.run("compile", "--generate-hashes", "--offline").stdout
     assert again == first
     assert index.count() == 0, index.paths()
+
+
+def test_pip_compile_options_scripts_use(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    """A pip-compile command line keeps working: options satchel does already, or that change
+    nothing, warn once each and leave the lock as it is; --custom-compile-command names the
+    command in the header; --no-emit-find-links drops the find-links lines; the unsafe packages
+    are pinned (what --allow-unsafe asks for)."""
+    publish(index, WheelSpec("app", "1.0", requires=["setuptools", "pip"]), WheelSpec("setuptools", "70.0"),
+            WheelSpec("pip", "24.0"))  # fmt: skip
+    links = tmp_path / "links"
+    build_wheel(WheelSpec("local", "1.0"), links)
+    (tmp_path / "requirements.in").write_text("app\nlocal\n")
+    plain = satchel.run("compile", "requirements.in", "-f", links)
+    assert f"--find-links {links}" in plain.stdout
+    assert {"app==1.0", "local==1.0", "pip==24.0", "setuptools==70.0"} <= set(lines_without_header(plain.stdout))
+    args = ["--allow-unsafe", "--resolver=backtracking", "--no-reuse-hashes", "--max-rounds", "10",
+            "--header", "--annotate", "--no-strip-extras", "--no-emit-index-url"]  # fmt: skip
+    compat = satchel.run("compile", "requirements.in", "-f", links, *args)
+    assert lines_without_header(compat.stdout) == lines_without_header(plain.stdout)
+    warned = compat.warnings()
+    assert [w.split(" has no effect")[0] for w in warned] == [
+        "warning: pip-compile's --allow-unsafe", "warning: pip-compile's --resolver",
+        "warning: pip-compile's --no-reuse-hashes", "warning: pip-compile's --max-rounds",
+    ], warned  # fmt: skip
+    custom = satchel.run(
+        "compile", "requirements.in", "-f", links, "--no-emit-find-links", "--custom-compile-command", "make lock"
+    )
+    assert "#    make lock\n" in custom.stdout and "satchel compile" not in custom.stdout.split("#    ")[-1]
+    assert "--find-links" not in custom.stdout
+    assert lines_without_header(custom.stdout) == [
+        line for line in lines_without_header(plain.stdout) if line and not line.startswith("--find-links")
+    ]
+    legacy = satchel.run("compile", "requirements.in", "--resolver", "legacy", check=False)
+    assert_error(legacy, "--resolver legacy", "hint:")

@@ -310,6 +310,8 @@ def _add_build_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
+
     p = sub.add_parser(
         "compile",
         help="resolve requirements into a lock (requirements.txt or pylock.toml)",
@@ -327,10 +329,23 @@ def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="free this package's pin (NAME==VERSION: also pin it there)")
     p.add_argument("--generate-hashes", action="store_true", help="add --hash lines for every file of each pinned version")
     p.add_argument("--annotation-style", choices=["split", "line"], default="split", help="how to write the '# via' annotations (default split)")
-    p.add_argument("--no-annotate", action="store_true", help="no '# via' annotations")
-    p.add_argument("--no-header", action="store_true", help="no header comment")
-    p.add_argument("--strip-extras", action="store_true", help="write pins without [extras]")
-    p.add_argument("--emit-index-url", action="store_true", help="write --index-url / --extra-index-url lines")
+    p.add_argument("--no-annotate", action="store_true", help="no '# via' annotations (--annotate: the default)")
+    p.add_argument("--annotate", dest="no_annotate", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument("--no-header", action="store_true", help="no header comment (--header: the default)")
+    p.add_argument("--header", dest="no_header", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument("--custom-compile-command", metavar="COMMAND", help="the command the header says made the file (pip-compile's and uv's option), e.g. 'make lock'")
+    p.add_argument("--strip-extras", action="store_true", help="write pins without [extras] (--no-strip-extras: the default)")
+    p.add_argument("--no-strip-extras", dest="strip_extras", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument("--emit-index-url", action="store_true", help="write --index-url / --extra-index-url lines (--no-emit-index-url: the default)")
+    p.add_argument("--no-emit-index-url", dest="emit_index_url", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument("--no-emit-find-links", dest="emit_find_links", action="store_false", default=True, help="no --find-links lines (written by default when find-links are in use, as pip-compile does)")
+    p.add_argument("--emit-find-links", dest="emit_find_links", action="store_true", help=argparse.SUPPRESS)
+    compat = p.add_argument_group("pip-compile options satchel takes so scripts keep working (no effect, with a warning)")
+    compat.add_argument("--allow-unsafe", action="store_true", help="pip, setuptools and wheel are pinned like any other package already")
+    compat.add_argument("--resolver", choices=["backtracking", "legacy"], help="satchel's resolver backtracks; 'legacy' is an error")
+    compat.add_argument("--reuse-hashes", dest="reuse_hashes", action="store_true", default=None, help="hashes always come from the index")
+    compat.add_argument("--no-reuse-hashes", dest="reuse_hashes", action="store_false", help=argparse.SUPPRESS)
+    compat.add_argument("--max-rounds", type=int, metavar="N", help="the resolver has no round limit")
     p.add_argument("--dry-run", action="store_true", help="print the lock; write nothing")
     p.add_argument("--python-version", metavar="X.Y", help="resolve for this Python version (no interpreter of it needed)")
     p.add_argument("--python-platform", metavar="PLATFORM", help="resolve for this platform: linux, macos, windows, x86_64-manylinux_2_28, aarch64-apple-darwin, x86_64-pc-windows-msvc, ...")

@@ -44,6 +44,7 @@ _QUIET_VALUED = {"--cache-dir", "--refresh-package", "--timeout"}
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
+    _pip_compile_options(args)
     output = None if args.output_file in (None, "-") else Path(args.output_file)
     fmt = lock_format(args.format, output)
     cwd = Path.cwd()
@@ -54,6 +55,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _compile(args, settings, cache, sources, output, fmt, started)
     finally:
         cache.close()
+
+
+def _pip_compile_options(args: argparse.Namespace) -> None:
+    """pip-compile's options that change nothing here: a warning each, so a script moved from
+    pip-tools keeps working and says what it asks for in vain. ``--resolver legacy`` asks for
+    what satchel does not have: an error."""
+    if args.resolver == "legacy":
+        raise SatchelError(
+            "--resolver legacy: satchel has only a backtracking resolver",
+            hint="drop the option (--resolver backtracking is what satchel does)",
+        )
+    no_effect = {
+        "--allow-unsafe": (args.allow_unsafe, "pip, setuptools and wheel are pinned like any other package"),
+        "--resolver": (args.resolver is not None, "satchel's resolver always backtracks"),
+        "--reuse-hashes" if args.reuse_hashes else "--no-reuse-hashes": (
+            args.reuse_hashes is not None,
+            "hashes always come from the index, never from the output file",
+        ),
+        "--max-rounds": (args.max_rounds is not None, "the resolver has no round limit"),
+    }
+    for option, (given, why) in no_effect.items():
+        if given:
+            log.warning("pip-compile's %s has no effect: %s", option, why)
 
 
 def _base_interpreter(args: argparse.Namespace, cache: Cache) -> Interpreter:
@@ -232,7 +256,7 @@ def _lock(
     groups = sources.groups
     return Lock(
         packages=tuple(sorted(packages, key=lambda p: p.name)),
-        command=command_line(args.argv),
+        command=args.custom_compile_command or command_line(args.argv),
         python=f"{interp.version[0]}.{interp.version[1]}",
         environment=dict(interp.markers),
         index_urls=tuple(redact(u) for u in index_urls),
@@ -261,7 +285,7 @@ def _render(lock: Lock, args: argparse.Namespace, fmt: str, output: Path | None)
             hashes=args.generate_hashes,
             strip_extras=args.strip_extras,
             emit_index_url=args.emit_index_url,
-            emit_find_links=bool(lock.find_links),
+            emit_find_links=args.emit_find_links and bool(lock.find_links),
         ),
     )
 
