@@ -44,7 +44,7 @@ def test_sync_installs_the_lock_and_removes_the_rest(satchel: Satchel, tree: dic
     assert " + beta==1.0" in result.stderr, result
     assert "Kept pip==99.0" in result.stderr, result
     assert run_python(venv, "import alpha, beta; print(beta.__version__)") == "1.0"
-    again = satchel.run("sync", "-p", venv, lock)
+    again = satchel.run("sync", "--python-executable", venv / "bin" / "python", lock)  # pip-sync's -p
     assert "Nothing to do: 2 packages" in again.stderr, again
     assert "Kept pip==99.0" in again.stderr, again
 
