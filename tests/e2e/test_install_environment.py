@@ -103,6 +103,30 @@ def test_uninstall_from_requirement_files(satchel: Satchel, index_server: IndexS
     assert_error(none, "nothing to uninstall", "hint:")
 
 
+def test_venv_system_site_packages(satchel: Satchel, index_server: IndexServer) -> None:
+    """``venv --system-site-packages`` sees the base interpreter's packages (pip, which pyenv's
+    CPython ships); a plain venv does not; satchel installs into the venv's own site-packages."""
+    import pytest
+
+    from tests.support.cli import pyenv_python
+
+    base = pyenv_python("3.11")
+    if base is None or not list((base.parent.parent / "lib" / "python3.11" / "site-packages").glob("pip")):
+        pytest.skip("no pyenv CPython 3.11 with pip in its site-packages")
+    publish(index_server, WheelSpec("alpha", "1.0"))
+    shared = satchel.tmp / "shared"
+    satchel.run("venv", shared, "-p", base, "--system-site-packages")
+    assert "include-system-site-packages = true" in (shared / "pyvenv.cfg").read_text()
+    where = run_python(shared, "import pip, os; print(os.path.dirname(os.path.dirname(pip.__file__)))")
+    assert Path(where) == base.resolve().parent.parent / "lib" / "python3.11" / "site-packages"
+    satchel.run("install", "-p", shared, "alpha")
+    assert (site_packages(shared) / "alpha" / "__init__.py").exists()
+    own = satchel.venv("own", python=base)
+    assert "include-system-site-packages = false" in (own / "pyvenv.cfg").read_text()
+    missing = subprocess.run([str(venv_python(own)), "-c", "import pip"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "No module named 'pip'" in missing.stderr
+
+
 def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     publish(index_server, WheelSpec("alpha", "1.0"))
     venv = satchel.venv("env")

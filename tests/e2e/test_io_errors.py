@@ -43,8 +43,8 @@ import pytest
 
 from satchel.cache import buckets, record
 from satchel.python.cached import cache_key
-from tests.support.cache import full_downloads, page_requests, snapshot
 from tests.support.builds import intree_sdist
+from tests.support.cache import full_downloads, page_requests, snapshot
 from tests.support.cli import Result, Satchel, installed_files_match_record
 from tests.support.crash import (
     STRACE_UNUSABLE,

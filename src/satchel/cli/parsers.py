@@ -246,6 +246,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("-p", "--python", type=_nonempty, help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
+        p.add_argument("--system-site-packages", action="store_true", help="let the environment see the base interpreter's site-packages too (python -m venv's and uv's option)")
         _add_common(p)
 
     if wanted("cache"):

@@ -28,7 +28,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             found = shutil.which("python3")
             base = Path(found) if found else Path(sys.executable)
         path = args.path.absolute()
-        exe = create_venv(path, base, prompt=args.prompt, clear=args.clear, cache=cache)
+        exe = create_venv(
+            path,
+            base,
+            prompt=args.prompt,
+            clear=args.clear,
+            system_site_packages=args.system_site_packages,
+            cache=cache,
+        )
     finally:
         cache.close()
     sys.stderr.write(f"Created virtual environment at {path} in {human_time(time.perf_counter() - started)}\n")

@@ -129,13 +129,16 @@ def create_venv(
     *,
     prompt: str | None = None,
     clear: bool = False,
+    system_site_packages: bool = False,
     cache: Cache | None = None,
 ) -> Path:
     """Create a virtual environment at ``path`` for the Python ``interpreter_executable`` (itself
     possibly a venv's python: its base interpreter is used). Returns the new venv's python.
 
     An existing venv at ``path`` is replaced; an existing non-empty directory that is not a venv
-    is an error unless ``clear`` (then its contents are removed). Raises InterpreterError.
+    is an error unless ``clear`` (then its contents are removed). With ``system_site_packages``
+    the venv also sees the base interpreter's site-packages (``python -m venv``'s option).
+    Raises InterpreterError.
     """
     if os.name == "nt":
         raise InterpreterError("creating virtual environments on Windows is not supported yet")
@@ -152,7 +155,7 @@ def create_venv(
     if prompt == ".":
         prompt = Path.cwd().name
     try:
-        _populate(venv, facts, layout, prompt)
+        _populate(venv, facts, layout, prompt, system_site_packages)
     except OSError as exc:
         raise InterpreterError(
             f"cannot create the venv at {venv}: {exc.strerror or exc}"
@@ -209,7 +212,9 @@ def _prepare_dir(venv: Path, *, clear: bool) -> None:
             ) from None
 
 
-def _populate(venv: Path, facts: ProbeFacts, layout: dict[str, str], prompt: str | None) -> None:
+def _populate(
+    venv: Path, facts: ProbeFacts, layout: dict[str, str], prompt: str | None, system_site_packages: bool
+) -> None:
     major, minor, micro = facts.version_info
     base = facts.base_executable
     bin_dir = venv / layout["scripts"]
@@ -236,10 +241,12 @@ def _populate(venv: Path, facts: ProbeFacts, layout: dict[str, str], prompt: str
 
     cfg = [
         f"home = {os.path.dirname(base)}",
-        "include-system-site-packages = false",
+        f"include-system-site-packages = {'true' if system_site_packages else 'false'}",
         f"version = {major}.{minor}.{micro}",
         f"executable = {base}",
-        f"command = satchel venv --python {shlex.quote(base)} {shlex.quote(str(venv))}",
+        "command = satchel venv"
+        + (" --system-site-packages" if system_site_packages else "")
+        + f" --python {shlex.quote(base)} {shlex.quote(str(venv))}",
     ]
     if prompt is not None:
         cfg.append(f"prompt = {prompt}")
