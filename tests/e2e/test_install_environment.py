@@ -127,6 +127,27 @@ def test_venv_system_site_packages(satchel: Satchel, index_server: IndexServer) 
     assert missing.returncode == 1 and "No module named 'pip'" in missing.stderr
 
 
+def test_venv_seed(satchel: Satchel, index_server: IndexServer) -> None:
+    """``venv --seed`` (uv's): pip from the index into the new environment, with setuptools and
+    wheel before Python 3.12; a bad index URL is an error before anything is created."""
+    import pytest
+
+    from tests.support.cli import pyenv_python
+
+    publish(index_server, WheelSpec("pip", "99.0"), WheelSpec("setuptools", "99.0"), WheelSpec("wheel", "99.0"))
+    for version, expected in (("3.11", ["pip", "setuptools", "wheel"]), ("3.12", ["pip"])):
+        base = pyenv_python(version)
+        if base is None:
+            pytest.skip(f"no pyenv CPython {version}")
+        venv = satchel.tmp / f"seeded-{version}"
+        result = satchel.run("venv", venv, "-p", base, "--seed")
+        assert sorted(p.name.split("-")[0] for p in site_packages(venv).glob("*.dist-info")) == expected, result
+        assert "Activate with:" in result.stderr.splitlines()[-1], result
+    bad = satchel.run("venv", satchel.tmp / "never", "--seed", "-i", "not a url", check=False)
+    assert_error(bad, "--index-url")
+    assert not (satchel.tmp / "never").exists()
+
+
 def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     publish(index_server, WheelSpec("alpha", "1.0"))
     venv = satchel.venv("env")

@@ -241,12 +241,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_common(p)
 
     if wanted("venv"):
-        p = sub.add_parser("venv", help="create a virtual environment (without pip)")
+        p = sub.add_parser("venv", help="create a virtual environment (without pip, unless --seed)")
         p.add_argument("path", nargs="?", type=_path, default=Path(".venv"), help="where to create it (default .venv)")
         p.add_argument("-p", "--python", type=_nonempty, help="base interpreter: a path or a version like 3.12")
         p.add_argument("--prompt", help="prompt shown when activated")
         p.add_argument("--clear", action="store_true", help="replace an existing environment")
         p.add_argument("--system-site-packages", action="store_true", help="let the environment see the base interpreter's site-packages too (python -m venv's and uv's option)")
+        p.add_argument("--seed", action="store_true", help="install pip into it (and setuptools and wheel before Python 3.12), from the index, as uv's --seed")
+        _add_index(p)
         _add_common(p)
 
     if wanted("cache"):

@@ -1,4 +1,4 @@
-"""`satchel venv [PATH] [-p PYTHON]`: a virtual environment without pip, fast."""
+"""`satchel venv [PATH] [-p PYTHON]`: a virtual environment, fast; without pip unless ``--seed``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,20 @@ from satchel.commands.common import open_cache
 from satchel.settings import Settings
 from satchel.units import human_time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.commands.request import IndexChoice
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from satchel.python.discover import resolve_python_option
     from satchel.python.venv import create_venv
 
     started = time.perf_counter()
+    if args.seed:
+        from satchel.commands.request import IndexChoice
+
+        index = IndexChoice.from_args(args)  # (URLs checked before anything is created)
     cache = open_cache(settings, remote=False)
     try:
         if args.python:
@@ -36,8 +44,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             system_site_packages=args.system_site_packages,
             cache=cache,
         )
+        if args.seed:
+            from satchel.python.cached import get_facts
+
+            version = get_facts(exe, cache).version_info
     finally:
         cache.close()
     sys.stderr.write(f"Created virtual environment at {path} in {human_time(time.perf_counter() - started)}\n")
-    sys.stderr.write(f"Python: {exe}\nActivate with: source {os.path.join(path, 'bin', 'activate')}\n")
+    sys.stderr.write(f"Python: {exe}\n")
+    if args.seed:
+        code = _seed(exe, version, index, settings)
+        if code:
+            return code
+    sys.stderr.write(f"Activate with: source {os.path.join(path, 'bin', 'activate')}\n")
     return 0
+
+
+def _seed(exe: Path, version: tuple[int, int, int], index: IndexChoice, settings: Settings) -> int:
+    """``--seed``, as uv's: pip into the new environment, and setuptools and wheel too before
+    Python 3.12 (what ``python -m venv`` put there), installed by satchel from the index."""
+    from satchel.commands import install
+    from satchel.commands.request import InstallRequest
+    from satchel.requirements.parser import parse_command_line
+
+    seeds = ["pip"] if version[:2] >= (3, 12) else ["pip", "setuptools", "wheel"]
+    request = InstallRequest(requirements=parse_command_line(seeds), python=str(exe), index=index)
+    return install.run(request, settings)
