@@ -182,10 +182,11 @@ def test_reinstall_and_dry_run(satchel: Satchel, index_server: IndexServer) -> N
     assert "tampered" not in module.read_text()
     installed_files_match_record(venv, "alpha")
     assert versions(venv) == {"alpha": "1.0", "beta": "1.0"}
-    module.write_text("tampered = True\n")
-    result = satchel.run("install", "-p", venv, "--force-reinstall", "alpha==1.0")  # pip's name
-    assert " - alpha==1.0" in result.stderr and " + alpha==1.0" in result.stderr
-    assert "tampered" not in module.read_text()
+    for pips_name in ("--force-reinstall", "-I", "--ignore-installed"):
+        module.write_text("tampered = True\n")
+        result = satchel.run("install", "-p", venv, pips_name, "alpha==1.0")
+        assert " - alpha==1.0" in result.stderr and " + alpha==1.0" in result.stderr, pips_name
+        assert "tampered" not in module.read_text(), pips_name
 
 
 def test_upgrade_all_reaches_dependencies_but_not_unrelated_packages(

@@ -273,7 +273,7 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-U", "--upgrade", action="store_true", help="upgrade every package the requirements pull in to its newest allowed version")
     p.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade this package")
     p.add_argument("--upgrade-strategy", choices=["eager", "only-if-needed"], help="with -U: eager (the default, as uv) upgrades everything the requirements pull in; only-if-needed (pip's default) upgrades the named requirements, and their dependencies only where they must change")
-    p.add_argument("--reinstall", "--force-reinstall", action="store_true", help="reinstall every resolved package (--force-reinstall: pip's name)")
+    p.add_argument("--reinstall", "--force-reinstall", "-I", "--ignore-installed", action="store_true", help="resolve as if nothing were installed and reinstall every resolved package (--force-reinstall, -I/--ignore-installed: pip's names)")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     _add_version_choice(p)
     p.add_argument("--require-hashes", action="store_true", help="require a --hash for every requirement")
