@@ -99,3 +99,16 @@ def test_a_speculative_request_still_unanswered_does_not_hold_up_the_end(
     # the next run finds nothing wrong in the cache, and the result is the same
     again = satchel.run("install", "-p", satchel.venv("again"), "a", "c<2")
     assert " + a==4.0" in again.stderr and not again.warnings()
+
+
+def test_a_cold_install_looks_the_index_host_up_once(satchel: Satchel, index_server: IndexServer) -> None:
+    """Many connections (the local index closes each after one answer; pages, metadata and
+    wheels fetched by several workers), one DNS lookup of the index's host name per run."""
+    publish(index_server, *(WheelSpec(f"p{i}", "1.0", requires=[f"q{i}"]) for i in range(6)),
+            *(WheelSpec(f"q{i}", "1.0") for i in range(6)))  # fmt: skip
+    by_name = index_server.index_url.replace("://127.0.0.1:", "://localhost:", 1)
+    result = satchel.run("install", "-v", "-p", satchel.venv(), "-i", by_name, *(f"p{i}" for i in range(6)))
+    assert "Installed 12 packages" in result.stderr, result
+    lookups = [line for line in result.stderr.splitlines() if "looked up " in line or "looking up " in line]
+    assert len(lookups) == 1 and "looked up localhost in " in lookups[0], lookups
+    assert len(index_server.requests) > 12  # (many requests: many connections)

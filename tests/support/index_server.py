@@ -664,13 +664,14 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
 
 
 def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate and key for 127.0.0.1 made with the openssl CLI (tests skip without it)."""
+    """A certificate and key for 127.0.0.1 and localhost made with the openssl CLI (tests skip
+    without it)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ],
         check=True,
         capture_output=True,

@@ -115,6 +115,7 @@ class HttpClient:
         self._lock = threading.Lock()
         self._auth = Credentials(self._environ)
         self._managers: dict[str | None, Any] = {}  # proxy URL (None = direct) -> PoolManager
+        self._addresses: Any = None  # dns.AddressCache: each host looked up once per client
         self._ssl_context: ssl.SSLContext | None = None
 
     # -- public API ------------------------------------------------------------------------------
@@ -398,6 +399,11 @@ class HttpClient:
                 manager = urllib3.PoolManager(**common)
             else:
                 manager = proxy_manager(proxy, common)
+            from satchel.index import dns
+
+            if self._addresses is None:
+                self._addresses = dns.AddressCache()
+            dns.use_cache(manager, self._addresses)
             self._managers[proxy] = manager
             return manager
 
