@@ -52,6 +52,25 @@ def test_quiet_terminal_has_no_bars(satchel: Satchel, index_server: IndexServer)
     assert "Preparing" not in out and "Installed 1 package" in out
 
 
+def test_pips_progress_bar_off_and_script_options(satchel: Satchel, index_server: IndexServer) -> None:
+    """A Dockerfile's `pip install --no-cache-dir --progress-bar off --disable-pip-version-check
+    --root-user-action ignore --no-input --no-warn-script-location --no-compile` works with
+    satchel's name in front: no bars, the same summary, no cache written."""
+    publish(index_server, WheelSpec("pkg", "1.0"))
+    venv = satchel.venv()
+    out = _run_on_a_terminal(
+        satchel, "install", "-p", str(venv), "pkg", "--no-cache-dir", "--progress-bar", "off",
+        "--disable-pip-version-check", "--root-user-action", "ignore", "--no-input",
+        "--no-warn-script-location", "--no-compile",
+    )  # fmt: skip
+    assert "Preparing" not in out and "\x1b[" not in out and "Installed 1 package" in out, out
+    assert not list(satchel.cache_dir.glob("files-v*/pkg"))  # (the venv command's interpreter record is all)
+    assert not list(venv.glob("lib/python3.*/site-packages/pkg/__pycache__"))
+    compiled = _run_on_a_terminal(satchel, "install", "-p", str(venv), "--compile", "--reinstall", "pkg")
+    assert "Installed 1 package" in compiled
+    assert list(venv.glob("lib/python3.*/site-packages/pkg/__pycache__/*.pyc"))
+
+
 def test_terminal_shows_resolving_and_download_bytes(satchel: Satchel, index_server: IndexServer) -> None:
     """A resolving counter while pages are fetched, and a download bar in bytes with a rate.
     The server answers slowly so that the bars are drawn at least once (rich redraws 10 times

@@ -26,7 +26,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
     g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
     g.add_argument("--cache-dir", type=_path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
-    g.add_argument("--no-cache", action="store_true", help="use a temporary cache for this run")
+    g.add_argument("--no-cache", "--no-cache-dir", action="store_true", help="use a temporary cache for this run (--no-cache-dir: pip's name)")
 
 
 def _add_remote(p: argparse.ArgumentParser) -> None:
@@ -259,6 +259,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
 
     from satchel.settings import LINK_MODES
 
@@ -285,13 +286,26 @@ def _add_install(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--dry-run", action="store_true", help="resolve and show what would change; change nothing")
     p.add_argument("--report", metavar="FILE", help="write pip's installation report (JSON, version 1) of what is installed, or would be with --dry-run, to FILE ('-': standard output; satchel's own messages go to standard error)")
     p.add_argument("--link-mode", choices=LINK_MODES, default=None, help="how files get from the cache into the environment (default hardlink)")
-    p.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing")
+    p.add_argument("--compile-bytecode", "--compile", action="store_true", help="compile .pyc files after installing (--compile: pip's name)")
+    p.add_argument("--no-compile", dest="compile_bytecode", action="store_false", help=argparse.SUPPRESS)
     _add_build_flags(p)
     _add_env(p)
     _add_break_system(p)
     _add_index(p)
     _add_common(p)
     _add_remote(p)
+    _add_pip_script_options(p)
+
+
+def _add_pip_script_options(p: argparse.ArgumentParser) -> None:
+    """pip options that scripts and Dockerfiles pass out of habit, about pip's own behaviour:
+    taken, so that `pip install` becomes `satchel install` by the name alone."""
+    g = p.add_argument_group("pip's options for pip's own behaviour (accepted; satchel has none of it)")
+    g.add_argument("--progress-bar", choices=["on", "off", "raw"], help="off: no progress display (on, raw: as usual)")
+    g.add_argument("--disable-pip-version-check", action="store_true", help="satchel never checks for a newer version of itself")
+    g.add_argument("--no-input", action="store_true", help="satchel never asks for input")
+    g.add_argument("--root-user-action", choices=["warn", "ignore"], help="satchel does not warn about running as root")
+    g.add_argument("--no-warn-script-location", action="store_true", help="satchel does not warn about scripts outside PATH")
 
 
 def _add_version_choice(p: argparse.ArgumentParser) -> None:

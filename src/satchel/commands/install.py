@@ -236,7 +236,7 @@ def _install(
         compile_bytecode=request.compile_bytecode,
     )
     finder = installer.finder(target.interpreter)
-    progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet)
+    progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet and request.progress)
     try:
         if request.dynamic:
             # -r pyproject.toml with dynamic dependencies: the build backend's metadata says them

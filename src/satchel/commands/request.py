@@ -131,6 +131,7 @@ class InstallRequest:
     no_require_hashes: bool = False
     build_constraint: tuple[str, ...] = ()  # -b/--build-constraint FILE
     no_build_isolation_package: tuple[str, ...] = ()
+    progress: bool = True  # False: --progress-bar off (pip's)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> InstallRequest:
@@ -195,6 +196,7 @@ class InstallRequest:
             no_build_isolation_package=tuple(
                 project_names("--no-build-isolation-package", args.no_build_isolation_package)
             ),
+            progress=getattr(args, "progress_bar", None) != "off",
         )
 
 
