@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -311,6 +310,8 @@ def command_line(argv: list[str]) -> str:
 
 def _write(output: Path, text: str) -> None:
     """Replace ``output`` atomically (a reader sees the old lock or the new one)."""
+    import tempfile
+
     directory = output.absolute().parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)

@@ -3,14 +3,15 @@ parsed once into an aware UTC datetime."""
 
 from __future__ import annotations
 
-import argparse
 import re
-from datetime import datetime, timedelta, timezone
 
 from satchel.errors import SatchelError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from datetime import datetime
+
     from satchel.commands.request import InstallRequest
 
 _UNITS = {
@@ -20,16 +21,17 @@ _UNITS = {
     "d": 86400, "day": 86400, "days": 86400,
     "w": 604800, "week": 604800, "weeks": 604800,
 }  # fmt: skip
-_FRIENDLY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*(?:ago)?\s*$", re.IGNORECASE)
-_ISO_DURATION = re.compile(
-    r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
-)
+# (patterns compiled by ``re`` when first used: an install without --exclude-newer never does)
+_FRIENDLY = r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*(?:ago)?\s*$"
+_ISO_DURATION = r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 
 
 def parse_exclude_newer(text: str, *, now: datetime | None = None) -> datetime:
     """A cut-off time from an RFC 3339 / ISO 8601 timestamp (``2024-03-01T12:00:00Z``; without
     an offset: local time), a date (``2024-03-01``: midnight local time, so that day's uploads
     are excluded), or a duration back from now (``7 days``, ``2 weeks``, ``12h``, ``P1W``)."""
+    from datetime import datetime, timedelta, timezone
+
     value = text.strip()
     current = now or datetime.now(timezone.utc)
     seconds = _duration(value)
@@ -48,10 +50,10 @@ def parse_exclude_newer(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def _duration(value: str) -> float | None:
-    match = _FRIENDLY.match(value)
+    match = re.match(_FRIENDLY, value, re.IGNORECASE)
     if match is not None and match.group(2).lower() in _UNITS:
         return float(match.group(1)) * _UNITS[match.group(2).lower()]
-    match = _ISO_DURATION.match(value)
+    match = re.match(_ISO_DURATION, value, re.IGNORECASE)
     if match is not None and value.upper() not in ("P", "PT"):
         weeks, days, hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         return weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + secs

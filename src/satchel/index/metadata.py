@@ -6,7 +6,6 @@ Only the header block is parsed (the long description after the first blank line
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,10 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from satchel.errors import SatchelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import zipfile  # (imported where a wheel is read: a warm install reads none)
 
 
 class MetadataError(SatchelError):
@@ -154,6 +157,8 @@ def wheel_metadata_path(names: Collection[str], filename: str) -> str:
 
 def read_wheel_metadata_bytes(wheel: str | Path | IO[bytes], filename: str) -> bytes:
     """The raw METADATA of a wheel (a path or a seekable binary file object)."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(wheel) as zf:
             path = find_wheel_metadata(zf, filename)

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,8 @@ from satchel.index.records import CachedPage
 from satchel.index.writes import RecordWriter
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from satchel.index.http import HttpClient
 
 log = logging.getLogger("satchel.index")
@@ -201,6 +202,7 @@ def uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list
 def parse_upload_time(text: str) -> datetime | None:
     """PEP 700's ``upload-time`` (ISO 8601, UTC), None if it cannot be read."""
     import re
+    from datetime import datetime, timezone
 
     value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
     # Python < 3.11 reads at most microseconds; some indexes give nanoseconds.

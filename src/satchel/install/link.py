@@ -13,7 +13,6 @@ import contextlib
 import errno
 import logging
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -144,6 +143,7 @@ class Linker:
             self._copy(src, dst)
             return
         import fcntl
+        import shutil
 
         def clone(tmp: str) -> None:
             with open(src, "rb") as fin:
@@ -164,6 +164,8 @@ class Linker:
             self._copy(src, dst)
 
     def _copy(self, src: StrPath, dst: StrPath) -> None:
+        import shutil  # (only copies need it: hard links do not)
+
         def copy(tmp: str) -> None:
             shutil.copyfile(src, tmp)
             shutil.copymode(src, tmp)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +118,8 @@ def uninstall(
             result.removed.append(Path(real))
             parents.add(os.path.dirname(real))
         if os.path.isdir(dist_info):
+            import shutil
+
             shutil.rmtree(dist_info)
         parents.add(os.path.dirname(dist_info))
     except OSError as exc:

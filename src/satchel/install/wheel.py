@@ -16,7 +16,6 @@ import errno
 import json
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,6 +222,8 @@ def install_tree(
         txn.current = target
         _publish(staging, target)
     except OSError as exc:
+        import shutil  # (failures and reinstalls only: not on a warm install's path)
+
         txn.rollback()
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, FileNotFoundError) and _is_within(exc.filename, base):
@@ -236,6 +237,8 @@ def install_tree(
             hint="check that the environment is writable and not in use by another installer",
         )
     except BaseException:
+        import shutil
+
         txn.rollback()
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -259,6 +262,8 @@ def _publish(staging: str, target: str) -> None:
         with contextlib.suppress(OSError):
             os.rename(aside, target)
         raise
+    import shutil
+
     shutil.rmtree(aside, ignore_errors=True)
 
 
