@@ -530,3 +530,20 @@ def test_pip_compile_options_scripts_use(satchel: Satchel, index: IndexServer, t
     ]
     legacy = satchel.run("compile", "requirements.in", "--resolver", "legacy", check=False)
     assert_error(legacy, "--resolver legacy", "hint:")
+
+
+def test_no_emit_package_leaves_a_package_out(satchel: Satchel, index: IndexServer, tmp_path: Path) -> None:
+    """``--no-emit-package NAME`` (uv's; pip-compile's ``--unsafe-package`` taken as it): the
+    package is resolved (its own dependencies stay in the lock) but not written, in both formats."""
+    publish(index, WheelSpec("app", "1.0", requires=["setuptools"]), WheelSpec("setuptools", "70.0", requires=["helper"]),
+            WheelSpec("helper", "1.0"))  # fmt: skip
+    (tmp_path / "requirements.in").write_text("app\n")
+    full = lines_without_header(satchel.run("compile", "requirements.in").stdout)
+    assert {"app==1.0", "helper==1.0", "setuptools==70.0"} <= set(full)
+    for option in ("--no-emit-package", "--unsafe-package"):
+        text = satchel.run("compile", "requirements.in", option, "SetupTools").stdout
+        assert [line for line in full if not line.startswith("setuptools")] == lines_without_header(text), option
+    satchel.run("compile", "requirements.in", "--no-emit-package", "setuptools", "-o", "pylock.toml")
+    assert sorted(p.name for p in read_pylock(tmp_path / "pylock.toml").packages) == ["app", "helper"]
+    bad = satchel.run("compile", "requirements.in", "--no-emit-package", "not a name", check=False)
+    assert_error(bad, "--no-emit-package 'not a name': not a project name")

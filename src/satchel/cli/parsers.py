@@ -355,6 +355,7 @@ def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-strip-extras", dest="strip_extras", action="store_false", help=argparse.SUPPRESS)
     p.add_argument("--emit-index-url", action="store_true", help="write --index-url / --extra-index-url lines (--no-emit-index-url: the default)")
     p.add_argument("--no-emit-index-url", dest="emit_index_url", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument("--no-emit-package", "--unsafe-package", action="append", default=[], metavar="NAME", help="leave this package out of the lock; it is still resolved, and so are its dependencies (uv's option; pip-compile's --unsafe-package is taken as it)")
     p.add_argument("--no-emit-find-links", dest="emit_find_links", action="store_false", default=True, help="no --find-links lines (written by default when find-links are in use, as pip-compile does)")
     p.add_argument("--emit-find-links", dest="emit_find_links", action="store_true", help=argparse.SUPPRESS)
     compat = p.add_argument_group("pip-compile options satchel takes so scripts keep working (no effect, with a warning)")

@@ -22,7 +22,7 @@ from satchel.commands.compile_sources import Sources, existing_pins, read_source
 from satchel.commands.install import _build_options, _index_options, _names, _roots
 from satchel.commands.pipeline import Installer
 from satchel.commands.remembering import ResolutionMemory
-from satchel.commands.request import IndexChoice, InstallRequest, config_pairs
+from satchel.commands.request import IndexChoice, InstallRequest, config_pairs, project_names
 from satchel.errors import InterpreterError, SatchelError
 from satchel.index.client import IndexClient
 from satchel.lock.models import PYLOCK_TOML, Lock, LockedPackage, lock_format
@@ -44,6 +44,7 @@ _QUIET_VALUED = {"--cache-dir", "--refresh-package", "--timeout"}
 def run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     _pip_compile_options(args)
+    project_names("--no-emit-package", args.no_emit_package)  # (checked before any work)
     output = None if args.output_file in (None, "-") else Path(args.output_file)
     fmt = lock_format(args.format, output)
     cwd = Path.cwd()
@@ -191,8 +192,11 @@ def _compile(
         metadata = {name: builder.metadata(pkg) for name, pkg in resolution.items()}
         markers = package_markers(resolution, root_edges, metadata, resolving_for.markers)
         constrained = {c.name for c in constraints}
+        omitted = {str(canonicalize_name(n)) for n in args.no_emit_package}
         packages = []
         for name, pkg in resolution.items():
+            if name in omitted:
+                continue
             via = set(labels.get(name, ())) if (name in resolution.roots or name in constrained) else set()
             via.update(resolution.dependents(name))
             via.discard(name)
