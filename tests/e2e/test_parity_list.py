@@ -107,8 +107,9 @@ def test_list_outdated_same_as_pip(satchel: Satchel, index_server: IndexServer, 
 
 
 def test_list_and_freeze_selection_same_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
-    """`-e/--editable`, `--exclude-editable` and `--exclude NAME` select as pip's do, and an
-    editable install gets pip's "Editable project location" (column and JSON key)."""
+    """`-e/--editable`, `--exclude-editable`, `--exclude NAME` and `--not-required` select as
+    pip's do, and an editable install gets pip's "Editable project location" (column and JSON
+    key)."""
     import subprocess
     import sys
 
@@ -117,6 +118,9 @@ def test_list_and_freeze_selection_same_as_pip(satchel: Satchel, index_server: I
     venv = _env(satchel, index_server)
     project = intree_project(tmp_path / "proj", "proj", "1.0", editable=True)
     satchel.run("install", "-p", venv, "-e", project)
+    # top requires alpha (any version), and beta only on Windows: --not-required leaves alpha out
+    publish(index_server, WheelSpec("top", "1.0", requires=["alpha>=9", "beta ; sys_platform == 'win32'"]))
+    satchel.run("install", "-p", venv, "--no-deps", "top")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"}
 
     def pip(*args: str) -> str:
@@ -131,6 +135,8 @@ def test_list_and_freeze_selection_same_as_pip(satchel: Satchel, index_server: I
         ["list", "-e"],
         ["list", "--editable", "--format", "json"],
         ["list", "--exclude-editable", "--exclude", "Gamma", "--exclude", "beta"],
+        ["list", "--not-required"],
+        ["list", "--not-required", "--format", "json", "--exclude", "top"],
         ["freeze", "--exclude-editable"],
         ["freeze", "--exclude-editable", "--exclude", "alpha"],
     ):
@@ -138,7 +144,9 @@ def test_list_and_freeze_selection_same_as_pip(satchel: Satchel, index_server: I
         assert ours == pip(*args), args
     assert str(project) in satchel.run("list", "-p", venv).stdout
     assert satchel.run("freeze", "-p", venv, "--exclude", "proj", "--exclude", "alpha").stdout == (
-        "beta==1.0\ngamma==1.0\n"
+        "beta==1.0\ngamma==1.0\ntop==1.0\n"
     )
+    leaves = satchel.run("list", "-p", venv, "--not-required", "--format", "json").stdout
+    assert [row["name"] for row in json.loads(leaves)] == ["beta", "gamma", "proj", "top"]
     bad = satchel.run("list", "-p", venv, "--exclude", "not a name", check=False)
     assert_error(bad, "--exclude 'not a name': not a project name")

@@ -174,6 +174,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         editables.add_argument("-e", "--editable", action="store_true", help="only editable installs")
         editables.add_argument("--exclude-editable", action="store_true", help="leave editable installs out")
         p.add_argument("--exclude", action="append", default=[], metavar="NAME", help="leave this package out (repeatable)")
+        p.add_argument("--not-required", action="store_true", help="only packages no installed package requires (pip's option)")
         _add_env(p)
         _add_index(p)
         _add_common(p)

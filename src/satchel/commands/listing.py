@@ -16,9 +16,12 @@ from satchel.settings import Settings
 def run(args: argparse.Namespace, settings: Settings) -> int:
     excluded = _excluded(args.exclude)
     interp = target_interpreter(args, settings)
+    installed = list_installed(interp.paths)
+    if getattr(args, "not_required", False):
+        excluded |= required_names(installed, interp.markers)
     dists = [
         d
-        for d in list_installed(interp.paths)
+        for d in installed
         if d.name not in excluded
         and not (args.exclude_editable and is_editable(d))
         and (is_editable(d) if getattr(args, "editable", False) else True)
@@ -49,6 +52,27 @@ def _json_row(d: InstalledDist) -> dict[str, str]:
     if location is not None:
         row["editable_project_location"] = location
     return row
+
+
+def required_names(dists: list[InstalledDist], markers: dict[str, str]) -> set[str]:
+    """The names some installed distribution requires (its Requires-Dist lines whose markers
+    hold here without extras; versions do not matter), as pip's ``list --not-required`` sees
+    them. Lines that cannot be read or evaluated require nothing."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from satchel.standards.markers import MarkerUndefined, marker_holds
+
+    required: set[str] = set()
+    for dist in dists:
+        for text in dist.requires_dist:
+            try:
+                req = Requirement(text)
+                if req.marker is None or marker_holds(req.marker, markers):
+                    required.add(str(canonicalize_name(req.name)))
+            except (InvalidRequirement, MarkerUndefined):
+                continue
+    return required
 
 
 def _excluded(names: list[str]) -> set[str]:
