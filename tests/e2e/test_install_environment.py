@@ -148,6 +148,25 @@ def test_venv_seed(satchel: Satchel, index_server: IndexServer) -> None:
     assert not (satchel.tmp / "never").exists()
 
 
+def test_hash_prints_what_pip_hash_prints(satchel: Satchel, tmp_path: Path) -> None:
+    import sys
+
+    from tests.support.wheels import build_wheel
+
+    wheel = build_wheel(WheelSpec("alpha", "1.0"), tmp_path / "dist")
+    other = tmp_path / "notes.txt"
+    other.write_bytes(b"x" * 3_000_000)  # (more than one read)
+    for algorithm in ("sha256", "sha512"):
+        args = [str(wheel), str(other), "-a", algorithm]
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "hash", *args, "--disable-pip-version-check"],
+            capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        )  # fmt: skip
+        assert satchel.run("hash", *args).stdout == pip.stdout, algorithm
+    missing = satchel.run("hash", tmp_path / "nope.whl", check=False)
+    assert_error(missing, f"cannot read {tmp_path / 'nope.whl'}: No such file or directory")
+
+
 def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     publish(index_server, WheelSpec("alpha", "1.0"))
     venv = satchel.venv("env")

@@ -25,6 +25,7 @@ COMMANDS = {
     "freeze": "satchel.commands.listing",
     "show": "satchel.commands.show",
     "check": "satchel.commands.check",
+    "hash": "satchel.commands.hashes",
     "venv": "satchel.commands.venv",
     "cache": "satchel.commands.cache",
     "compile": "satchel.commands.compile",

@@ -241,6 +241,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_env(p)
         _add_common(p)
 
+    if wanted("hash"):
+        p = sub.add_parser("hash", help="print the --hash option of files, for requirement files (pip's command)")
+        p.add_argument("files", nargs="+", type=_path, metavar="FILE", help="the files to hash")
+        p.add_argument("-a", "--algorithm", choices=["sha256", "sha384", "sha512"], default="sha256", help="the hash algorithm (default sha256)")
+        _add_common(p)
+
     if wanted("venv"):
         p = sub.add_parser("venv", help="create a virtual environment (without pip, unless --seed)")
         p.add_argument("path", nargs="?", type=_path, default=Path(".venv"), help="where to create it (default .venv)")
