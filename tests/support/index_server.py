@@ -663,15 +663,16 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate and key for 127.0.0.1 and localhost made with the openssl CLI (tests skip
-    without it)."""
+def make_self_signed_cert(directory: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, localhost and ``names`` made with the openssl CLI
+    (tests skip without it)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
+    alt = ",".join(["IP:127.0.0.1", "DNS:localhost", *(f"DNS:{n}" for n in names)])
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext", f"subjectAltName={alt}",
         ],
         check=True,
         capture_output=True,

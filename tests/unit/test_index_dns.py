@@ -149,3 +149,33 @@ def test_the_client_looks_a_host_up_once(
         assert server.count("/simple/p") == 50
         lookups = [r.getMessage() for r in caplog.records if r.getMessage().startswith("looked up ")]
         assert len(lookups) == 1 and lookups[0].startswith("looked up localhost in "), lookups
+
+
+def test_https_through_a_connect_proxy(index_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """HTTPS_PROXY with a CONNECT tunnel, as in a corporate CI: the client looks up only the
+    proxy (once), asks the proxy for the index's name (which only the proxy can reach: it does
+    not resolve here), and checks the certificate against that name through the tunnel."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    from tests.support.connect_proxy import ConnectProxy
+    from tests.support.index_server import make_self_signed_cert
+
+    name = "pkgs.example.test"  # (.test: reserved, never resolves)
+    cert, key = make_self_signed_cert(tmp_path, names=(name,))
+    with IndexServer(index_dir, tls=(cert, key)) as server, ConnectProxy() as proxy:
+        publish(server, *(WheelSpec(f"p{i}", "1.0") for i in range(3)))
+        http = HttpClient(timeout=5, environ={"HTTPS_PROXY": proxy.endpoint}, cafile=str(cert))
+        with caplog.at_level(logging.DEBUG, logger="satchel"):
+            for i in range(6):
+                url = server.project_url(f"p{i % 3}").replace("://127.0.0.1:", f"://{name}:", 1)
+                assert http.get(url).status == 200
+        assert proxy.targets and set(proxy.targets) == {f"CONNECT {name}:{server.port}"}
+        lookups = [r.getMessage() for r in caplog.records if r.getMessage().startswith("looked up ")]
+        assert len(lookups) == 1 and lookups[0].startswith("looked up 127.0.0.1 in "), lookups
+        # the certificate is checked against the name: one without it fails the handshake
+        (tmp_path / "other").mkdir()
+        other_cert, other_key = make_self_signed_cert(tmp_path / "other")
+        with IndexServer(index_dir, tls=(other_cert, other_key)) as wrong:
+            url = wrong.project_url("p0").replace("://127.0.0.1:", f"://{name}:", 1)
+            with pytest.raises(Exception, match="TLS error|certificate"):
+                HttpClient(timeout=5, retries=0, environ={"HTTPS_PROXY": proxy.endpoint}, cafile=str(other_cert)).get(url)
