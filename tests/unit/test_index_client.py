@@ -243,3 +243,38 @@ def test_a_failing_task_fails_its_future_only() -> None:
         pool.shutdown()
     with pytest.raises(RuntimeError):
         pool.submit(lambda: 4, urgent=True)
+
+
+def test_a_callback_forgotten_while_its_prefetch_finishes_is_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``then`` racing ``forget_queued``: the prefetch finishes (its done-callback has started)
+    and the resolution ends before the callback is looked up. It is not called, and nothing
+    raises in the future's done-callbacks (concurrent.futures would log a traceback, which a
+    concurrent install printed once). The race is made certain: the future's ``cancelled()``,
+    which the done-callback asks first, waits until ``forget_queued`` is over."""
+    from concurrent.futures import Future
+
+    from satchel.index.pool import Scheduler
+
+    entered, proceed = threading.Event(), threading.Event()
+
+    class Paused(Future[int]):
+        def cancelled(self) -> bool:
+            entered.set()
+            proceed.wait(5)
+            return super().cancelled()
+
+    scheduler = Scheduler(1)
+    fut = Paused()
+    called: list[int] = []
+    scheduler.then(fut, lambda: called.append(1))
+    with caplog.at_level("ERROR", logger="concurrent.futures"):
+        worker = threading.Thread(target=fut.set_result, args=(1,))
+        worker.start()
+        assert entered.wait(5)
+        scheduler.forget_queued()
+        proceed.set()
+        worker.join(5)
+    assert called == []
+    assert not [r for r in caplog.records if r.name == "concurrent.futures"], caplog.text[:2000]

@@ -56,8 +56,12 @@ class Scheduler:
             self._thens.append(holder)
 
         def call(f: Future[Any]) -> None:
-            if holder and not f.cancelled() and f.exception() is None:
-                holder[0]()
+            if f.cancelled() or f.exception() is not None:
+                return
+            with self._lock:  # (forget_queued empties the holders under the same lock)
+                callback = holder[0] if holder else None
+            if callback is not None:
+                callback()  # (outside the lock: it may schedule more work)
 
         fut.add_done_callback(call)
 
@@ -93,8 +97,8 @@ class Scheduler:
             self._pool.drop_queued()
         with self._lock:
             thens, self._thens = self._thens, []
-        for holder in thens:
-            holder.clear()
+            for holder in thens:
+                holder.clear()
 
     def shutdown(self) -> None:
         """See :meth:`Pool.shutdown`."""
