@@ -180,3 +180,26 @@ def test_https_through_a_connect_proxy(index_dir: Path, tmp_path: Path, caplog: 
             url = wrong.project_url("p0").replace("://127.0.0.1:", f"://{name}:", 1)
             with pytest.raises(IndexError_, match=r"^TLS error talking to "):
                 HttpClient(timeout=5, retries=0, environ={"HTTPS_PROXY": proxy.endpoint}, cafile=str(other_cert)).get(url)
+
+
+def test_names_the_resolver_cannot_take_are_urllib3s_errors_as_before() -> None:
+    """A name IDNA refuses (a label over 63 characters) or that does not exist: the error the
+    client gave before the cache (one line, no traceback), and nothing kept."""
+    calls: list[str] = []
+
+    def refusing(host: str, port: int) -> dns.AddrInfo:
+        calls.append(host)
+        raise UnicodeError("label too long")
+
+    cache = dns.AddressCache(refusing)
+    for _ in range(2):
+        with pytest.raises(UnicodeError):
+            cache.addresses("x" * 70 + ".test", 443)
+    assert len(calls) == 2  # not kept
+    http = HttpClient(timeout=3, environ={}, retries=0)
+    with pytest.raises(IndexError_) as long_label:
+        http.get("https://" + "a" * 70 + ".example.test/simple/x/")
+    assert long_label.value.message.startswith("invalid URL: https://aaaa")
+    with pytest.raises(IndexError_) as unknown:
+        http.get("http://no-such-host.invalid/simple/x/")
+    assert unknown.value.message == "cannot reach http://no-such-host.invalid/simple/x/: cannot resolve host name"

@@ -42,7 +42,7 @@ class _Lookup:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.answer: AddrInfo = []
-        self.error: OSError | None = None
+        self.error: Exception | None = None
 
 
 class AddressCache:
@@ -56,7 +56,7 @@ class AddressCache:
 
     def addresses(self, host: str, port: int) -> AddrInfo:
         """The addresses of ``host``:``port``: looked up by the first caller, waited for by the
-        others. Raises the lookup's error (``socket.gaierror``), which is not kept."""
+        others. Raises the lookup's error (``socket.gaierror``, say), which is not kept."""
         key = (host, port)
         with self._lock:
             entry = self._entries.get(key)
@@ -67,7 +67,7 @@ class AddressCache:
             started = time.monotonic()
             try:
                 entry.answer = self._lookup(host, port)
-            except OSError as exc:
+            except Exception as exc:  # (socket.gaierror; UnicodeError for a name IDNA refuses)
                 entry.error = exc
                 with self._lock:
                     del self._entries[key]
@@ -106,7 +106,7 @@ def connection_classes(cache: AddressCache) -> tuple[type[Any], type[Any]]:
         name = self._dns_host
         try:
             answer = cache.addresses(name, self.port)
-        except socket.gaierror:
+        except Exception:
             return base._new_conn(self)  # (urllib3 looks it up again, and says why it failed)
         last: Exception | None = None
         for *_, sockaddr in answer:
