@@ -99,6 +99,12 @@ def test_uninstall_from_requirement_files(satchel: Satchel, index_server: IndexS
     bad = satchel.run("uninstall", "-p", venv, "-r", unnamed, check=False)
     assert_error(bad, f"{unnamed}:2:")
     assert (site_packages(venv) / "gamma-1.0.dist-info").is_dir()  # nothing was removed
+    # a wheel's file name names its project (as pip reads it): no need to open the file
+    by_file = satchel.tmp / "wheels.txt"
+    by_file.write_text("./not/gamma-1.0-py3-none-any.whl\n")
+    (satchel.tmp / "not" / "gamma-1.0-py3-none-any.whl").write_bytes(b"")
+    satchel.run("uninstall", "-p", venv, "-r", by_file)
+    assert not (site_packages(venv) / "gamma-1.0.dist-info").exists()
     none = satchel.run("uninstall", "-p", venv, check=False)
     assert_error(none, "nothing to uninstall", "hint:")
 
