@@ -26,7 +26,8 @@ arrival is a call on a path in the cache or the target environment; the CI defau
 deterministic sample of those (``SAMPLES`` per syscall, spread over the range, first and last
 included), ``@pytest.mark.slow`` runs every one. Thread timing varies from run to run, so a kill
 can land elsewhere than the counting run predicts, or not at all (N not reached): the checks hold
-either way, and each test requires that most of its runs really were killed.
+either way; an N no thread reached is retargeted once from that run's own trace, and each
+test requires that most of its runs really were killed.
 
 Also here: kills after seeded random delays without strace; a deterministic kill at each file
 linked into the environment; the durability protocol read from the counting trace (what no kill
@@ -263,11 +264,34 @@ def crash_at(scene: Scene, where: Path, syscall: str, n: int) -> bool:
     return killed(result)
 
 
+def retarget(scene: Scene, where: Path, syscall: str, n: int, tried: set[int]) -> int | None:
+    """For a run that was not killed (no thread reached its ``n``-th call this time): the
+    largest N below ``n``, not yet tried, that this run's own trace says would have landed on
+    the cache or the environment, or None."""
+    name, _ = scene.candidates[syscall]
+    arrivals = first_arrivals(list(parse_trace(where / "trace")), name.split(","))
+    found = [m for m in targets(arrivals, [where / "cache", where / "victim"]) if m < n and m not in tried]
+    return found[-1] if found else None
+
+
 def run_crashes(scene: Scene, tmp_path: Path, syscall: str, ns: Sequence[int]) -> None:
+    """Kill at each N of ``ns``. Thread timing moves the per-thread counts from run to run (on a
+    loaded machine the thread that makes the most calls can make dozens fewer than in the
+    counting run), so an N that was not reached is tried once more, retargeted from the trace
+    of the run that missed it; most N must then really kill."""
     assert ns, f"the counting run found no {syscall} calls on the cache or the environment"
-    kills = sum(crash_at(scene, tmp_path / f"{syscall}-{n}", syscall, n) for n in ns)
-    # Timing moves some kills (threads race to their N-th call), but most must happen.
-    assert kills >= (len(ns) + 1) // 2, f"only {kills} of {len(ns)} runs were killed"
+    tried = set(ns)
+    kills = 0
+    for n in ns:
+        where = tmp_path / f"{syscall}-{n}"
+        if crash_at(scene, where, syscall, n):
+            kills += 1
+            continue
+        again = retarget(scene, where, syscall, n, tried)
+        if again is not None:
+            tried.add(again)
+            kills += crash_at(scene, tmp_path / f"{syscall}-{n}-as-{again}", syscall, again)
+    assert kills >= (len(ns) + 1) // 2, f"only {kills} of {len(ns)} runs were killed (tried {sorted(tried)})"
 
 
 @needs_strace
