@@ -12,7 +12,7 @@ venv is made, and one of alpha's entries is broken; then
 
 Entry kinds: index page (index-v1), core metadata (metadata-v1), the url-digest record kept for a
 file whose source gave no hash (metadata-v1), downloaded file (files-v1), unpacked wheel
-(archives-v1), interpreter record (interpreters-v2), remembered resolution (resolutions-v1). Built wheels and prepared metadata (built-v1)
+(archives-v1), interpreter record (interpreters-v2), remembered resolution (resolutions-v2). Built wheels and prepared metadata (built-v1)
 have their rows in test_seeds.py (report 003: a local directory package, every fault).
 
 Cells that cannot exist are left out, with the reason in ``NOT_APPLICABLE``. "Unreadable" is a

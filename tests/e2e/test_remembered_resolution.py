@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 from pathlib import Path
 
-from satchel.cache import buckets
+from satchel.cache import buckets, journal
 from satchel.cache.store import Cache
 from satchel.index.records import CachedPage
+from satchel.resolve.remembered import RememberedResolution
 from tests.support.builds import intree_sdist
 from tests.support.cache import ALPHA, BETA, bucket_dir, only
 from tests.support.cli import Result, Satchel, run_python
@@ -159,3 +161,30 @@ def test_sources_direct_references_and_local_indexes_are_not_remembered(
     shutil.copy(wheel, links)
     install(satchel, "four", "beta", "--no-index", "-f", str(links))
     assert resolutions(satchel) == []
+
+
+def test_once_its_records_are_settled_the_resolution_notes_their_files(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    """Records written moments before are checked in full (their files' times are too recent to
+    trust); once they are older than journal.RACY_NS, a remembered run notes their files'
+    identities in the resolution, and from then on checks their headers only: the next run
+    leaves the resolution as it is."""
+    publish(index_server, ALPHA, BETA, BETA2)
+    install(satchel, "one", "alpha")
+    rec = only(resolutions(satchel), "resolution")
+    cache = Cache(satchel.cache_dir)
+    stored = cache.read(RememberedResolution, rec.name)
+    assert stored is not None and stored.records
+    assert all(n.identity is None for n in stored.records), stored.records
+    time.sleep(journal.RACY_NS / 1e9 + 0.2)
+
+    assert remembered(install(satchel, "two", "alpha"))
+    noted = cache.read(RememberedResolution, rec.name)
+    assert noted is not None and all(n.identity is not None for n in noted.records), noted.records
+    assert [dataclasses.replace(n, identity=None) for n in noted.records] == stored.records
+    before = rec.stat()
+
+    assert remembered(install(satchel, "three", "alpha"))
+    after = rec.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "rewritten again"

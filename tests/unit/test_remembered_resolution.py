@@ -5,6 +5,8 @@ tests/e2e/test_remembered_resolution.py."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from satchel.cache import journal
 from satchel.cache.store import Cache
 from satchel.index.models import IndexFile
 from satchel.index.records import CachedMetadata, CachedPage
@@ -113,15 +116,17 @@ def journaled(tmp_path: Path) -> tuple[Cache, list[Any]]:
 
 def test_the_journal_notes_reads_and_writes_with_their_checksums(tmp_path: Path) -> None:
     cache, noted = journaled(tmp_path)
+    # Written or modified moments ago: no identity is trusted yet, the check hashes them.
+    assert [n.identity for n in noted] == [None, None]
     assert [(n.bucket, n.key, n.record_type) for n in noted] == [
         ("index-v1", "beta/page.rec", "index-page"),
         ("metadata-v1", META_KEY, "core-metadata"),
     ]
     assert noted[0].address is None and noted[1].address == "a" * 64  # metadata: fixed by its file
-    assert cache.unchanged(noted)
+    assert cache.unchanged(noted).unchanged
     # closed: nothing more is noted
     cache.write("beta/other.rec", PAGE)
-    assert cache.unchanged(noted)
+    assert cache.unchanged(noted).unchanged
 
 
 @pytest.mark.parametrize("fault", ["rewritten", "bit-flip", "truncated", "missing", "directory"])
@@ -139,7 +144,7 @@ def test_any_change_to_a_noted_record_is_a_change(tmp_path: Path, fault: str) ->
     else:
         path.unlink()
         path.mkdir()
-    assert not cache.unchanged(noted)
+    assert not cache.unchanged(noted).unchanged
 
 
 def test_the_last_note_of_an_entry_wins(tmp_path: Path) -> None:
@@ -150,11 +155,74 @@ def test_the_last_note_of_an_entry_wins(tmp_path: Path) -> None:
     cache.read(CachedPage, "beta/page.rec")
     cache.write("beta/page.rec", dataclasses.replace(PAGE, fetched_at=5.0))
     noted = journal.close()
-    assert len(noted) == 1 and cache.unchanged(noted)
+    assert len(noted) == 1 and cache.unchanged(noted).unchanged
 
 
 def test_unsafe_keys_in_a_journal_are_a_change(tmp_path: Path) -> None:
     cache, noted = journaled(tmp_path)
     bad = [dataclasses.replace(noted[0], key="../../etc/passwd")]
-    assert not cache.unchanged(bad)
-    assert not cache.unchanged([dataclasses.replace(noted[0], bucket="nonsense-v9")])
+    assert not cache.unchanged(bad).unchanged
+    assert not cache.unchanged([dataclasses.replace(noted[0], bucket="nonsense-v9")]).unchanged
+
+
+def trusting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust every file's identity at once (no wait for its ctime to be RACY_NS old)."""
+    monkeypatch.setattr(journal, "RACY_NS", 0)
+
+
+def test_the_file_noted_is_checked_by_its_header_alone(tmp_path: Path) -> None:
+    """A record whose file has the noted identity is the file that was read: its header is
+    enough. Proof: a payload bit flipped behind the identity's back (the identity taken after
+    the flip, the checksum from before) passes on the header; without the identity the payload
+    is hashed and the flip found."""
+    cache, noted = journaled(tmp_path)
+    path = cache.root / "index-v1" / "beta" / "page.rec"
+    flip_payload_bit(path)
+    st = os.stat(path)
+    same_file = dataclasses.replace(noted[0], identity=[st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
+    assert cache.unchanged([same_file]).unchanged
+    assert not cache.unchanged([dataclasses.replace(same_file, identity=None)]).unchanged
+    other_file = dataclasses.replace(same_file, identity=[*same_file.identity[:4], st.st_ctime_ns + 1])
+    assert not cache.unchanged([other_file]).unchanged
+
+
+@pytest.mark.parametrize("fault", ["rewritten", "truncated", "missing", "directory", "garbage-header"])
+def test_any_change_to_the_noted_file_is_a_change(
+    tmp_path: Path, fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trusting(monkeypatch)
+    cache, noted = journaled(tmp_path)
+    assert noted[0].identity is not None and cache.unchanged(noted).identities is None
+    path = cache.root / "index-v1" / "beta" / "page.rec"
+    if fault == "rewritten":
+        cache.write("beta/page.rec", dataclasses.replace(PAGE, fetched_at=3.0))
+    elif fault == "truncated":
+        truncate(path)
+    elif fault == "missing":
+        path.unlink()
+    elif fault == "directory":
+        path.unlink()
+        path.mkdir()
+    else:
+        with open(path, "r+b") as fh:
+            fh.write(b"NOTSATCH")
+    assert not cache.unchanged(noted).unchanged
+
+
+def test_a_copied_cache_is_hashed_once_then_checked_by_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other files (a cache copied or restored elsewhere) are checked in full; the check hands
+    back their identities as they are now, and with those the next check reads headers only."""
+    trusting(monkeypatch)
+    cache, noted = journaled(tmp_path / "a")
+    shutil.copytree(cache.root, tmp_path / "b")
+    copy = Cache(tmp_path / "b", fsync=False)
+    first = copy.unchanged(noted)
+    assert first.unchanged and first.identities is not None
+    assert [n.identity for n in first.identities] != [n.identity for n in noted]
+    assert [dataclasses.replace(n, identity=None) for n in first.identities] == [
+        dataclasses.replace(n, identity=None) for n in noted
+    ]
+    again = copy.unchanged(first.identities)
+    assert again.unchanged and again.identities is None

@@ -38,7 +38,7 @@ INTERPRETERS = Bucket(
 
 RESOLUTIONS = Bucket(
     "resolutions",
-    1,
+    2,
     "remembered resolutions, keyed by everything they depend on",
     per_package=False,
 )

@@ -126,11 +126,21 @@ def check(data: bytes, record_type: str, version: int) -> bytes:
     """The payload checksum of ``data`` if it is a whole, sound record of type ``record_type``
     and format ``version``; else :class:`CorruptEntry` saying what is wrong. What :func:`loads`
     checks before it decodes."""
-    if len(data) == 0:
+    digest = check_header(data, len(data), record_type, version)
+    if sha256(data[HEADER_SIZE:]) != digest:
+        raise CorruptEntry("checksum mismatch")
+    return digest
+
+
+def check_header(head: bytes, size: int, record_type: str, version: int) -> bytes:
+    """The payload checksum in ``head`` (the start of a record file of ``size`` bytes, at least
+    its header) if the header is sound, of type ``record_type`` and format ``version``, and
+    its length matches ``size``; else :class:`CorruptEntry`. The payload is not hashed."""
+    if size == 0:
         raise CorruptEntry("empty file")
-    if len(data) < HEADER_SIZE:
+    if size < HEADER_SIZE or len(head) < HEADER_SIZE:
         raise CorruptEntry("truncated header")
-    magic, rtype, found_version, length, digest = _HEADER.unpack_from(data)
+    magic, rtype, found_version, length, digest = _HEADER.unpack_from(head)
     if magic != MAGIC:
         raise CorruptEntry("not a satchel record (bad magic)")
     rtype_name = rtype.rstrip(b"\0").decode("ascii", "replace")
@@ -138,11 +148,8 @@ def check(data: bytes, record_type: str, version: int) -> bytes:
         raise CorruptEntry(f"wrong record type {rtype_name!r}, expected {record_type!r}")
     if found_version != version:
         raise CorruptEntry(f"format version {found_version}, this satchel reads {version}")
-    payload = data[HEADER_SIZE:]
-    if len(payload) != length:
-        raise CorruptEntry(f"payload is {len(payload)} bytes, header says {length} (truncated?)")
-    if sha256(payload) != digest:
-        raise CorruptEntry("checksum mismatch")
+    if size - HEADER_SIZE != length:
+        raise CorruptEntry(f"payload is {size - HEADER_SIZE} bytes, header says {length} (truncated?)")
     return bytes(digest)
 
 

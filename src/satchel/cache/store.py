@@ -30,7 +30,7 @@ from satchel.standards.digests import file_digest
 # commands that only read a record or two (a no-op install) never need them.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from satchel.cache.journal import Journal, Noted
+    from satchel.cache.journal import Check, Journal, Noted
     from satchel.cache.manifest import Listing, Manifest
     from satchel.cache.remote.config import RemoteConfig
     from satchel.cache.remote.tier import RemoteTier
@@ -227,9 +227,16 @@ class Cache:
 
     def read(self, cls: type[R], key: str) -> R | None:
         """The record stored under ``key`` in ``cls.bucket``, or None (missing or broken)."""
+        journal = self._journal
         for path in self._entry_paths(cls.bucket, key):
+            st = None
             try:
-                data = path.read_bytes()
+                if journal is None:
+                    data = path.read_bytes()
+                else:  # the identity of the very file read, for the journal
+                    with open(path, "rb") as fh:
+                        st = os.fstat(fh.fileno())
+                        data = fh.read()
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -242,8 +249,8 @@ class Cache:
                 continue
             problem = self._dangling(rec, key)
             if problem is None:
-                if self._journal is not None:
-                    self._journal.note(cls.bucket, key, data, rec)
+                if journal is not None:
+                    journal.note(cls.bucket, key, data, rec, st)
                 return rec
             self._heal(path, problem)
         tier = self.remote_tier()
@@ -268,8 +275,7 @@ class Cache:
             path = self.bucket_dir(type(rec).bucket) / key
             try:
                 atomic.write_bytes(path, data)
-                if self._journal is not None:
-                    self._journal.note(type(rec).bucket, key, data, rec)
+                self._note_written(path, key, data, rec)
                 tier = self._uploads() if upload else None
                 if tier is not None:
                     tier.upload_record(type(rec).bucket, key, data)
@@ -283,10 +289,22 @@ class Cache:
                 failure = exc
             self.write_failed(failure)
             with contextlib.suppress(OSError):
-                atomic.write_bytes(self.bucket_dir(type(rec).bucket) / key, data)
-                if self._journal is not None:
-                    self._journal.note(type(rec).bucket, key, data, rec)
+                path = self.bucket_dir(type(rec).bucket) / key
+                atomic.write_bytes(path, data)
+                self._note_written(path, key, data, rec)
             return
+
+    def _note_written(self, path: Path, key: str, data: bytes, rec: Record) -> None:
+        journal = self._journal
+        if journal is None:
+            return
+        # Another process may have replaced the file since: its header then holds another
+        # checksum than the one noted, and the journal's check sees the change.
+        try:
+            st: os.stat_result | None = path.stat()
+        except OSError:
+            st = None
+        journal.note(type(rec).bucket, key, data, rec, st)
 
     def start_journal(self) -> Journal:
         """Note every record read or written from now on (:mod:`satchel.cache.journal`) until
@@ -296,17 +314,18 @@ class Cache:
         self._journal = Journal()
         return self._journal
 
-    def unchanged(self, noted: Iterable[Noted]) -> bool:
-        """Whether every record of a closed journal is still stored as it was (headers only)."""
+    def unchanged(self, noted: Iterable[Noted]) -> Check:
+        """Whether every record of a closed journal is still stored as it was
+        (:func:`satchel.cache.journal.unchanged`: headers only where the file is the one noted)."""
+        from satchel.cache import journal
+
         noted = list(noted)
         for entry in noted:
             try:
                 _check_key(entry.key)
                 _check_segment(entry.bucket)
             except ValueError:
-                return False
-        from satchel.cache import journal
-
+                return journal.Check(False)
         return journal.unchanged(self.read_roots(), noted, self._heal)
 
     def remove(self, bucket: Bucket, key: str) -> None:

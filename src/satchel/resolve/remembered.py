@@ -9,7 +9,8 @@ records are noted by a cache journal (:mod:`satchel.cache.journal`): core metada
 file's sha256 cannot change and is left out; what can change, mainly index pages, is noted with
 its checksum.
 
-A remembered resolution is used only when every noted record is unchanged, and, unless the run
+A remembered resolution is used only when every noted record is unchanged (its header, where its
+file is the very one noted; else its whole payload hashed), and, unless the run
 is offline, every index page it used is still fresh and no project of it is to be refreshed
 (``--refresh``, ``-U``, ``-P``): exactly when resolving again would read the same records and
 so reach the same answer. Resolutions that read the metadata of a source (an sdist or a direct
@@ -143,12 +144,18 @@ def recall(
         pages = found.expires_at, found.fetched_at
         if pages[0] is not None and pages[1] is not None and not Freshness(pages[1], pages[0]).is_fresh(now):
             return None
-    if not cache.unchanged(found.records):
+    check = cache.unchanged(found.records)
+    if not check.unchanged:
         return None
     try:
         packages = {p.name: _package(p) for p in found.packages}
     except InvalidVersion:
         return None
+    if check.identities is not None:
+        # The records are the same but their files are not the ones noted (a copied cache, a
+        # record noted moments after it was written): note them as they are now, so that the
+        # next check reads headers only.
+        cache.write(key_of(text), dataclasses.replace(found, records=check.identities))
     return Resolution(packages=packages, roots=tuple(found.roots), warnings=tuple(found.warnings))
 
 
