@@ -395,3 +395,45 @@ def test_without_syncfs_the_manifest_and_every_directory_are_fsynced_too(
     expected = {f"{tmp}/manifest", tmp, f"{tmp}/tree", *(f"{tmp}/tree/m{i}.py" for i in range(3))}
     assert expected <= set(fsynced)
     assert fsynced[-1] == str(entry.parent)  # the rename, made durable
+
+
+def test_an_entry_put_in_place_while_a_reader_looks_is_not_taken_for_broken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process renames a fresh, whole entry into place (or a broken one away) while this
+    one reads the entry: what the reader finds missing then was never broken. It is a miss, and
+    the new entry stays (healing it removed a tree another process was linking from: seen as
+    "cache entry ... disappeared while installing" when eight installs shared a cold cache).
+    Here one thread renames whole entries in and out of place, each a new directory as in a
+    real cache, while another looks the entry up without pause: no warning, nothing removed."""
+    import sys
+    import threading
+
+    cache = Cache(tmp_path / "cache")
+    ready = [cache.build_tree(buckets.ARCHIVES, f"pkg/r{i}", _populate).path.parent for i in range(150)]
+    entry = ready[0].parent / "abc"
+    stop = threading.Event()
+    lookups = [0]
+
+    def look() -> None:
+        while not stop.is_set():
+            cache.get_tree(buckets.ARCHIVES, "pkg/abc")
+            lookups[0] += 1
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    reader = threading.Thread(target=look)
+    reader.start()
+    try:
+        for i, whole in enumerate(ready):
+            os.rename(whole, entry)
+            os.rename(entry, whole.parent / f"gone{i}")  # each one taken away again
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert lookups[0] > 0
+    assert warnings_of(caplog) == []
+    for i in range(len(ready)):
+        moved = ready[0].parent / f"gone{i}"
+        assert (moved / "manifest").is_file() and (moved / "tree" / "pkg" / "__init__.py").is_file(), moved

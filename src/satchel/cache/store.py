@@ -14,6 +14,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,24 +469,35 @@ class Cache:
         from satchel.cache.manifest import Manifest, check_tree
 
         for entry in self._entry_paths(bucket, key):
-            manifest_path = entry / "manifest"
+            # An entry is a directory renamed into place whole, and another process may put one
+            # there, or take a broken one away, while this one looks: what is found wrong is only
+            # a broken entry if the entry was the same directory before and after the look (else
+            # a plain miss). Healing what is merely new would remove another process's fresh
+            # entry while it links from it.
             try:
-                manifest = record.loads(manifest_path.read_bytes(), Manifest)
+                before = os.lstat(entry)
             except FileNotFoundError:
-                if entry.exists():
-                    self._heal(entry, "manifest missing")
                 continue
             except OSError as exc:
                 self._heal(entry, exc.strerror or str(exc))
                 continue
+            problem = None
+            try:
+                manifest = record.loads((entry / "manifest").read_bytes(), Manifest)
+            except FileNotFoundError:
+                problem = "manifest missing"
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
             except CorruptEntry as exc:
-                self._heal(entry, f"manifest: {exc.reason}")
-                continue
-            problem = check_tree(entry / "tree", manifest)
+                problem = f"manifest: {exc.reason}"
+            else:
+                problem = check_tree(entry / "tree", manifest)
             if problem is not None:
-                self._heal(entry, problem)
+                if _same_file(entry, before):
+                    self._heal(entry, problem)
                 continue
-            touch(entry)
+            if time.time() - before.st_mtime > TOUCH_EVERY:
+                touch(entry)
             return Tree(entry / "tree", manifest)
         return None
 
@@ -621,11 +633,18 @@ def _remove_empty_dir(path: Path) -> None:
 TOUCH_EVERY = 86400.0
 
 
+def _same_file(path: Path, before: os.stat_result) -> bool:
+    """Whether ``path`` is still the file or directory ``before`` described."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (before.st_dev, before.st_ino)
+
+
 def touch(path: Path) -> None:
     """Mark an entry as used now (for `cache prune --max-size/--max-age`), when its mark is more
     than a day old; best effort."""
-    import time
-
     with contextlib.suppress(OSError):
         if time.time() - os.stat(path).st_mtime > TOUCH_EVERY:
             os.utime(path)
