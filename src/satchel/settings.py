@@ -45,7 +45,7 @@ class Settings:
     refresh_packages: frozenset[str] = frozenset()
     timeout: float = 15.0
     verbose: int = 0
-    quiet: bool = False
+    quiet: int = 0  # -q: 1, -qq: 2
     force: bool = False
     # From the environment only (see VARIABLES).
     index_ttl: float = 600.0  # SATCHEL_INDEX_TTL: seconds an index page without caching headers stays fresh

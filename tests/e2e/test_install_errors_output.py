@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.cli import Result, Satchel, site_packages
+from tests.support.cli import Result, Satchel, run_python, site_packages
 from tests.support.cli import assert_error as cli_assert_error
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
@@ -83,16 +83,12 @@ def test_summary_quiet_and_verbose(satchel: Satchel, index_server: IndexServer) 
     assert lines[-2:] == [" + alpha==1.0", " + beta==1.0"]
     assert result.stdout == ""
 
-    # -q: no chatter, but the same summary.
+    # -q: silent on success, as pip's and uv's -q are; the work is done all the same.
     publish(index_server, WheelSpec("alpha", "2.0", requires=["beta"]))
     result = satchel.run("install", "-p", venv, "-q", "-U", "alpha", "gamma")
-    assert not ESCAPE.search(result.output)
-    assert "Resolved 3 packages" in result.stderr
-    assert "Installed 2 packages" in result.stderr
-    assert " - alpha==1.0" in result.stderr and " + alpha==2.0" in result.stderr
-    assert " + gamma==1.0" in result.stderr
-    assert "beta" not in result.stderr
-    assert not any(line.startswith("debug:") for line in result.stderr.splitlines())
+    assert result.stderr == "" and result.stdout == "", result
+    names = {p.name for p in site_packages(venv).iterdir()}
+    assert {"alpha-2.0.dist-info", "gamma-1.0.dist-info"} <= names and "alpha-1.0.dist-info" not in names
 
     # Nothing to do says so, quickly.
     result = satchel.run("install", "-p", venv, "alpha", "gamma")
@@ -128,3 +124,37 @@ def test_no_requirements_and_bad_flags(satchel: Satchel) -> None:
     assert satchel.run("--version").stdout.startswith("satchel ")
     for command in ("install", "uninstall", "list", "freeze", "show", "check", "venv"):
         assert satchel.run(command, "--help").stdout.startswith("usage: satchel " + command)
+
+
+def test_quiet_hides_every_commands_summary_but_not_its_result_warnings_or_errors(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    """-q: warnings and errors only (pip's -q, uv's -q); -qq: errors only (pip's -qq). What a
+    command writes to standard output (a lock) is its result and stays."""
+    publish(index_server, WheelSpec("alpha", "1.0", requires=["beta"]), WheelSpec("beta", "1.0"))
+    venv = satchel.tmp / "v"
+    made = satchel.run("venv", "-q", venv)
+    assert made.stderr == "" and (venv / "bin" / "python").exists(), made
+    req = satchel.tmp / "req.in"
+    req.write_text("alpha\n")
+    lock = satchel.run("compile", "-q", req)
+    assert lock.stderr == "" and "alpha==1.0" in lock.stdout and "beta==1.0" in lock.stdout, lock
+    (satchel.tmp / "req.txt").write_text(lock.stdout)
+    synced = satchel.run("sync", "-q", "-p", venv, satchel.tmp / "req.txt")
+    assert synced.stderr == "", synced
+    assert run_python(venv, "import alpha, beta; print('ok')") == "ok"
+    again = satchel.run("install", "-q", "-p", venv, "alpha")  # nothing to do
+    assert again.stderr == "", again
+    saved = satchel.run("download", "-q", "-d", satchel.tmp / "dl", "--no-deps", "beta")
+    assert saved.stderr == "" and (satchel.tmp / "dl" / "beta-1.0-py3-none-any.whl").is_file(), saved
+
+    # A warning still shows with -q, not with -qq; an error always does.
+    one = satchel.run("uninstall", "-q", "-p", venv, "beta", "nothere")
+    assert one.stderr.splitlines() == [f"warning: nothere is not installed in {venv}"], one
+    two = satchel.run("uninstall", "-qq", "-p", venv, "alpha", "nothere")
+    assert two.stderr == "" and two.returncode == 0, two
+    failed = satchel.run("uninstall", "-qq", "-p", venv, "nothere", check=False)
+    assert failed.returncode == 1 and failed.stderr.startswith("error: none of nothere is installed"), failed
+    # Without -q the same commands say what they did.
+    loud = satchel.run("install", "-p", venv, "alpha")
+    assert " + alpha==1.0" in loud.stderr and " + beta==1.0" in loud.stderr, loud

@@ -7,7 +7,7 @@ import pty
 import subprocess
 import sys
 
-from tests.support.cli import Satchel
+from tests.support.cli import Satchel, site_packages
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
@@ -49,7 +49,9 @@ def test_quiet_terminal_has_no_bars(satchel: Satchel, index_server: IndexServer)
     publish(index_server, WheelSpec("pkg", "1.0"))
     venv = satchel.venv()
     out = _run_on_a_terminal(satchel, "install", "-q", "-p", str(venv), "pkg")
-    assert "Preparing" not in out and "Installed 1 package" in out
+    assert "Preparing" not in out and "\x1b[" not in out
+    assert "Installed" not in out and "pkg==1.0" not in out, out  # -q: no summary either (pip, uv)
+    assert (site_packages(venv) / "pkg-1.0.dist-info").is_dir()
 
 
 def test_pips_progress_bar_off_and_script_options(satchel: Satchel, index_server: IndexServer) -> None:

@@ -19,7 +19,7 @@ class _Formatter(logging.Formatter):
         return f"debug: {record.name}: {msg}"
 
 
-def setup_logging(verbose: int, quiet: bool, stream: TextIO | None = None) -> None:
+def setup_logging(verbose: int, quiet: int, stream: TextIO | None = None) -> None:
     root = logging.getLogger("satchel")
     root.handlers.clear()
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -28,6 +28,8 @@ def setup_logging(verbose: int, quiet: bool, stream: TextIO | None = None) -> No
     root.propagate = False
     if verbose:
         root.setLevel(logging.DEBUG)
+    elif quiet >= 2:
+        root.setLevel(logging.ERROR)
     elif quiet:
         root.setLevel(logging.WARNING)
     else:

@@ -24,7 +24,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("output and cache")
     g.add_argument("-v", "--verbose", action="count", default=0, help="log every request, cache hit and decision")
-    g.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
+    g.add_argument("-q", "--quiet", action="count", default=0, help="print only warnings and errors (-qq: only errors)")
     g.add_argument("--cache-dir", type=_path, help="cache directory (default: $SATCHEL_CACHE_DIR or the user cache dir)")
     g.add_argument("--no-cache", "--no-cache-dir", action="store_true", help="use a temporary cache for this run (--no-cache-dir: pip's name)")
 

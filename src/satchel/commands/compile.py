@@ -23,6 +23,7 @@ from satchel.commands.install import _build_options, _index_options, _names, _ro
 from satchel.commands.pipeline import Installer
 from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.request import IndexChoice, InstallRequest, config_pairs, project_names
+from satchel.commands.say import say
 from satchel.errors import InterpreterError, SatchelError
 from satchel.index.client import IndexClient
 from satchel.lock.models import PYLOCK_TOML, Lock, LockedPackage, lock_format
@@ -331,7 +332,7 @@ def _write(output: Path, text: str) -> None:
 
 
 def _say(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    say(text)
 
 
 def _install_request(args: argparse.Namespace, parsed: ParsedRequirements) -> InstallRequest:

@@ -14,12 +14,12 @@ import argparse
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from satchel.cache.store import Cache, sha256_of
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.pipeline import Installer
+from satchel.commands.say import say
 from satchel.commands.sources import SourceFinder
 from satchel.errors import SatchelError
 from satchel.python.interpreter import Interpreter
@@ -129,7 +129,7 @@ def _run(
             _save(path, dest / filename)
             saved.append(pkg.name)
         what = "downloaded" if args.command == "download" else "built"
-        sys.stderr.write(f"Successfully {what} {' '.join(saved)}\n" if saved else "Nothing saved\n")
+        say(f"Successfully {what} {' '.join(saved)}" if saved else "Nothing saved")
         return 0
     finally:
         client.close()
@@ -175,7 +175,7 @@ def _save(source: Path, target: Path) -> None:
     already downloaded"); atomically, so an interrupted run leaves no partial file."""
     same_size = target.is_file() and target.stat().st_size == source.stat().st_size
     if same_size and sha256_of(target) == sha256_of(source):
-        sys.stderr.write(f"File was already downloaded {_shown(target)}\n")
+        say(f"File was already downloaded {_shown(target)}")
         return
     tmp = target.with_name(f".{target.name}.satchel-tmp")
     try:
@@ -184,7 +184,7 @@ def _save(source: Path, target: Path) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise SatchelError(f"cannot save {target}: {exc.strerror or exc}") from None
-    sys.stderr.write(f"Saved {_shown(target)}\n")
+    say(f"Saved {_shown(target)}")
 
 
 def _shown(path: Path) -> str:

@@ -24,6 +24,7 @@ from satchel.commands.releases import release_control
 from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.request import InstallRequest
 from satchel.commands.request import name_set as _names
+from satchel.commands.say import say
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -413,7 +414,7 @@ def _installed_versions(dists: Iterable[InstalledDist]) -> dict[str, Version]:
 
 
 def _say(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    say(text)
 
 
 def _print_changes(removed: Sequence[InstalledDist], added: Sequence[ResolvedPackage]) -> None:

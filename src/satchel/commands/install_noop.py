@@ -6,8 +6,6 @@ and the installer cost more to import than this whole check. Keep this module's 
 
 from __future__ import annotations
 
-import sys
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -85,10 +83,10 @@ def _say_nothing_to_do(
     log = logging.getLogger("satchel")
     elapsed = human_time(time.perf_counter() - started)
     log.debug("all requirements already satisfied by the installed packages; nothing to resolve")
-    sys.stderr.write(f"Resolved {count(len(names), 'package')} in {elapsed}\n")
+    log.info("Resolved %s in %s", count(len(names), "package"), elapsed)
     for name, version in zip(names, versions, strict=True):
         log.debug("%s==%s is already installed; keeping it", name, version)
-    sys.stderr.write(f"Nothing to do: {count(len(names), 'package')} already installed in {label}\n")
+    log.info("Nothing to do: %s already installed in %s", count(len(names), "package"), label)
     return 0
 
 

@@ -3,9 +3,10 @@ shared by ``sync.py`` (reading a lock, the already-synced check) and ``locked.py
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from satchel.commands.say import say as summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class SyncRequest:
 
 
 def say(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    """One summary line (hidden by ``-q``)."""
+    summary(text)
 
 
 def say_kept(kept: Mapping[str, str], packages: Sequence[LockedPackage]) -> None:

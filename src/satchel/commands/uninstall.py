@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from packaging.utils import canonicalize_name
 
 from satchel.commands.environment import target_interpreter
 from satchel.commands.managed import check_not_externally_managed
 from satchel.commands.request import project_names
+from satchel.commands.say import say, warn
 from satchel.errors import SatchelError
 from satchel.install.installed import list_installed
 from satchel.install.uninstall import uninstall
@@ -27,14 +27,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     wanted = list(dict.fromkeys(str(canonicalize_name(n)) for n in names))
     missing = [n for n in wanted if n not in installed]
     for name in missing:
-        sys.stderr.write(f"warning: {name} is not installed in {interp.prefix}\n")
+        warn(f"{name} is not installed in {interp.prefix}")
     todo = [installed[n] for n in wanted if n in installed]
     if not todo:
         raise SatchelError(f"none of {', '.join(names)} is installed in {interp.prefix}")
     for dist in todo:
         uninstall(dist, interp.paths, prefix=interp.prefix)
-        sys.stderr.write(f" - {dist.name}=={dist.version}\n")
-    sys.stderr.write(f"Uninstalled {count(len(todo), 'package')}\n")
+        say(f" - {dist.name}=={dist.version}")
+    say(f"Uninstalled {count(len(todo), 'package')}")
     return 0
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from satchel.commands.common import open_cache
+from satchel.commands.say import say
 from satchel.settings import Settings
 from satchel.units import human_time
 
@@ -50,13 +51,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             version = get_facts(exe, cache).version_info
     finally:
         cache.close()
-    sys.stderr.write(f"Created virtual environment at {path} in {human_time(time.perf_counter() - started)}\n")
-    sys.stderr.write(f"Python: {exe}\n")
+    say(f"Created virtual environment at {path} in {human_time(time.perf_counter() - started)}")
+    say(f"Python: {exe}")
     if args.seed:
         code = _seed(exe, version, index, settings)
         if code:
             return code
-    sys.stderr.write(f"Activate with: source {os.path.join(path, 'bin', 'activate')}\n")
+    say(f"Activate with: source {os.path.join(path, 'bin', 'activate')}")
     return 0
 
 
