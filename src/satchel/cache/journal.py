@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from satchel.cache import buckets, record
@@ -99,14 +99,14 @@ class Journal:
             return [self._noted[k] for k in sorted(self._noted)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Check:
     """What :func:`unchanged` found. ``identities``: the noted records again, with the identity
     of each file as it is now where that differs from the one noted (None when none did), for
     the caller to store so that the next check reads headers only."""
 
     unchanged: bool
-    identities: list[Noted] | None = field(default=None)
+    identities: list[Noted] | None = None
 
 
 def unchanged(
