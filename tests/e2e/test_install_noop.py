@@ -257,7 +257,8 @@ def test_the_no_op_imports_no_packaging_when_everything_is_in_the_narrow_form(
 
     venv, reqs, constraints = setup(satchel, index_server, tmp_path)
     heavy = ("packaging", "satchel.commands.request", "satchel.requirements.files",
-             "satchel.install.satisfied", "subprocess", "satchel.standards.markers")
+             "satchel.install.satisfied", "subprocess", "satchel.standards.markers",
+             "hashlib")  # (OpenSSL: ~3-5 ms; the venv's pyvenv.cfg is hashed without it)
     code = (
         "import sys; from satchel.cli.main import main; "
         "rc = main(sys.argv[1:]); "

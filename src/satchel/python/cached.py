@@ -25,6 +25,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from satchel.cache import record
 from satchel.cache.buckets import INTERPRETERS
 from satchel.cache.record import Record
 from satchel.cache.store import Cache, safe_key
@@ -98,9 +99,8 @@ def get_interpreter(executable: Path, cache: Cache | None) -> Interpreter:
 
 def _pyvenv_cfg_sha256(exe: str) -> str | None:
     """The digest of the ``pyvenv.cfg`` the interpreter reads (next to it, or one directory up),
-    None when there is none."""
-    import hashlib
-
+    None when there is none. (A few hundred bytes: ``record.sha256`` hashes it without loading
+    OpenSSL, which the no-op install does not otherwise need.)"""
     bin_dir = os.path.dirname(exe)
     for cfg in (
         os.path.join(bin_dir, "pyvenv.cfg"),
@@ -108,7 +108,7 @@ def _pyvenv_cfg_sha256(exe: str) -> str | None:
     ):
         try:
             with open(cfg, "rb") as fh:
-                return hashlib.sha256(fh.read()).hexdigest()
+                return record.sha256(fh.read()).hex()
         except OSError:
             continue
     return None
