@@ -148,8 +148,9 @@ def test_overlap_counts_scripts_and_entry_point_launchers(tmp_path: Path) -> Non
 def test_on_two_cores_distributions_are_installed_by_the_calling_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # (threads linking side by side on 2 cores took longer and twice the CPU: GIL and kernel
-    # lock contention after every mkdir and link)
+    # (threads linking side by side on 2 cores took longer and twice the CPU when the filesystem
+    # is fast: GIL and kernel lock contention after every mkdir and link; a few small wheels are
+    # too few files to judge, so they stay on the calling thread: commands/linking.py)
     specs = [WheelSpec(f"p{i}", "1.0") for i in range(3)]
     installer, target, packages, trees = _setup(tmp_path, specs)
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
@@ -165,3 +166,37 @@ def test_on_two_cores_distributions_are_installed_by_the_calling_thread(
     assert threads == [threading.current_thread().name] * 3
     site = Path(target.paths["purelib"])
     assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)
+
+
+def test_on_two_cores_slow_linking_brings_in_a_second_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When linking turns out slow (here: declared slow, threshold 0), a second thread installs
+    the rest beside the calling one, and every distribution ends up whole."""
+    from satchel.commands import linking
+
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(6)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(linking, "SLOW_NS_PER_FILE", 0)
+    monkeypatch.setattr(linking, "SAMPLE_FILES", 1)
+    threads: list[str] = []
+    helper_took = threading.Event()
+    real = wheel_module.install_tree
+
+    def record(tree: Tree, **kwargs: Any) -> Any:
+        name = threading.current_thread().name
+        threads.append(name)
+        if name == "satchel-link":
+            helper_took.set()
+        elif len(threads) > 1:
+            helper_took.wait(timeout=20)  # the calling thread goes on once the helper has one
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(wheel_module, "install_tree", record)
+    _link(installer, target, packages, trees)
+    assert set(threads) == {threading.current_thread().name, "satchel-link"} and len(threads) == 6
+    site = Path(target.paths["purelib"])
+    for spec in specs:
+        assert (site / spec.dist_info / "RECORD").is_file()
+        assert (site / spec.dist_name / "__init__.py").is_file()

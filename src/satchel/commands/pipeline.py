@@ -36,9 +36,8 @@ log = logging.getLogger("satchel")
 
 FETCH_WORKERS = 8
 #: Distributions installed (linked into the environment) side by side, on more than 2 cores.
-#: On 2 cores one thread links faster: the trio set's 37 cached wheels linked in 104 ms by one
-#: thread, in 139 ms by 2 and 150 ms by 4, at twice the CPU time (threads queue for the GIL
-#: after every mkdir and link, and contend on the kernel's locks of the shared directories).
+#: On 2 cores the calling thread links, with one more thread only when linking turns out slow
+#: (``commands/linking.py``).
 LINK_WORKERS = 4
 
 
@@ -313,13 +312,19 @@ class Installer:
                     trees[pkg.name] = self.tree_for(finder, pkg, fresh=True)
             task.advance()
 
-        workers = min(LINK_WORKERS if (os.cpu_count() or 1) > 2 else 1, len(packages))
-        if workers <= 1 or _overlapping(packages, trees):
+        if len(packages) <= 1 or _overlapping(packages, trees):
             # Distributions that write the same file are installed one after the other, in
             # order, so that which one wins does not depend on thread timing.
             for pkg in packages:
                 install_one(pkg)
             return
+        if (os.cpu_count() or 1) <= 2:
+            from satchel.commands.linking import install_adaptively
+
+            if install_adaptively(packages, install_one, lambda pkg: len(trees[pkg.name].manifest.files)):
+                log.debug("linking was slow (a busy filesystem): a second thread helped")
+            return
+        workers = min(LINK_WORKERS, len(packages))
         # Linking is mostly directory creation and link(2) in the kernel, which runs without the
         # GIL: distributions are installed side by side. The first failure stops the rest.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="satchel-link")

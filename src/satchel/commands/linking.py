@@ -1,0 +1,81 @@
+"""Installing distributions side by side on a machine with few cores.
+
+Linking a distribution into an environment is mostly ``mkdir`` and ``link`` system calls, which
+run without the GIL. On 2 cores whether a second thread helps depends on how long those calls
+take: when the filesystem answers in a few microseconds, two threads spend their time handing the
+GIL back and forth (trio's 37 wheels: 104 ms on one thread, 139 ms on two, at twice the CPU);
+when it is busy and a call takes a hundred microseconds or more, the kernel work of two threads
+overlaps (the same install: 480-950 ms on one thread, ~480 ms on two). So the calling thread
+starts alone, times what it links, and brings in one more thread for the rest when the files so
+far took longer than :data:`SLOW_NS_PER_FILE` each.
+
+Callers install distributions that write no file in common (the order they finish in must not
+matter).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Time per linked file (wall clock, on the calling thread) above which a second thread helps.
+SLOW_NS_PER_FILE = 60_000
+#: Files to link before deciding (the first distributions are often small ones).
+SAMPLE_FILES = 200
+
+
+def install_adaptively(
+    items: Sequence[T], install: Callable[[T], None], files: Callable[[T], int]
+) -> bool:
+    """``install(item)`` for every item: on the calling thread, plus one helper thread once
+    linking turns out slow (module docstring). The first failure stops the rest (what is under
+    way finishes) and is raised. Returns whether the helper was started."""
+    lock = threading.Lock()
+    pending: Iterator[T] = iter(items)
+    failures: list[BaseException] = []
+    left = [len(items)]
+
+    def take() -> T | None:
+        with lock:
+            if failures or left[0] == 0:
+                return None
+            left[0] -= 1
+            return next(pending)
+
+    def helper() -> None:
+        while (item := take()) is not None:
+            try:
+                install(item)
+            except BaseException as exc:  # handed to the calling thread, which raises it
+                with lock:
+                    failures.append(exc)
+                return
+
+    thread: threading.Thread | None = None
+    started = time.perf_counter_ns()
+    linked = 0
+    try:
+        while (item := take()) is not None:
+            install(item)
+            linked += files(item)
+            if (
+                thread is None
+                and linked >= SAMPLE_FILES
+                and (time.perf_counter_ns() - started) > SLOW_NS_PER_FILE * linked
+                and left[0] > 1
+            ):
+                thread = threading.Thread(target=helper, name="satchel-link", daemon=True)
+                thread.start()
+    except BaseException as exc:
+        with lock:
+            failures.insert(0, exc)
+    finally:
+        if thread is not None:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return thread is not None

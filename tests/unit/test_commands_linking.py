@@ -1,0 +1,81 @@
+"""Installing side by side on few cores (satchel.commands.linking): the calling thread alone while
+linking is fast, one more thread once it is slow, every item exactly once, failures raised."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from satchel.commands import linking
+from satchel.commands.linking import install_adaptively
+
+
+def test_fast_linking_stays_on_the_calling_thread() -> None:
+    seen: list[str] = []
+    helped = install_adaptively(list(range(50)), lambda i: seen.append(threading.current_thread().name), lambda i: 1000)
+    assert helped is False
+    assert seen == [threading.current_thread().name] * 50
+
+
+def test_too_few_files_to_judge_stays_on_the_calling_thread() -> None:
+    seen: list[int] = []
+
+    def slow(i: int) -> None:
+        time.sleep(0.002)
+        seen.append(i)
+
+    # 2 ms for 1 file is slow, but 20 files are fewer than SAMPLE_FILES: no decision yet.
+    assert install_adaptively(list(range(20)), slow, lambda i: 1) is False
+    assert seen == list(range(20))
+
+
+def test_slow_linking_brings_in_a_second_thread_for_the_rest() -> None:
+    """Each item takes >= 10 ms for 100 files (>= 100 us a file, over the 60 us threshold): after
+    SAMPLE_FILES (two items) a helper starts, and both threads take items until none is left;
+    every item is installed exactly once."""
+    assert linking.SLOW_NS_PER_FILE < 100_000 and linking.SAMPLE_FILES <= 200
+    by_thread: dict[str, list[int]] = {}
+    lock = threading.Lock()
+    helper_seen = threading.Event()
+
+    def install(i: int) -> None:
+        name = threading.current_thread().name
+        with lock:
+            by_thread.setdefault(name, []).append(i)
+        if name == "satchel-link":
+            helper_seen.set()
+        elif i >= 2:  # the calling thread waits (bounded) until the helper has taken one
+            helper_seen.wait(timeout=10)
+        time.sleep(0.01)
+
+    assert install_adaptively(list(range(12)), install, lambda i: 100) is True
+    assert set(by_thread) == {threading.current_thread().name, "satchel-link"}
+    assert sorted(i for items in by_thread.values() for i in items) == list(range(12))
+    assert by_thread[threading.current_thread().name][:2] == [0, 1]  # judged on the first two
+
+
+@pytest.mark.parametrize("who", ["calling", "helper"])
+def test_a_failure_stops_the_rest_and_is_raised(who: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linking, "SLOW_NS_PER_FILE", 0)  # always slow: the helper starts at once
+    monkeypatch.setattr(linking, "SAMPLE_FILES", 1)
+    done: list[int] = []
+    lock = threading.Lock()
+    helper_took = threading.Event()
+
+    def install(i: int) -> None:
+        helper = threading.current_thread().name == "satchel-link"
+        if helper:
+            helper_took.set()
+        elif i > 0:
+            helper_took.wait(timeout=10)
+        if (who == "helper") == helper and i > 0:
+            raise RuntimeError(f"broken {i}")
+        time.sleep(0.005)
+        with lock:
+            done.append(i)
+
+    with pytest.raises(RuntimeError, match="broken"):
+        install_adaptively(list(range(40)), install, lambda i: 1)
+    assert len(done) == len(set(done)) and len(done) < 39, done  # stopped early, nothing twice
