@@ -14,7 +14,7 @@ from satchel.commands.linking import install_adaptively
 
 def test_fast_linking_stays_on_the_calling_thread() -> None:
     seen: list[str] = []
-    helped = install_adaptively(list(range(50)), lambda i: seen.append(threading.current_thread().name), lambda i: 1000)
+    helped = install_adaptively(list(range(50)), lambda i: seen.append(threading.current_thread().name), lambda i: 100_000)
     assert helped is False
     assert seen == [threading.current_thread().name] * 50
 
