@@ -178,7 +178,7 @@ def _compile(
         )
         for warning in resolution.warnings:
             log.warning("%s", warning)
-        _say(f"Resolved {count(len(resolution), 'package')}{description} in {human_time(time.perf_counter() - started)}")
+        say(f"Resolved {count(len(resolution), 'package')}{description} in {human_time(time.perf_counter() - started)}")
 
         builder = LockBuilder(
             installer,
@@ -213,10 +213,10 @@ def _compile(
         sys.stdout.write(text)
         sys.stdout.flush()
         if args.dry_run and output is not None:
-            _say(f"Would write {output} (dry run)")
+            say(f"Would write {output} (dry run)")
         return 0
     _write(output, text)
-    _say(f"Wrote {count(len(packages), 'pin')} to {output}")
+    say(f"Wrote {count(len(packages), 'pin')} to {output}")
     return 0
 
 
@@ -329,10 +329,6 @@ def _write(output: Path, text: str) -> None:
     except OSError as exc:
         os.unlink(tmp)
         raise SatchelError(f"cannot write {output}: {exc.strerror or exc}") from None
-
-
-def _say(text: str) -> None:
-    say(text)
 
 
 def _install_request(args: argparse.Namespace, parsed: ParsedRequirements) -> InstallRequest:

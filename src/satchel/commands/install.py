@@ -281,7 +281,7 @@ def _install(
         for warning in resolution.warnings:
             log.warning("%s", warning)
         resolved_at = time.perf_counter()
-        _say(f"Resolved {count(len(resolution), 'package')} in {human_time(resolved_at - started)}")
+        say(f"Resolved {count(len(resolution), 'package')} in {human_time(resolved_at - started)}")
         if require_hashes:
             _check_all_hashed(resolution.values())
         # Direct references are kept only when installed from the same place (same URL; for
@@ -299,12 +299,12 @@ def _install(
         if plan.empty:
             if request.report:
                 _report(request, installer, finder, target, parsed, [], {})
-            _say(f"Nothing to do: {count(len(plan.keep), 'package')} already installed in {target.label}")
+            say(f"Nothing to do: {count(len(plan.keep), 'package')} already installed in {target.label}")
             return 0
         if request.dry_run:
             if request.report:
                 _report(request, installer, finder, target, parsed, [w.item for w in plan.install], None)
-            _say(f"Would install {count(len(plan.install), 'package')} (dry run)")
+            say(f"Would install {count(len(plan.install), 'package')} (dry run)")
             _print_changes(plan.remove, [w.item for w in plan.install])
             return 0
         with progress:
@@ -313,8 +313,8 @@ def _install(
             fetched_at = time.perf_counter()
             installer.link(finder, target, plan.remove, [w.item for w in plan.install], trees, progress)
         done = time.perf_counter()
-        _say(f"Prepared {count(len(trees), 'package')} in {human_time(fetched_at - resolved_at)}")
-        _say(f"Installed {count(len(plan.install), 'package')} in {human_time(done - fetched_at)}")
+        say(f"Prepared {count(len(trees), 'package')} in {human_time(fetched_at - resolved_at)}")
+        say(f"Installed {count(len(plan.install), 'package')} in {human_time(done - fetched_at)}")
         _print_changes(plan.remove, [w.item for w in plan.install])
         if request.report:
             _report(request, installer, finder, target, parsed, [w.item for w in plan.install], trees)
@@ -413,15 +413,11 @@ def _installed_versions(dists: Iterable[InstalledDist]) -> dict[str, Version]:
     return out
 
 
-def _say(text: str) -> None:
-    say(text)
-
-
 def _print_changes(removed: Sequence[InstalledDist], added: Sequence[ResolvedPackage]) -> None:
     lines = [(d.name, f" - {d.name}=={d.version}") for d in removed]
     lines += [(p.name, f" + {p.name}=={p.version}") for p in added]
     for _, line in sorted(lines, key=lambda t: (t[0], t[1].startswith(" +"))):
-        _say(line)
+        say(line)
 
 
 # -- hashes --------------------------------------------------------------------------------------

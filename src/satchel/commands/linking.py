@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,16 +35,15 @@ def install_adaptively(
     linking turns out slow (module docstring). The first failure stops the rest (what is under
     way finishes) and is raised. Returns whether the helper was started."""
     lock = threading.Lock()
-    pending: Iterator[T] = iter(items)
     failures: list[BaseException] = []
-    left = [len(items)]
+    taken = [0]  # items handed out so far
 
     def take() -> T | None:
         with lock:
-            if failures or left[0] == 0:
+            if failures or taken[0] == len(items):
                 return None
-            left[0] -= 1
-            return next(pending)
+            taken[0] += 1
+            return items[taken[0] - 1]
 
     def helper() -> None:
         while (item := take()) is not None:
@@ -66,7 +65,7 @@ def install_adaptively(
                 thread is None
                 and linked >= SAMPLE_FILES
                 and (time.perf_counter_ns() - started) > SLOW_NS_PER_FILE * linked
-                and left[0] > 1
+                and len(items) - taken[0] > 1
             ):
                 thread = threading.Thread(target=helper, name="satchel-link", daemon=True)
                 thread.start()

@@ -31,8 +31,9 @@ from satchel.cache.store import Cache, Tree
 from satchel.commands.buildflags import merge_config_settings
 from satchel.commands.pipeline import FETCH_WORKERS, Installer, Target, installed_identity
 from satchel.commands.request import config_pairs
+from satchel.commands.say import say
 from satchel.commands.sources import BuildOptions, SourceFinder, is_wheel_url, url_file
-from satchel.commands.sync_request import Lock, Place, SyncRequest, say, say_kept
+from satchel.commands.sync_request import Lock, Place, SyncRequest, say_kept
 from satchel.errors import HashMismatchError, InstallError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import parse_metadata

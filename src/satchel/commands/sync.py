@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from satchel.commands.sync_request import Lock, Place, SyncRequest, say, say_kept
+from satchel.commands.say import say
+from satchel.commands.sync_request import Lock, Place, SyncRequest, say_kept
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from satchel.commands.say import say as summary
+from satchel.commands.say import say
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -118,11 +118,6 @@ class SyncRequest:
             config_settings=tuple(args.config_settings),
             build_isolation=not args.no_build_isolation,
         )
-
-
-def say(text: str) -> None:
-    """One summary line (hidden by ``-q``)."""
-    summary(text)
 
 
 def say_kept(kept: Mapping[str, str], packages: Sequence[LockedPackage]) -> None:
