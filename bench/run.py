@@ -48,7 +48,9 @@ ALL_TOOLS = ("satchel", "uv", "pip")
 ALL_SETS = ("django-seed", "trio", "jupyter", "boto3")
 # compile: a warm --offline compile of the set; sync: syncing an environment that already matches
 # the set's lock (compiled once by satchel with hashes); both against uv, pip has neither.
-INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "resolve", "compile", "sync")
+# noop-full, compile-full: the same, with satchel's replays off (SATCHEL_NO_REPLAY=1): the
+# no-op check and the compile themselves, not the replay of their last run.
+INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "noop-full", "resolve", "compile", "compile-full", "sync")
 ALL_SCENARIOS = (*INSTALL_SCENARIOS, "version")
 DEFAULT_SCENARIOS = ALL_SCENARIOS
 SCENARIO_TITLES = {
@@ -56,13 +58,16 @@ SCENARIO_TITLES = {
     "warm": "Warm install (populated cache, fresh venv, default settings)",
     "warm-offline": "Warm offline install (populated cache, fresh venv, --offline)",
     "noop": "No-op install (everything already installed)",
+    "noop-full": "No-op install, satchel's replays off (SATCHEL_NO_REPLAY=1)",
     "resolve": "Warm resolution only (--dry-run, fresh venv)",
     "compile": "Warm compile (populated cache, --offline, lock to standard output)",
+    "compile-full": "Warm compile, satchel's replays off (SATCHEL_NO_REPLAY=1)",
     "sync": "Sync of an environment already matching the lock (hashed requirements.txt)",
     "version": "Start-up (`--version`)",
 }
 # --quick: checking a change in under 3 minutes (the tools' venvs made already)
-QUICK = {"sets": "trio", "tools": "satchel,uv", "runs": 3, "scenarios": "warm-offline,noop,resolve,version"}
+QUICK = {"sets": "trio", "tools": "satchel,uv", "runs": 3,
+         "scenarios": "warm-offline,noop,noop-full,compile,compile-full,resolve,version"}
 VERSION_MIN_RUNS = 5  # start-up is cheap and noisy: at least this many samples
 STDERR_TAIL_LINES = 15
 
@@ -477,6 +482,8 @@ class Bench:
     def run_one(self, scenario: str, set_name: str, tool: str, run: int, req: Path | None) -> dict:
         base = {"scenario": scenario, "set": set_name, "tool": tool, "run": run}
         tag = f"{scenario}-{set_name}-{tool}-{run}"
+        full = scenario.endswith("-full")
+        scenario = scenario.removesuffix("-full")  # (the same commands; satchel's env differs)
         if scenario == "version":
             cmd = self.version_cmd(tool)
             venv = None
@@ -486,7 +493,7 @@ class Bench:
             if cmd is None:
                 return self.record(**base, status="n/a", wall_s=None, maxrss_kb=None, rc=None)
             if (tool, set_name) in self.gave_up:
-                log(f"  {scenario:12} {set_name:12} {tool:8} run {run}: skipped ({self.gave_up[(tool, set_name)]})")
+                log(f"  {base['scenario']:12} {set_name:12} {tool:8} run {run}: skipped ({self.gave_up[(tool, set_name)]})")
                 return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
                                    cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
             try:
@@ -517,6 +524,8 @@ class Bench:
             cmd = self.install_cmd(tool, venv, req, scenario, set_name)
             assert cmd is not None
         env = self.tool_env(tool, set_name)
+        if full and tool == "satchel":
+            env["SATCHEL_NO_REPLAY"] = "1"
         out = self.logs / f"{tag}.out"
         err = self.logs / f"{tag}.err"
         res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=out, stderr_path=err,
@@ -536,7 +545,7 @@ class Bench:
         if venv is not None and scenario not in ("noop", "compile", "sync"):
             rmtree(venv)
         shown = fmt_s(res["wall_s"]) if ok else f"FAILED rc={res['rc']}" + (" (timeout)" if res["timed_out"] else "")
-        log(f"  {scenario:12} {set_name:12} {tool:8} run {run}: {shown}  "
+        log(f"  {base['scenario']:12} {set_name:12} {tool:8} run {run}: {shown}  "
             f"peak {res['maxrss_kb'] / 1024:.0f} MB")
         return rec
 
@@ -758,7 +767,9 @@ TARGETS = (
     ("warm-offline", "uv", {"boto3": 2.0}, 1.5, "warm offline"),
     ("cold", "uv", {"boto3": 1.5}, 1.3, "cold install"),
     ("noop", "uv", {}, 3.0, "no-op install"),
+    ("noop-full", "uv", {}, 3.0, "no-op install, replays off"),
     ("compile", "uv", {}, 1.5, "warm compile"),
+    ("compile-full", "uv", {}, 1.5, "warm compile, replays off"),
     ("sync", "uv", {}, 3.0, "sync, already synced"),
 )
 VERSION_TARGET = 2.0  # satchel --version <= 2x python -c pass

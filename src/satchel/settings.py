@@ -53,7 +53,8 @@ class Settings:
     lock_timeout: float = 600.0  # SATCHEL_LOCK_TIMEOUT: seconds to wait for a cache entry's lock
     git_timeout: float = 600.0  # SATCHEL_GIT_TIMEOUT: seconds one git command may take
     link_mode: str | None = None  # SATCHEL_LINK_MODE: the default --link-mode
-    fast_path: bool = True  # SATCHEL_NO_FAST_PATH=1 turns the no-op install check off
+    fast_path: bool = True  # SATCHEL_NO_FAST_PATH=1 turns the no-op install check and replays off
+    replay: bool = True  # SATCHEL_NO_REPLAY=1 turns replays off (satchel.cache.replays)
     fsync: bool = True  # SATCHEL_UNSAFE_NO_FSYNC=1 (tests only) makes cache writes not durable
     remote: RemoteConfig | None = None  # the remote cache tier (remote_config below)
     cache_max_size: int | None = None  # SATCHEL_CACHE_MAX_SIZE: prune down to this many bytes, at most once a day
@@ -152,6 +153,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SATCHEL_GIT_TIMEOUT": ("git_timeout", _seconds(zero=False)),
     "SATCHEL_LINK_MODE": ("link_mode", _link_mode),
     "SATCHEL_NO_FAST_PATH": ("fast_path", lambda name, raw: not _flag(name, raw)),
+    "SATCHEL_NO_REPLAY": ("replay", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_UNSAFE_NO_FSYNC": ("fsync", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_CACHE_MAX_SIZE": ("cache_max_size", _size),
     # The remote tier's variables (SATCHEL_REMOTE_*) are read by remote_config() below.

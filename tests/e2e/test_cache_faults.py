@@ -13,7 +13,8 @@ venv is made, and one of alpha's entries is broken; then
 Entry kinds: index page (index-v1), core metadata (metadata-v1), the url-digest record kept for a
 file whose source gave no hash (metadata-v1), downloaded file (files-v1), unpacked wheel
 (archives-v1), interpreter record (interpreters-v2), remembered resolution (resolutions-v2). Built wheels and prepared metadata (built-v1)
-have their rows in test_seeds.py (report 003: a local directory package, every fault).
+have their rows in test_seeds.py (report 003: a local directory package, every fault), and
+replay records (replays-v1) theirs in test_replays.py.
 
 Cells that cannot exist are left out, with the reason in ``NOT_APPLICABLE``. "Unreadable" is a
 directory in place of the file (root reads through chmod 000); test_cache_readonly.py has the
@@ -286,12 +287,15 @@ def test_template_cache_is_sound_and_warm(template: Template, tmp_path: Path) ->
 
 def test_matrix_covers_every_bucket_that_has_entries() -> None:
     """Every bucket this satchel writes has a row. built-v1's rows (built wheel and prepared
-    metadata, every fault) are test_seeds.py's report-003 tests, on a local directory package."""
-    from tests.e2e import test_seeds
+    metadata, every fault) are test_seeds.py's report-003 tests, on a local directory package;
+    replays-v1's are in test_replays.py (a replay needs a settled environment: one wait there
+    serves every fault)."""
+    from tests.e2e import test_replays, test_seeds
 
     covered = {"index", "metadata", "files", "archives", "interpreters", "resolutions"}
-    assert {b.name for b in buckets.ALL} - covered == {"built"}
+    assert {b.name for b in buckets.ALL} - covered == {"built", "replays"}
     assert test_seeds.test_report_003_local_directory_package_heals  # the built-v1 rows
+    assert test_replays.test_replay_fault_rows_every_fault_is_reported_then_healed  # replays-v1
 
 
 @pytest.mark.parametrize("kind", ["index", pytest.param("files", marks=pytest.mark.slow)])

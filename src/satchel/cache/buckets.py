@@ -43,7 +43,14 @@ RESOLUTIONS = Bucket(
     per_package=False,
 )
 
-ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS, RESOLUTIONS)
+REPLAYS = Bucket(
+    "replays",
+    1,
+    "the outcome of a command run, keyed by its command line and environment, with its inputs",
+    per_package=False,
+)
+
+ALL: tuple[Bucket, ...] = (INDEX, METADATA, FILES, ARCHIVES, BUILT, INTERPRETERS, RESOLUTIONS, REPLAYS)
 
 # The remote tier's layout (``v1/`` in the bucket, docs/remote-cache.md): not a local directory,
 # but its action records are versioned like a bucket's.

@@ -67,11 +67,13 @@ def _identity(st: os.stat_result) -> list[int]:
 
 
 class Journal:
-    """The records noted while it is open (thread-safe: index workers read and write records)."""
+    """The records noted while it is open (thread-safe: index workers read and write records),
+    and the records looked for and not found (:meth:`missing`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._noted: dict[tuple[str, str], Noted] = {}
+        self._missing: set[tuple[str, str]] = set()
         self.open = True
 
     def note(
@@ -91,6 +93,26 @@ class Journal:
         )
         with self._lock:
             self._noted[(bucket.dirname, key)] = noted
+
+    def note_checked(self, noted: Noted) -> None:
+        """Note a record found unchanged (:func:`unchanged`): as good as read."""
+        if not self.open:
+            return
+        with self._lock:
+            self._noted[(noted.bucket, noted.key)] = noted
+
+    def note_missing(self, bucket: buckets.Bucket, key: str) -> None:
+        """Note a record looked for and not found in any root."""
+        if not self.open:
+            return
+        with self._lock:
+            self._missing.add((bucket.dirname, key))
+
+    def missing(self) -> list[tuple[str, str]]:
+        """(bucket directory, key) of each record looked for and not found, sorted: those not
+        noted after all (written later)."""
+        with self._lock:
+            return sorted(k for k in self._missing if k not in self._noted)
 
     def close(self) -> list[Noted]:
         """Stop noting; what was noted, sorted."""

@@ -97,7 +97,7 @@ class Cache:
         # would split a download between them, and close() would remove only one).
         self._scratch_lock = threading.Lock()
         self._warned: set[str] = set()
-        self._journal: Journal | None = None
+        self._journals: list[Journal] = []
         self.read_only = False
         self.degraded = False
         self._unreadable = False  # the root is not a directory (and cannot be made one)
@@ -228,11 +228,11 @@ class Cache:
 
     def read(self, cls: type[R], key: str) -> R | None:
         """The record stored under ``key`` in ``cls.bucket``, or None (missing or broken)."""
-        journal = self._journal
+        journals = self._journals
         for path in self._entry_paths(cls.bucket, key):
             st = None
             try:
-                if journal is None:
+                if not journals:
                     data = path.read_bytes()
                 else:  # the identity of the very file read, for the journal
                     with open(path, "rb") as fh:
@@ -250,10 +250,12 @@ class Cache:
                 continue
             problem = self._dangling(rec, key)
             if problem is None:
-                if journal is not None:
+                for journal in journals:
                     journal.note(cls.bucket, key, data, rec, st)
                 return rec
             self._heal(path, problem)
+        for journal in journals:
+            journal.note_missing(cls.bucket, key)
         tier = self.remote_tier()
         return tier.fetch_record(cls, key) if tier is not None else None
 
@@ -296,8 +298,7 @@ class Cache:
             return
 
     def _note_written(self, path: Path, key: str, data: bytes, rec: Record) -> None:
-        journal = self._journal
-        if journal is None:
+        if not self._journals:
             return
         # Another process may have replaced the file since: its header then holds another
         # checksum than the one noted, and the journal's check sees the change.
@@ -305,15 +306,18 @@ class Cache:
             st: os.stat_result | None = path.stat()
         except OSError:
             st = None
-        journal.note(type(rec).bucket, key, data, rec, st)
+        for journal in self._journals:
+            journal.note(type(rec).bucket, key, data, rec, st)
 
     def start_journal(self) -> Journal:
-        """Note every record read or written from now on (:mod:`satchel.cache.journal`) until
-        the journal is closed. One journal at a time."""
+        """Note every record read, written, checked unchanged or looked for in vain from now on
+        (:mod:`satchel.cache.journal`) until the journal is closed. Journals may overlap (a
+        command's, and its resolution's)."""
         from satchel.cache.journal import Journal  # (a no-op install keeps no journal)
 
-        self._journal = Journal()
-        return self._journal
+        journal = Journal()
+        self._journals = [*(j for j in self._journals if j.open), journal]
+        return journal
 
     def unchanged(self, noted: Iterable[Noted]) -> Check:
         """Whether every record of a closed journal is still stored as it was
@@ -327,7 +331,12 @@ class Cache:
                 _check_segment(entry.bucket)
             except ValueError:
                 return journal.Check(False)
-        return journal.unchanged(self.read_roots(), noted, self._heal)
+        check = journal.unchanged(self.read_roots(), noted, self._heal)
+        if check.unchanged:
+            for open_journal in self._journals:
+                for entry in check.identities or noted:
+                    open_journal.note_checked(entry)
+        return check
 
     def remove(self, bucket: Bucket, key: str) -> None:
         for path in self._entry_paths(bucket, key):

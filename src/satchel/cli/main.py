@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from satchel.cache.replays import Broken
+    from satchel.commands.replaying import Replaying
     from satchel.settings import Settings
 
 
@@ -34,6 +36,10 @@ COMMANDS = {
     "download": "satchel.commands.download",
     "wheel": "satchel.commands.download",
 }
+
+
+#: The commands whose runs may be replayed (satchel.commands.replaying says when).
+REPLAYABLE = ("install", "compile")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -57,6 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:
         sys.stdout.write(f"satchel {__version__}\n")
         return 0
+    if args_list and args_list[0] in REPLAYABLE:
+        # The same command line, in the same place and environment, with nothing it read
+        # changed since its last run: that run's outcome again (satchel.cache.replays).
+        from satchel.cache.replays import replay
+
+        found = replay(args_list, os.environ)
+        if isinstance(found, int):
+            return found
+        broken = found
+    else:
+        broken = None
     import gc
 
     collecting = gc.isenabled()
@@ -66,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # again before a command does its real work (``_collect_for_work``).
     gc.disable()
     try:
-        return _main(args_list, collecting)
+        return _main(args_list, collecting, broken)
     finally:
         # As it was (main() also runs inside other programs: the tests).
         gc.set_threshold(*threshold)
@@ -92,7 +109,7 @@ def _collect_for_work() -> None:
     gc.enable()
 
 
-def _main(args_list: list[str], collecting: bool) -> int:
+def _main(args_list: list[str], collecting: bool, broken: Broken | None = None) -> int:
     parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
     args = parser.parse_args(args_list)
     if not args.command:
@@ -107,6 +124,10 @@ def _main(args_list: list[str], collecting: bool) -> int:
     from satchel.settings import Settings, remote_config
 
     setup_logging(args.verbose, args.quiet)
+    if broken is not None:
+        from satchel.cache.replay_record import heal
+
+        heal(broken)
     args.argv = args_list
     import importlib
 
@@ -134,8 +155,8 @@ def _main(args_list: list[str], collecting: bool) -> int:
 
             if any(is_pylock_name(f) for f in args.requirement):
                 return run_install(args, settings)
-        if args.command == "install":
-            return _install(args, settings, collecting)
+        if args.command in REPLAYABLE:
+            return _replayable(args, settings, args_list, collecting)
         module = importlib.import_module(COMMANDS[args.command])
         if collecting:
             _collect_for_work()
@@ -157,13 +178,38 @@ def _may_be_pylock(path: str) -> bool:
     return path.endswith(".toml") and "pylock" in path
 
 
-def _install(args: argparse.Namespace, settings: Settings, collecting: bool) -> int:
+def _replayable(
+    args: argparse.Namespace, settings: Settings, args_list: list[str], collecting: bool
+) -> int:
+    """`satchel install` and `satchel compile`, making a replay of the run where they can."""
+    from satchel.commands.replaying import Replaying, replayable
+
+    replaying = Replaying(args_list, settings) if replayable(args.command, settings) else None
+    try:
+        if args.command == "install":
+            return _install(args, settings, collecting, replaying)
+        from satchel.commands import compile
+
+        if collecting:
+            _collect_for_work()
+        return compile.run(args, settings, replaying)
+    finally:
+        if replaying is not None:
+            replaying.abandon()
+
+
+def _install(
+    args: argparse.Namespace, settings: Settings, collecting: bool, replaying: Replaying | None
+) -> int:
     """`satchel install`: the request is built once, then the no-op check, then (only when
-    something is to be done) the full install is imported and run."""
+    something is to be done) the full install is imported and run. Only the first no-op check
+    (without packaging) makes replays."""
     from satchel.commands.install_noop import install_if_nothing_to_do, plain_noop
 
-    done, facts = plain_noop(args, settings)  # (without packaging, when it can tell)
+    done, facts = plain_noop(args, settings, replaying)  # (without packaging, when it can tell)
     if done is not None:
+        if replaying is not None:
+            replaying.finish(done)
         return done
     from satchel.commands.request import InstallRequest
 

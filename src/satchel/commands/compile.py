@@ -22,18 +22,19 @@ from satchel.commands.compile_sources import Sources, existing_pins, read_source
 from satchel.commands.install import _build_options, _index_options, _names, _roots
 from satchel.commands.pipeline import Installer
 from satchel.commands.remembering import ResolutionMemory
+from satchel.commands.replaying import Replaying
 from satchel.commands.request import IndexChoice, InstallRequest, config_pairs, project_names
-from satchel.commands.say import say
+from satchel.commands.say import say, say_timed
 from satchel.errors import InterpreterError, SatchelError
-from satchel.index.client import IndexClient
+from satchel.index.client import IndexClient, IndexOptions
 from satchel.lock.models import PYLOCK_TOML, Lock, LockedPackage, lock_format
 from satchel.python.interpreter import Interpreter
 from satchel.requirements.models import ParsedRequirements
-from satchel.requirements.pyproject import requirements_from_metadata
+from satchel.requirements.pyproject import requirements_from_metadata, split_group
 from satchel.requirements.urls import path_to_url, redact
 from satchel.resolve import ResolveOptions, RootRequirement
 from satchel.settings import Settings
-from satchel.units import count, human_time
+from satchel.units import count
 
 log = logging.getLogger("satchel")
 
@@ -42,7 +43,9 @@ _QUIET_FLAGS = {"-v", "--verbose", "-q", "--quiet", "--dry-run", "--no-cache", "
 _QUIET_VALUED = {"--cache-dir", "--refresh-package", "--timeout"}
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | None = None) -> int:
+    """``replaying``: told everything the lock depends on, and stored when the run ends well
+    (:mod:`satchel.commands.replaying`)."""
     started = time.perf_counter()
     _pip_compile_options(args)
     project_names("--no-emit-package", args.no_emit_package)  # (checked before any work)
@@ -50,12 +53,50 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     fmt = lock_format(args.format, output)
     cwd = Path.cwd()
     sources = read_sources(args, cwd)
+    if replaying is not None:
+        _note_sources(replaying, args, settings, sources, output, cwd)
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
-            return _compile(args, settings, cache, sources, output, fmt, started)
+            if replaying is not None:
+                replaying.watch(cache)
+            status = _compile(args, settings, cache, sources, output, fmt, started, replaying)
     finally:
         cache.close()
+    if replaying is not None:
+        replaying.finish(status)
+    return status
+
+
+def _note_sources(
+    replaying: Replaying,
+    args: argparse.Namespace,
+    settings: Settings,
+    sources: Sources,
+    output: Path | None,
+    cwd: Path,
+) -> None:
+    """What the lock depends on besides the records and the target: the source files as they
+    are, and the output file's pins (its preferences). Declines what a replay cannot describe."""
+    if args.upgrade or args.upgrade_package or settings.refresh or settings.refresh_packages:
+        replaying.decline("-U, -P or --refresh asks the index again")
+    if args.exclude_newer is not None:
+        replaying.decline("--exclude-newer may name a time relative to now")
+    if sources.dynamic:
+        replaying.decline("a project's metadata comes from its build backend")
+    if not args.src:
+        for name in ("requirements.in", "pyproject.toml"):  # (default_sources looks for them)
+            replaying.file(cwd / name)
+    for src in args.src:
+        replaying.file(cwd / src)
+    for value in args.group:
+        group_file, _name = split_group(value)
+        if group_file is not None:
+            replaying.file(cwd / group_file)
+    for name, digest in sources.parsed.read:
+        replaying.read(name, digest)
+    if output is not None:
+        replaying.file(output)
 
 
 def _pip_compile_options(args: argparse.Namespace) -> None:
@@ -81,18 +122,25 @@ def _pip_compile_options(args: argparse.Namespace) -> None:
             log.warning("pip-compile's %s has no effect: %s", option, why)
 
 
-def _base_interpreter(args: argparse.Namespace, cache: Cache) -> Interpreter:
+def _base_interpreter(args: argparse.Namespace, cache: Cache, replaying: Replaying | None = None) -> Interpreter:
     """-p, else the active or nearby virtual environment, else the Python satchel runs on."""
     from satchel.python.cached import get_interpreter
     from satchel.python.discover import find_target
 
     cwd = Path.cwd()
     if args.python is not None:
-        return get_interpreter(find_target(args.python, system=False, cwd=cwd, cache=cache), cache)
+        exe = find_target(args.python, system=False, cwd=cwd, cache=cache)
+        if replaying is not None:
+            replaying.target(args.python, False, exe)
+        return get_interpreter(exe, cache)
     try:
         exe = find_target(None, system=False, cwd=cwd, cache=cache)
+        if replaying is not None:
+            replaying.target(None, False, exe)
     except InterpreterError:
         exe = Path(sys.executable)
+        if replaying is not None:
+            replaying.running_python()
     return get_interpreter(exe, cache)
 
 
@@ -104,10 +152,11 @@ def _compile(
     output: Path | None,
     fmt: str,
     started: float,
+    replaying: Replaying | None,
 ) -> int:
     from satchel.python.target import parse_platform, parse_python_version, target_environment
 
-    base = _base_interpreter(args, cache)
+    base = _base_interpreter(args, cache, replaying)
     resolving_for = base
     description = ""
     if args.python_version or args.python_platform:
@@ -178,7 +227,7 @@ def _compile(
         )
         for warning in resolution.warnings:
             log.warning("%s", warning)
-        say(f"Resolved {count(len(resolution), 'package')}{description} in {human_time(time.perf_counter() - started)}")
+        say_timed(f"Resolved {count(len(resolution), 'package')}{description} in ", started)
 
         builder = LockBuilder(
             installer,
@@ -209,15 +258,41 @@ def _compile(
     finally:
         client.close()
         memory.close()
+    if replaying is not None:
+        _note_resolution(replaying, memory, client, index_options, settings)
     if output is None or args.dry_run:
         sys.stdout.write(text)
         sys.stdout.flush()
+        if replaying is not None:
+            replaying.print(text)
         if args.dry_run and output is not None:
             say(f"Would write {output} (dry run)")
         return 0
+    if replaying is not None:
+        replaying.written(output, text.encode("utf-8"))
     _write(output, text)
     say(f"Wrote {count(len(packages), 'pin')} to {output}")
     return 0
+
+
+def _note_resolution(
+    replaying: Replaying,
+    memory: ResolutionMemory,
+    client: IndexClient,
+    index_options: IndexOptions,
+    settings: Settings,
+) -> None:
+    """The resolution depended on its inputs and records alone (else decline), for as long as
+    the index pages it and the lock used stay fresh (unless offline), and on pip's configuration."""
+    if not memory.repeatable:
+        replaying.decline("the resolution read more than index pages and metadata")
+    if index_options.find_links:
+        replaying.decline("find-links locations are listed, not cached")
+    if not settings.offline:
+        replaying.expires(memory.expires_at)
+        for freshness in client.page_freshness().values():
+            replaying.expires(freshness.expires_at)
+    replaying.index_config()
 
 
 def _and_markers(a: str | None, b: str | None) -> str | None:

@@ -10,6 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
+    from satchel.commands.replaying import Replaying
     from satchel.commands.request import InstallRequest
     from satchel.python.facts import ProbeFacts
     from satchel.settings import Settings
@@ -76,17 +77,16 @@ def _say_nothing_to_do(
 ) -> int:
     """What the full install prints when it keeps everything."""
     import logging
-    import time
 
-    from satchel.units import count, human_time
+    from satchel.commands.say import say, say_timed
+    from satchel.units import count
 
     log = logging.getLogger("satchel")
-    elapsed = human_time(time.perf_counter() - started)
     log.debug("all requirements already satisfied by the installed packages; nothing to resolve")
-    log.info("Resolved %s in %s", count(len(names), "package"), elapsed)
+    say_timed(f"Resolved {count(len(names), 'package')} in ", started)
     for name, version in zip(names, versions, strict=True):
         log.debug("%s==%s is already installed; keeping it", name, version)
-    log.info("Nothing to do: %s already installed in %s", count(len(names), "package"), label)
+    say(f"Nothing to do: {count(len(names), 'package')} already installed in {label}")
     return 0
 
 
@@ -119,14 +119,17 @@ _PLAIN_DEFAULTS: dict[str, object] = {
 _UNSET = object()
 
 
-def plain_noop(args: argparse.Namespace, settings: Settings) -> tuple[int | None, ProbeFacts | None]:
+def plain_noop(
+    args: argparse.Namespace, settings: Settings, replaying: Replaying | None = None
+) -> tuple[int | None, ProbeFacts | None]:
     """``install_if_nothing_to_do`` for a command line and requirement files in the narrow form
     (``satchel.requirements.plain``), run before ``InstallRequest`` is built and without
     packaging: (the exit status after printing what the full install prints when it keeps
     everything, None), or (None, the target's facts if it found them) when anything is not in
     that form, not certainly satisfied (``satchel.install.satisfied_narrow``) or goes wrong --
     then the request is built and ``install_if_nothing_to_do`` (given those facts, so the
-    target is looked for once, and says what it says once) decides, as it always did."""
+    target is looked for once, and says what it says once) decides, as it always did.
+    ``replaying``: told everything the answer depends on (:mod:`satchel.commands.replaying`)."""
     import time
 
     started = time.perf_counter()
@@ -138,6 +141,9 @@ def plain_noop(args: argparse.Namespace, settings: Settings) -> tuple[int | None
 
     from satchel.requirements.plain import read_plain
 
+    if replaying is not None:
+        for name in (*args.requirement, *args.constraint):
+            replaying.file(os.path.join(os.getcwd(), name))
     try:
         read = read_plain(args.requirements, args.requirement, args.constraint, os.getcwd())
     except Exception:
@@ -146,7 +152,7 @@ def plain_noop(args: argparse.Namespace, settings: Settings) -> tuple[int | None
         return None, None
     with _HeldLog() as held:
         try:
-            facts = _target_facts(args.python, args.system, settings)
+            facts = _target_facts(args.python, args.system, settings, replaying)
         except Exception:  # the full check meets it again, and says what it says then
             held.drop()
             return None, None
@@ -155,7 +161,7 @@ def plain_noop(args: argparse.Namespace, settings: Settings) -> tuple[int | None
     if facts.externally_managed is not None:  # PEP 668: the full install decides
         return None, facts
     try:
-        found = _plainly_nothing_to_do(read[0], read[1], facts, args, settings)
+        found = _plainly_nothing_to_do(read[0], read[1], facts, args, settings, replaying)
     except Exception:
         return None, facts
     if found is None:
@@ -169,11 +175,22 @@ def _plainly_nothing_to_do(
     facts: ProbeFacts,
     args: argparse.Namespace,
     settings: Settings,
+    replaying: Replaying | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    from satchel.install.installed import list_installed
+    from satchel.install.installed import list_installed, site_packages_dirs
     from satchel.install.satisfied_narrow import plainly_satisfied
 
-    installed = {d.name: d for d in list_installed(facts.paths)}
+    if replaying is not None:  # (before they are read: see Replaying.finish)
+        for directory in site_packages_dirs(facts.paths):
+            replaying.stat(directory)
+        if not args.no_index:
+            replaying.index_config()
+    listed = list_installed(facts.paths)
+    if replaying is not None:  # (their metadata is read from here on)
+        for dist in listed:
+            for path in dist.read_from:
+                replaying.stat(path)
+    installed = {d.name: d for d in listed}
     kept = plainly_satisfied(
         roots,
         installed,
@@ -231,9 +248,12 @@ def _nothing_to_do(
     return outcome.names, outcome.versions, facts.prefix
 
 
-def _target_facts(python: str | None, system: bool, settings: Settings) -> ProbeFacts | None:
+def _target_facts(
+    python: str | None, system: bool, settings: Settings, replaying: Replaying | None = None
+) -> ProbeFacts | None:
     """The target's probe facts (probed and stored on a miss); None when the cache is read-only
-    or could not store them. Raises what finding the target raises."""
+    or could not store them. Raises what finding the target raises. ``replaying``: told what
+    decided the target, and the records read."""
     from pathlib import Path
 
     from satchel.commands.common import open_cache
@@ -249,12 +269,18 @@ def _target_facts(python: str | None, system: bool, settings: Settings) -> Probe
             if cache.read_only:
                 held.drop()
                 return None
+            if replaying is not None:
+                replaying.watch(cache)
             exe = find_target(python, system=system, cwd=Path.cwd(), cache=cache)
+            if replaying is not None:
+                replaying.target(python, system, exe)
             facts = get_facts(exe, cache)
             if cache.degraded:
                 held.drop()
                 return None
         finally:
+            if replaying is not None:
+                replaying.unwatch(cache)
             cache.close()
     return facts
 

@@ -42,6 +42,10 @@ class ResolutionMemory:
         self.index = index
         self.installed = installed or {}
         self.remembered = False  # the last resolve() answered from the cache
+        # The last resolve() depended on nothing but its inputs and records (it was remembered,
+        # or has been stored by close()), and when the index pages it used stop being fresh.
+        self.repeatable = False
+        self.expires_at: float | None = None
         self._journal: Journal | None = None
         self._pending: tuple[ResolutionInputs, Resolution] | None = None
 
@@ -62,7 +66,8 @@ class ResolutionMemory:
             index=self._index(),
             installed=self._installed(options),
         )
-        self.remembered = False
+        self.remembered = self.repeatable = False
+        self.expires_at = None
         if not inputs.rememberable or self._journal is not None:
             return resolve(roots, finder=finder, interpreter=interpreter, constraints=constraints, options=options)
         found = recall(
@@ -70,8 +75,9 @@ class ResolutionMemory:
         )
         if found is not None:
             log.debug("resolution: remembered from the cache (every index page it read is unchanged)")
-            self.remembered = True
-            return found
+            self.remembered = self.repeatable = True
+            self.expires_at = found[1]
+            return found[0]
         self._journal = self.cache.start_journal()
         resolution = resolve(roots, finder=finder, interpreter=interpreter, constraints=constraints, options=options)
         self._pending = (inputs, resolution)
@@ -87,7 +93,9 @@ class ResolutionMemory:
         pending, self._pending = self._pending, None
         if pending is not None:
             inputs, resolution = pending
-            remember(self.cache, inputs, resolution, noted, self.client.page_freshness())
+            freshness = self.client.page_freshness()
+            self.repeatable = remember(self.cache, inputs, resolution, noted, freshness)
+            self.expires_at = min((f.expires_at for f in freshness.values()), default=None)
 
     def _index(self) -> dict[str, object]:
         cutoff = self.index.exclude_newer

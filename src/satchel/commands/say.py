@@ -22,3 +22,14 @@ def say(text: str) -> None:
 def warn(text: str) -> None:
     """One warning line, ``warning: `` added (hidden by ``-qq``)."""
     _log.warning("%s", text)
+
+
+def say_timed(text: str, started: float) -> None:
+    """One summary line ending in the time since ``started`` (``time.perf_counter``): ``text``
+    then the time, as in ``Resolved 3 packages in 12ms``. (A replay of the run says the time
+    the replay took: :mod:`satchel.commands.replaying`.)"""
+    import time
+
+    from satchel.units import human_time
+
+    _log.info("%s%s", text, human_time(time.perf_counter() - started), extra={"satchel_timed": text})

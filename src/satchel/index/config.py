@@ -143,6 +143,42 @@ def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
     return files
 
 
+def config_inputs(environ: Mapping[str, str]) -> list[Path] | None:
+    """Every file :func:`load_index_config` may read in ``environ`` (pip's configuration files,
+    there or not, and the pip source it takes pip's default index from), for a replay to check
+    (:mod:`satchel.cache.replays`); None when the default would come from importing pip or
+    asking another interpreter."""
+    files = pip_config_files(environ)
+    env_file = environ.get("PIP_CONFIG_FILE")
+    if env_file:
+        files.append(Path(env_file))
+    source = _pip_default_source()
+    if source is None:
+        return None
+    return [*files, source]
+
+
+def _pip_default_source() -> Path | None:
+    """The pip source file :func:`pip_default_index_url` reads the default index from, if it
+    would read one."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("pip")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        source = Path(location) / "_internal" / "models" / "index.py"
+        try:
+            if re.search(_PYPI_RE, source.read_text(encoding="utf-8"), re.MULTILINE):
+                return source
+        except OSError:
+            continue
+    return None
+
+
 def read_pip_config(files: Sequence[Path], environ: Mapping[str, str]) -> dict[str, _Setting]:
     """Merge pip settings (keys normalized to ``index-url`` style) from files and PIP_* vars."""
     per_section: dict[str, dict[str, _Setting]] = {s: {} for s in _SECTIONS}

@@ -167,6 +167,14 @@ class InstalledDist:
         return self.dist_info.parent
 
     @property
+    def read_from(self) -> list[Path]:
+        """Where everything known of it is read from: its ``.dist-info`` (or ``.egg-info``)
+        and the metadata files in it (for a replay to check: :mod:`satchel.cache.replays`)."""
+        if not self.is_egg_info:
+            return [self.dist_info, self.dist_info / "METADATA"]
+        return [self.dist_info, self.dist_info / "PKG-INFO", self.dist_info / "requires.txt"]
+
+    @property
     def record_path(self) -> Path | None:
         """The RECORD file (None for .egg-info installs, which have none)."""
         return None if self.is_egg_info else self.dist_info / "RECORD"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,48 @@ def find_target(python: str | None, *, system: bool, cwd: Path, cache: Cache | N
                 hint="recreate it with `satchel venv --clear`, or pass -p/--python",
             )
     raise InterpreterError("no virtual environment found", hint=NO_VENV_HINT)
+
+
+def target_inputs(
+    python: str | None, *, system: bool, exe: Path, cwd: Path, environ: Mapping[str, str] = os.environ
+) -> list[Path] | None:
+    """The paths whose state decided that :func:`find_target` answered ``exe`` (given the same
+    arguments, working directory and environment): each as it is now (a file, a directory, or
+    nothing there), for a replay to check (:mod:`satchel.cache.replays`). None when the answer
+    came from a search not described so (a version request, PATH, ``--system``)."""
+    if python is not None:
+        if _looks_like_path(python):
+            given = Path(python).expanduser()
+        elif parse_version_request(python) is None and (cwd / python).exists():
+            given = Path(python)
+        else:
+            return None
+        given = Path(os.path.abspath(given if given.is_absolute() else cwd / given))
+        return [given, *_venv_inputs(exe)]
+    if system:
+        return None
+    if environ.get("VIRTUAL_ENV"):
+        return _venv_inputs(exe)
+    looked: list[Path] = []
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / ".venv"
+        looked.append(candidate)
+        if candidate.is_dir():
+            return [*looked, *_venv_inputs(exe)]
+    return None
+
+
+def _venv_inputs(exe: Path) -> list[Path]:
+    """``exe``, the executables :func:`venv_python` looks for before it, and pyvenv.cfg."""
+    venv = exe.parent.parent
+    out: list[Path] = []
+    for candidate in (venv / "bin" / "python", venv / "bin" / "python3", venv / "Scripts" / "python.exe"):
+        out.append(candidate)
+        if candidate == exe:
+            break
+    else:
+        out.append(exe)
+    return [*out, venv / "pyvenv.cfg"]
 
 
 def resolve_python_option(text: str, *, cwd: Path, cache: Cache | None = None) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from satchel.cache.record import sha256
 from satchel.errors import RequirementsFileError
 from satchel.requirements.line import (
     build_spec,
@@ -132,6 +133,7 @@ class _State:
         self.trusted_hosts: list[str] = []
         self.use_features: list[str] = []
         self.files: list[str] = []
+        self.read: list[tuple[str, str]] = []
 
     def freeze(self) -> ParsedRequirements:
         return ParsedRequirements(
@@ -152,6 +154,7 @@ class _State:
             trusted_hosts=list(self.trusted_hosts),
             use_features=list(self.use_features),
             files=list(self.files),
+            read=list(self.read),
         )
 
     def absorb(self, part: ParsedRequirements) -> None:
@@ -167,6 +170,7 @@ class _State:
             (self.files, part.files),
         ):
             _extend_unique(mine, theirs)
+        self.read.extend(r for r in part.read if r not in self.read)
         self.no_index |= part.no_index
         self.pre |= part.pre
         self.require_hashes |= part.require_hashes
@@ -263,6 +267,9 @@ def _read_file(
     )
     if display not in state.files:
         state.files.append(display)
+    read = (os.path.abspath(path), sha256(data).hex())
+    if read not in state.read:
+        state.read.append(read)
     for lineno, raw, expanded in logical_lines(text, env):
         _handle_line(expanded, raw, f"{display}:{lineno}", context, state)
 

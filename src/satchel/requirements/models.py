@@ -98,6 +98,8 @@ class ParsedRequirements:
     trusted_hosts: list[str] = field(default_factory=list)
     use_features: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # every file read: its absolute path and the sha256 (hex) of the bytes read
+    read: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def editables(self) -> list[RequirementSpec]:

@@ -132,8 +132,9 @@ def recall(
     offline: bool,
     refresh: Callable[[str], bool],
     now: float,
-) -> Resolution | None:
-    """The remembered resolution for ``inputs`` if it still holds (module docstring), else None."""
+) -> tuple[Resolution, float | None] | None:
+    """The remembered resolution for ``inputs`` if it still holds (module docstring), and when
+    the index pages it used stop being fresh (None: it used none); else None."""
     text = inputs_text(inputs)
     found = cache.read(RememberedResolution, key_of(text))
     if found is None or found.inputs != text:
@@ -156,7 +157,8 @@ def recall(
         # record noted moments after it was written): note them as they are now, so that the
         # next check reads headers only.
         cache.write(key_of(text), dataclasses.replace(found, records=check.identities))
-    return Resolution(packages=packages, roots=tuple(found.roots), warnings=tuple(found.warnings))
+    resolution = Resolution(packages=packages, roots=tuple(found.roots), warnings=tuple(found.warnings))
+    return resolution, found.expires_at
 
 
 def remember(
@@ -165,12 +167,12 @@ def remember(
     resolution: Resolution,
     records: Sequence[Noted],
     freshness: Mapping[str, Freshness],
-) -> None:
+) -> bool:
     """Store ``resolution`` for ``inputs``, with the records it read and the freshness of the
-    index pages it used (per project). A resolution that asked a source for metadata, or that
-    holds a direct reference, is not stored."""
+    index pages it used (per project); whether it was stored. A resolution that asked a source
+    for metadata, or that holds a direct reference, is not."""
     if resolution.asked_sources or any(p.url is not None for p in resolution.values()):
-        return
+        return False
     text = inputs_text(inputs)
     pages = list(freshness.values())
     # A record whose content its file's digest fixes (core metadata) cannot change, only be
@@ -189,6 +191,7 @@ def remember(
         expires_at=min((f.expires_at for f in pages), default=None),
     )
     cache.write(key_of(text), rec)
+    return True
 
 
 def _remembered(p: ResolvedPackage) -> RememberedPackage:
