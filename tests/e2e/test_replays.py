@@ -229,8 +229,8 @@ def test_compile_is_replayed_until_anything_it_read_changes(
     assert out.read_bytes() == written
     payloads = [replays.decode_json(p.read_bytes()[76:].decode()) for p in replay_records(satchel)]
     now = time.time()
-    offline = [p["expires_at"] for p in payloads if "'--offline'" in p["invocation"]]
-    online = [p["expires_at"] for p in payloads if "'--offline'" not in p["invocation"]]
+    offline = [p["expires_at"] for p in payloads if p["stdout"]]  # (to_stdout: --offline)
+    online = [p["expires_at"] for p in payloads if not p["stdout"]]  # (lock: -o out.txt)
     assert offline and all(e is None for e in offline), payloads
     assert online and all(now + 500 < e <= now + 600 for e in online), online
 

@@ -66,7 +66,10 @@ def test_the_invocation_holds_everything_but_the_shells_bookkeeping() -> None:
         text(err=True),
     ]
     assert len({base, *others}) == len(others) + 1
-    assert sys.executable in base and sys.version in base
+    assert sys.executable in base and sys.version in base and "/w" in base
+    secret = text(argv=["install", "-i", "https://me:hunter2@host/simple"],
+                  env={"HOME": "/root", "TOKEN": "hunter2"})
+    assert "hunter2" not in secret  # the record is a file in the cache: no credential in it
     assert replays.key_of(base) != replays.key_of(others[0])
     assert len(replays.key_of(base)) == len("0" * 32 + ".rec")
 

@@ -8,8 +8,9 @@ the same environment, asks :func:`replay` before it parses its arguments; when e
 still as it was, the outcome is printed again and the run ends there.
 
 **The key.** :func:`invocation` is the text of everything a run's outcome depends on that is not a
-file: satchel's version, the interpreter satchel runs on, the arguments, the working directory,
-the whole environment (but for the shell's own ``_``, ``OLDPWD`` and ``SHLVL``) and whether
+file: satchel's version, the interpreter satchel runs on, the working directory, a digest of the
+arguments and one of the whole environment (but for the shell's own ``_``, ``OLDPWD`` and
+``SHLVL``; digests, so that no credential they hold is written to the cache), and whether
 standard output and error are terminals. A record is stored under a digest of that text and
 keeps the text whole: a different text is a miss, never a collision.
 
@@ -73,7 +74,7 @@ def invocation(
     """The text of everything a run's outcome depends on that is not a file (module docstring)."""
     from satchel import __version__
 
-    env = sorted((k, v) for k, v in environ.items() if k not in SHELL_VARIABLES)
+    env = tuple(sorted((k, v) for k, v in environ.items() if k not in SHELL_VARIABLES))
     return repr(
         (
             "satchel replay",
@@ -81,9 +82,11 @@ def invocation(
             sys.executable,
             sys.version,
             sys.platform,
-            tuple(argv),
             cwd,
-            tuple(env),
+            # Digests: arguments and environment variables may hold credentials (an index URL
+            # with a password, a token), and the record is a file in the cache.
+            sha256_hex(repr(tuple(argv)).encode("utf-8", "surrogateescape")),
+            sha256_hex(repr(env).encode("utf-8", "surrogateescape")),
             stdout_tty,
             stderr_tty,
         )
