@@ -68,6 +68,7 @@ SCENARIO_TITLES = {
 # --quick: checking a change in under 3 minutes (the tools' venvs made already)
 QUICK = {"sets": "trio", "tools": "satchel,uv", "runs": 3,
          "scenarios": "warm-offline,noop,noop-full,compile,compile-full,resolve,version"}
+SETTLE_S = 2.1  # satchel.cache.replays.RACY_NS, and a little
 VERSION_MIN_RUNS = 5  # start-up is cheap and noisy: at least this many samples
 STDERR_TAIL_LINES = 15
 
@@ -583,6 +584,11 @@ class Bench:
         if res["rc"] != 0 or res["timed_out"]:
             return None
         marker.write_text("")
+        # An environment is re-installed into, compiled for or synced seconds after it was made,
+        # not within the same clock tick: let its files settle as they would (satchel stores a
+        # replay only from inputs at least 2 s old; noop-full and compile-full time the runs
+        # that do the work).
+        time.sleep(SETTLE_S)
         return path
 
     def req_path(self, set_name: str) -> Path:

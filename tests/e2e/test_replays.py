@@ -104,6 +104,10 @@ def test_a_noop_install_is_replayed_until_anything_it_read_changes(
     again, replayed = run(satchel, *noop)
     assert replayed, again
     assert untimed(again.stderr) == untimed(stored.stderr) and again.stdout == stored.stdout == ""
+    # The same distributions linked from the cache into another environment: the files they
+    # share (hardlinks) get a new ctime, their content and this environment's listing do not.
+    satchel.run("install", "-p", satchel.venv("other"), "-r", req)
+    assert run(satchel, *noop)[1]
     quiet, replayed = run(satchel, *noop, "-q")
     assert not replayed and quiet.stderr == ""  # another command line: another replay
     assert run(satchel, *noop, "-q")[0].stderr == "" and run(satchel, *noop, "-q")[1]

@@ -188,8 +188,10 @@ def _plainly_nothing_to_do(
     listed = list_installed(facts.paths)
     if replaying is not None:  # (their metadata is read from here on)
         for dist in listed:
-            for path in dist.read_from:
-                replaying.stat(path)
+            if dist.dist_info.is_dir():
+                replaying.stat(dist.dist_info)  # (an entry added, removed or renamed moves it)
+            for path in dist.metadata_files:
+                replaying.file(path)
     installed = {d.name: d for d in listed}
     kept = plainly_satisfied(
         roots,

@@ -167,12 +167,15 @@ class InstalledDist:
         return self.dist_info.parent
 
     @property
-    def read_from(self) -> list[Path]:
-        """Where everything known of it is read from: its ``.dist-info`` (or ``.egg-info``)
-        and the metadata files in it (for a replay to check: :mod:`satchel.cache.replays`)."""
+    def metadata_files(self) -> list[Path]:
+        """The files everything known of it beyond name and version is read from (for a replay
+        to check by content: :mod:`satchel.cache.replays`; an installer that links files from
+        its cache moves their ctime whenever it links them into another environment)."""
         if not self.is_egg_info:
-            return [self.dist_info, self.dist_info / "METADATA"]
-        return [self.dist_info, self.dist_info / "PKG-INFO", self.dist_info / "requires.txt"]
+            return [self.dist_info / "METADATA"]
+        if self.dist_info.is_dir():
+            return [self.dist_info / "PKG-INFO", self.dist_info / "requires.txt"]
+        return [self.dist_info]
 
     @property
     def record_path(self) -> Path | None:
