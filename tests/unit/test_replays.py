@@ -488,3 +488,28 @@ def test_the_replay_path_imports_no_json_module(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(Path(replays.__file__).parents[2])}, check=True)
     assert out.stdout.splitlines() == ["{'a': [1, 'é']}", "[]"], out
+
+
+def test_the_running_python_is_noted_with_every_place_a_venv_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replays, "settled", lambda st, now: True)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    replaying = Replaying(["compile", "r.in"], settings_for(tmp_path))
+    replaying.abandon()
+    replaying.running_python()
+    if any(os.path.lexists(p / ".venv") for p in deep.parents):
+        pytest.skip("a .venv above the temporary directory")
+    absent = {path for kind, path, _ in replaying.inputs if kind == "absent"}
+    assert {str(deep / ".venv"), str(tmp_path / "a" / ".venv"), str(tmp_path / ".venv")} <= absent
+    assert ["stat", sys.executable, replays.identity(os.stat(sys.executable))] in replaying.inputs
+    assert replaying.declined is None
+    # a .venv that is not an environment (yet): it may become one without moving its own times
+    (tmp_path / "a" / ".venv").mkdir()
+    again = Replaying(["compile", "r.in"], settings_for(tmp_path))
+    again.abandon()
+    again.running_python()
+    assert again.declined is not None and ".venv" in again.declined

@@ -52,9 +52,11 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     output = None if args.output_file in (None, "-") else Path(args.output_file)
     fmt = lock_format(args.format, output)
     cwd = Path.cwd()
+    if replaying is not None:
+        _note_files(replaying, args, output, cwd)
     sources = read_sources(args, cwd)
     if replaying is not None:
-        _note_sources(replaying, args, settings, sources, output, cwd)
+        _note_sources(replaying, args, settings, sources)
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
@@ -68,22 +70,10 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     return status
 
 
-def _note_sources(
-    replaying: Replaying,
-    args: argparse.Namespace,
-    settings: Settings,
-    sources: Sources,
-    output: Path | None,
-    cwd: Path,
-) -> None:
-    """What the lock depends on besides the records and the target: the source files as they
-    are, and the output file's pins (its preferences). Declines what a replay cannot describe."""
-    if args.upgrade or args.upgrade_package or settings.refresh or settings.refresh_packages:
-        replaying.decline("-U, -P or --refresh asks the index again")
-    if args.exclude_newer is not None:
-        replaying.decline("--exclude-newer may name a time relative to now")
-    if sources.dynamic:
-        replaying.decline("a project's metadata comes from its build backend")
+def _note_files(replaying: Replaying, args: argparse.Namespace, output: Path | None, cwd: Path) -> None:
+    """The files named on the command line, before they are read: the sources (or those
+    pip-compile's default looks for), the groups' pyproject.toml files, and the output file
+    (its pins are the preferences)."""
     if not args.src:
         for name in ("requirements.in", "pyproject.toml"):  # (default_sources looks for them)
             replaying.file(cwd / name)
@@ -93,10 +83,21 @@ def _note_sources(
         group_file, _name = split_group(value)
         if group_file is not None:
             replaying.file(cwd / group_file)
-    for name, digest in sources.parsed.read:
-        replaying.read(name, digest)
     if output is not None:
         replaying.file(output)
+
+
+def _note_sources(replaying: Replaying, args: argparse.Namespace, settings: Settings, sources: Sources) -> None:
+    """What the sources read: every requirements file with the digest of the bytes read
+    (included ones too). Declines what a replay cannot describe."""
+    if args.upgrade or args.upgrade_package or settings.refresh or settings.refresh_packages:
+        replaying.decline("-U, -P or --refresh asks the index again")
+    if args.exclude_newer is not None:
+        replaying.decline("--exclude-newer may name a time relative to now")
+    if sources.dynamic:
+        replaying.decline("a project's metadata comes from its build backend")
+    for name, digest in sources.parsed.read:
+        replaying.read(name, digest)
 
 
 def _pip_compile_options(args: argparse.Namespace) -> None:

@@ -81,13 +81,8 @@ class Replaying:
         """A file whose bytes the outcome depends on (or its absence). Note it before the run
         reads it: a change in between is then a change (see :meth:`finish`)."""
         name = os.path.abspath(path)
-        try:
-            st = os.stat(name)
-        except FileNotFoundError:
-            self._add("absent", name, None)
-            return
-        except OSError as exc:
-            self.decline(f"cannot look at {name}: {exc.strerror or exc}")
+        st = self._look(name)
+        if st is None:
             return
         if st.st_size > CONTENT_LIMIT:
             self.stat(name)
@@ -105,18 +100,24 @@ class Replaying:
         """A file or directory that must stay the very same one (or stay absent). Note it
         before the run reads it, as :meth:`file`."""
         name = os.path.abspath(path)
-        try:
-            st = os.stat(name)
-        except FileNotFoundError:
-            self._add("absent", name, None)
-            return
-        except OSError as exc:
-            self.decline(f"cannot look at {name}: {exc.strerror or exc}")
+        st = self._look(name)
+        if st is None:
             return
         if not replays.settled(st, time.time_ns()):
             self.decline(f"{name} changed moments ago")
             return
         self._add("stat", name, replays.identity(st))
+
+    def _look(self, name: str) -> os.stat_result | None:
+        """The status of ``name``; None when it is not there (noted absent) or cannot be
+        looked at (declined)."""
+        try:
+            return os.stat(name)
+        except FileNotFoundError:
+            self._add("absent", name, None)
+        except OSError as exc:
+            self.decline(f"cannot look at {name}: {exc.strerror or exc}")
+        return None
 
     def target(self, python: str | None, system: bool, exe: Path) -> None:
         """What decided that the target environment is ``exe`` (``-p``/``--system`` as given):
@@ -145,7 +146,12 @@ class Replaying:
             return
         cwd = Path.cwd()
         for directory in (cwd, *cwd.parents):
-            self.stat(directory / ".venv")
+            candidate = directory / ".venv"
+            if os.path.lexists(candidate):
+                # (one that is not an environment yet may become one without moving its times)
+                self.decline(f"{candidate} is there but is no environment")
+                return
+            self.stat(candidate)
         self.stat(sys.executable)
 
     def index_config(self) -> None:
