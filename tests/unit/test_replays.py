@@ -513,3 +513,29 @@ def test_the_running_python_is_noted_with_every_place_a_venv_was_looked_for(
     again.abandon()
     again.running_python()
     assert again.declined is not None and ".venv" in again.declined
+
+
+def test_a_path_that_is_not_text_stores_no_replay_and_breaks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replays, "settled", lambda st, now: True)
+    odd = tmp_path / os.fsdecode(b"req-\xff.txt")
+    odd.write_text("alpha\n")
+    replaying = Replaying(["install", "-r", str(odd)], settings_for(tmp_path))
+    replaying.file(odd)
+    assert replaying.declined is None
+    replaying.finish(0)  # no UnicodeEncodeError: the record cannot be written as UTF-8, so none is
+    assert not (tmp_path / "cache" / replays.DIRNAME).exists()
+
+
+def test_a_run_without_a_working_directory_makes_no_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def gone() -> str:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "getcwd", gone)
+    replaying = Replaying(["compile", "r.in"], settings_for(tmp_path))
+    replaying.abandon()
+    assert replaying.declined is not None and replaying.text == ""
+    assert replays.replay(["compile", "r.in"], {"SATCHEL_CACHE_DIR": str(tmp_path)}) is None

@@ -37,19 +37,23 @@ class Replaying:
 
     def __init__(self, argv: list[str], settings: Settings) -> None:
         self.settings = settings
-        self.text = replays.invocation(
-            argv,
-            os.getcwd(),
-            os.environ,
-            stdout_tty=sys.stdout.isatty(),
-            stderr_tty=sys.stderr.isatty(),
-        )
+        self.declined: str | None = None
+        try:
+            self.text = replays.invocation(
+                argv,
+                os.getcwd(),
+                os.environ,
+                stdout_tty=sys.stdout.isatty(),
+                stderr_tty=sys.stderr.isatty(),
+            )
+        except (OSError, ValueError, AttributeError) as exc:  # (no working directory, ...)
+            self.text = ""
+            self.decline(f"no key for this run: {exc}")
         self.inputs: list[list[Any]] = []
         self.lines: list[str] = []
         self.stdout = ""
         self.stdout_after = 0  # stderr lines said before the standard output
         self.expires_at: float | None = None
-        self.declined: str | None = None
         self._noted: set[tuple[str, str]] = set()
         self._journals: list[tuple[Cache, Journal]] = []
         self._handler = _Capture(self)
@@ -242,8 +246,13 @@ class Replaying:
             exit=status,
             expires_at=self.expires_at,
         )
+        from satchel.cache import record
         from satchel.commands.common import open_cache
 
+        try:
+            record.dumps(rec)
+        except (UnicodeError, ValueError):  # (a path that is not text: no record for it)
+            return
         cache = open_cache(self.settings, remote=False)
         try:
             if not cache.read_only:
