@@ -539,3 +539,30 @@ def test_a_run_without_a_working_directory_makes_no_replay(
     replaying.abandon()
     assert replaying.declined is not None and replaying.text == ""
     assert replays.replay(["compile", "r.in"], {"SATCHEL_CACHE_DIR": str(tmp_path)}) is None
+
+
+def test_an_identity_that_moved_while_the_run_read_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Identities may be noted after a read (a directory listed): checked again at the end. A
+    file noted by content was noted before the read: its change is the next run's miss."""
+    monkeypatch.setattr(replays, "settled", lambda st, now: True)
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    req = tmp_path / "r.txt"
+    req.write_text("alpha\n")
+    stored = Replaying(["install", "-r", "r.txt"], settings_for(tmp_path))
+    stored.stat(site)
+    stored.file(req)
+    req.write_text("alpha\nbeta\n")  # after it was noted: stored, and the next check misses
+    stored.finish(0)
+    assert stored.declined is None
+    payload = replays.load(replays.path_of(str(tmp_path / "cache"), stored.text), stored.text)
+    assert isinstance(payload, dict) and not replays.holds(payload, time.time())
+
+    moved = Replaying(["install", "-r", "other.txt"], settings_for(tmp_path))
+    moved.stat(site)
+    (site / "alpha-1.0.dist-info").mkdir()  # the listing the run made is not the one noted
+    moved.finish(0)
+    assert moved.declined is not None and "changed while the run read it" in moved.declined
+    assert not Path(replays.path_of(str(tmp_path / "cache"), moved.text)).exists()

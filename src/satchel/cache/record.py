@@ -35,10 +35,11 @@ R = TypeVar("R", bound="Record")
 
 # Small inputs are hashed with the interpreter's built-in sha256 (where it has one) while
 # hashlib is not imported yet: importing it loads OpenSSL, about 3 ms of start-up that reading
-# one small record (the no-op install reads only the target's interpreter record) would pay.
-# OpenSSL's is several times faster per byte, so larger inputs, and everything once hashlib is
-# loaded anyway (the full install imports it), go to hashlib.
-_SMALL = 1 << 14
+# one small record (the no-op install reads only the target's interpreter record; it writes one
+# replay of 20-40 KB) would pay. The built-in one does ~250 MB/s here, so up to 128 KB it costs
+# at most ~0.5 ms. OpenSSL's is several times faster per byte, so larger inputs, and everything
+# once hashlib is loaded anyway (the full install imports it), go to hashlib.
+_SMALL = 1 << 17
 _builtin: Callable[[bytes], Any] | None = None
 
 

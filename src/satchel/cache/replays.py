@@ -24,9 +24,9 @@ keeps the text whole: a different text is a miss, never a collision.
   are replaced whole, by rename; directories list what is installed, and any entry added,
   removed or renamed in one moves its times.
 
-The writer notes each input before the run reads it where it can (the bytes a parser read, the
-file a record was read from), and checks them all once more when the run ends: a run that saw an
-input change while it ran stores nothing. A replay also holds until an expiry time, when what
+The writer notes a file's content before the run reads it (or the digest of the very bytes a
+parser read), and checks identities and absences, which may be noted after a read, once more
+when the run ends: a run that saw an input change while it ran stores nothing. A replay also holds until an expiry time, when what
 it read from an index was fresh only so long.
 
 **What is never replayed**: anything the writer could not describe in these terms (it then

@@ -72,8 +72,8 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
 
 def _note_files(replaying: Replaying, args: argparse.Namespace, output: Path | None, cwd: Path) -> None:
     """The files named on the command line, before they are read: the sources (or those
-    pip-compile's default looks for), the groups' pyproject.toml files, and the output file
-    (its pins are the preferences)."""
+    pip-compile's default looks for), the groups' pyproject.toml files, the output file (its
+    pins are the preferences), and pip's configuration."""
     if not args.src:
         for name in ("requirements.in", "pyproject.toml"):  # (default_sources looks for them)
             replaying.file(cwd / name)
@@ -85,6 +85,7 @@ def _note_files(replaying: Replaying, args: argparse.Namespace, output: Path | N
             replaying.file(cwd / group_file)
     if output is not None:
         replaying.file(output)
+    replaying.index_config()
 
 
 def _note_sources(replaying: Replaying, args: argparse.Namespace, settings: Settings, sources: Sources) -> None:
@@ -284,7 +285,7 @@ def _note_resolution(
     settings: Settings,
 ) -> None:
     """The resolution depended on its inputs and records alone (else decline), for as long as
-    the index pages it and the lock used stay fresh (unless offline), and on pip's configuration."""
+    the index pages it and the lock used stay fresh (unless offline)."""
     if not memory.repeatable:
         replaying.decline("the resolution read more than index pages and metadata")
     if index_options.find_links:
@@ -293,7 +294,6 @@ def _note_resolution(
         replaying.expires(memory.expires_at)
         for freshness in client.page_freshness().values():
             replaying.expires(freshness.expires_at)
-    replaying.index_config()
 
 
 def _and_markers(a: str | None, b: str | None) -> str | None:

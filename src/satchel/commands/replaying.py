@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from satchel.cache import replays
-from satchel.cache.journal import Journal
-from satchel.cache.replay_record import ReplayRecord
-from satchel.cache.store import Cache
 from satchel.settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from satchel.cache.journal import Journal
+    from satchel.cache.store import Cache
 
 log = logging.getLogger("satchel")
 
@@ -83,7 +85,7 @@ class Replaying:
 
     def file(self, path: str | Path) -> None:
         """A file whose bytes the outcome depends on (or its absence). Note it before the run
-        reads it: a change in between is then a change (see :meth:`finish`)."""
+        reads it: a change after that is then a change the next run sees (:meth:`finish`)."""
         name = os.path.abspath(path)
         st = self._look(name)
         if st is None:
@@ -231,12 +233,17 @@ class Replaying:
             self._close(*item)
         if self.declined is None:
             self.code()
-        if self.declined is None and not replays.holds({"inputs": self.inputs, "expires_at": None}, time.time()):
-            # Noted before the run read them (where it could be), checked again now: the
-            # outcome was made from exactly these.
+        # Files noted by content were noted before the run read them, or by the digest of the
+        # bytes it read: a change after that is a change the next run sees. Identities and
+        # absences may have been noted after the read (a directory listed, a record looked for):
+        # checked again now, so the outcome was made from exactly these.
+        later = [i for i in self.inputs if i[0] != "content"]
+        if self.declined is None and not replays.holds({"inputs": later, "expires_at": None}, time.time()):
             self.decline("an input changed while the run read it")
         if self.declined is not None:
             return
+        from satchel.cache.replay_record import ReplayRecord  # (none needed if nothing is stored)
+
         rec = ReplayRecord(
             invocation=self.text,
             inputs=self.inputs,
@@ -246,17 +253,14 @@ class Replaying:
             exit=status,
             expires_at=self.expires_at,
         )
-        from satchel.cache import record
         from satchel.commands.common import open_cache
 
-        try:
-            record.dumps(rec)
-        except (UnicodeError, ValueError):  # (a path that is not text: no record for it)
-            return
         cache = open_cache(self.settings, remote=False)
         try:
             if not cache.read_only:
                 cache.write(replays.key_of(self.text), rec, upload=False)
+        except (UnicodeError, ValueError):  # (a path that is not text: no record for it)
+            pass
         finally:
             cache.close()
 
