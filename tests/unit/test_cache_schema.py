@@ -127,18 +127,45 @@ class _Sub(_Inner):
     extra: str = "x"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Unresolvable:
+    """A hint that names nothing: every field is encoded the long way."""
+
+    a: NoSuchType  # type: ignore[name-defined]  # noqa: F821
+    b: list[int]
+
+
 def test_encode_with_cached_fields_is_the_reference_encoding() -> None:
     from satchel.cache.manifest import Manifest, ManifestFile
+    from satchel.index.models import IndexFile
+    from satchel.index.records import CachedPage
 
+    files = [
+        IndexFile("p-1-py3-none-any.whl", "https://i/p-1.whl", {"sha256": "ab" * 32}, ">=3.8", None, {}, 10, "t"),
+        IndexFile("p-1.tar.gz", "https://i/p-1.tar.gz", {}, None, "bad", None, None, None),
+    ]
     values: list[object] = [
         _Outer([_Inner(1, ("x", "y"), {"k": [1, 2, (3, None)]}), _Sub(2, (), None, "e")], True, 1.5),
         _Inner(0, c={"nested": _Inner(5)}),
         Manifest(files=[ManifestFile("a/b.py", 3, "00" * 32, 10**18, True)], source="w.whl"),
+        CachedPage("https://i/p/", 1.0, 2.5, '"e"', None, True, files),
+        _Unresolvable(_Inner(3, ("z",)), [1, 2]),
         _Inner,  # a dataclass type is not encoded as an instance
         [None, "s", 1, 2.0, False, ("t",), {}],
     ]
     for value in values:
-        assert schema.encode(value) == _reference_encode(value)
-        assert json.dumps(schema.encode(value), default=str) == json.dumps(
-            _reference_encode(value), default=str
-        )
+        # (a field of a plain declared type is handed over as it is: a tuple stays a tuple,
+        # which the JSON encoder writes as an array, as the reference writes its list)
+        got = json.dumps(schema.encode(value), default=str, separators=(",", ":"), ensure_ascii=False)
+        want = json.dumps(_reference_encode(value), default=str, separators=(",", ":"), ensure_ascii=False)
+        assert got == want
+
+
+def test_plain_declared_types() -> None:
+    plain = schema._plain  # (the fast path's rule, checked directly)
+    for tp in (str, int, float, bool, type(None), str | None, list[str], tuple[str, ...],
+               tuple[int, str], dict[str, str], dict[str, list[int]] | None):
+        assert plain(tp), tp
+    for tp in (object, list, dict[int, str], dict[str, object], list[_Inner], _Inner | None,
+               tuple[_Inner, ...], dict[str, _Inner]):
+        assert not plain(tp), tp

@@ -41,6 +41,23 @@ def test_hex_digests() -> None:
     assert not is_hex_digest("sha256", good[:-1] + "g")
     assert not is_hex_digest("sha384", good)
     assert not is_hex_digest("md5", "ab" * 16)  # not an algorithm satchel accepts
+    # anywhere in the digest, not only at its ends
+    assert not is_hex_digest("sha256", "ab" * 16 + "g" + "b" + "ab" * 15)
+    assert not is_hex_digest("sha256", "ab" * 16 + " " + "b" + "ab" * 15)
+    assert not is_hex_digest("sha256", "ab" * 16 + "\u0663" + "b" + "ab" * 15)  # an Arabic-Indic 3
+
+
+def test_hex_digests_agree_with_checking_each_character() -> None:
+    rng = random.Random(7)
+    alphabet = "0123456789abcdefABCDEFgxz -\u0663\u00e9"
+    for _ in range(20_000):
+        length = rng.choice((63, 64, 64, 64, 65))
+        value = "".join(
+            rng.choice("0123456789abcdef") if rng.random() < 0.97 else rng.choice(alphabet)
+            for _ in range(length)
+        )
+        want = len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+        assert is_hex_digest("sha256", value) is want, value
 
 
 def test_hash_options() -> None:

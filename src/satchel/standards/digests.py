@@ -44,9 +44,10 @@ def data_digest(data: bytes, algorithm: str = "sha256") -> str:
 def is_hex_digest(algorithm: str, value: str) -> bool:
     """Whether ``value`` is a lowercase hex digest of the right length for ``algorithm``
     (one of :data:`DIGEST_LENGTHS`)."""
-    return len(value) == DIGEST_LENGTHS.get(algorithm, -1) and all(
-        c in "0123456789abcdef" for c in value
-    )
+    # (``strip`` leaves nothing exactly when every character is one of those: a page of
+    # thousands of files checked character by character in a generator took 5% of a cold
+    # resolution)
+    return len(value) == DIGEST_LENGTHS.get(algorithm, -1) and not value.strip("0123456789abcdef")
 
 
 def normalize_hash(value: str) -> str:
