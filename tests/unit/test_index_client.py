@@ -127,6 +127,34 @@ def test_page_records_are_written_by_close_without_a_resolution(
         again.close()
 
 
+def test_only_pages_the_cache_lacks_are_fetched_early(index_server: IndexServer, tmp_path: Path) -> None:
+    publish(index_server, WheelSpec("demo", "1.0"), WheelSpec("other", "1.0"))
+    first = client(tmp_path, index_server.index_url)
+    first.find_files("demo")
+    first.close()  # demo's page record is in the cache now
+    index_server.reset_log()
+    c = client(tmp_path, index_server.index_url)
+    try:
+        assert c.prefetch_uncached(["demo", "other"]) == ["other"]
+        deadline = time.monotonic() + 5
+        while not index_server.count("/simple/other/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert index_server.count("/simple/other/") == 1  # started without anyone asking
+        assert index_server.count("/simple/demo/") == 0  # left for the resolver (maybe unneeded)
+        assert [f.filename for f in c.find_files("other")] == ["other-1.0-py3-none-any.whl"]
+        assert index_server.count("/simple/other/") == 1  # the early fetch is the one used
+    finally:
+        c.close()
+    offline = client(tmp_path, index_server.index_url, offline=True)
+    local = client(tmp_path / "local", (index_server.directory).as_uri())
+    try:
+        assert offline.prefetch_uncached(["other", "missing"]) == []
+        assert local.prefetch_uncached(["other"]) == []  # a file: index is never cached
+    finally:
+        offline.close()
+        local.close()
+
+
 def test_dropped_prefetches_are_fetched_when_asked_for(index_server: IndexServer, tmp_path: Path) -> None:
     publish(index_server, *(WheelSpec(f"p{i}", "1.0") for i in range(6)))
     index_server.stall("/simple/p0/", 0.5)

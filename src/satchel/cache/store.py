@@ -226,6 +226,11 @@ class Cache:
         _check_key(key)
         return [root / bucket.dirname / key for root in self.read_roots()]
 
+    def holds(self, bucket: Bucket, key: str) -> bool:
+        """Whether a local root has a file under ``key`` in ``bucket`` (not read, so not
+        verified): a cheap guess at whether a run will find the entry, never an answer."""
+        return any(os.path.exists(path) for path in self._entry_paths(bucket, key))  # (no error)
+
     def read(self, cls: type[R], key: str) -> R | None:
         """The record stored under ``key`` in ``cls.bucket``, or None (missing or broken)."""
         journals = self._journals

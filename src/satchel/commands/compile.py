@@ -19,7 +19,7 @@ from satchel.cache.store import Cache
 from satchel.commands.common import cache_in_use, open_cache
 from satchel.commands.compile_lock import LockBuilder, package_markers
 from satchel.commands.compile_sources import Sources, existing_pins, read_sources
-from satchel.commands.install import _build_options, _index_options, _names, _roots
+from satchel.commands.install import _build_options, _index_options, _names, _roots, looked_up
 from satchel.commands.pipeline import Installer
 from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.replaying import Replaying
@@ -158,21 +158,28 @@ def _compile(
 ) -> int:
     from satchel.python.target import parse_platform, parse_python_version, target_environment
 
-    base = _base_interpreter(args, cache, replaying)
-    resolving_for = base
-    description = ""
-    if args.python_version or args.python_platform:
-        target = target_environment(
-            base,
-            python_version=parse_python_version(args.python_version) if args.python_version else None,
-            platform=parse_platform(args.python_platform) if args.python_platform else None,
-        )
-        resolving_for = target.interpreter(base)
-        description = f" for {target.description}"
     parsed = sources.parsed
     request = _install_request(args, parsed)
     index_options = _index_options(request, settings, parsed)
     client = IndexClient(cache, index_options)
+    try:
+        # A cold compile's first pages load while the interpreter is found and the resolver
+        # set up (see prefetch_uncached).
+        client.prefetch_uncached(looked_up(request, parsed, {}))
+        base = _base_interpreter(args, cache, replaying)
+        resolving_for = base
+        description = ""
+        if args.python_version or args.python_platform:
+            target = target_environment(
+                base,
+                python_version=parse_python_version(args.python_version) if args.python_version else None,
+                platform=parse_platform(args.python_platform) if args.python_platform else None,
+            )
+            resolving_for = target.interpreter(base)
+            description = f" for {target.description}"
+    except BaseException:
+        client.close()
+        raise
     memory = ResolutionMemory(cache, client, index_options)
     build = _build_options(request, settings, parsed)
     installer = Installer(cache, client, build)

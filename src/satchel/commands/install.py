@@ -7,7 +7,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,26 @@ def _index_options(request: InstallRequest, settings: Settings, parsed: ParsedRe
     )
 
 
+def looked_up(
+    request: InstallRequest, parsed: ParsedRequirements, installed: Mapping[str, InstalledDist]
+) -> list[str]:
+    """Root requirements the resolver will look up on the index whatever else it finds: named
+    ones without a URL or a marker (which may leave them out on this target), not pinned to a
+    URL by a constraint, and not installed already unless -U, -P or --reinstall asks again."""
+    again = request.upgrade or request.reinstall
+    upgrade_names = _canonical_names(request.upgrade_packages)
+    pinned = {c.name for c in parsed.constraints if c.url is not None}
+    names = []
+    for spec in parsed.requirements:
+        name = spec.name
+        if name is None or spec.url is not None or spec.marker is not None or name in pinned:
+            continue
+        if name in installed and not (again or name in upgrade_names):
+            continue
+        names.append(name)
+    return names
+
+
 def _roots(specs: Iterable[RequirementSpec], finder: SourceFinder) -> list[RootRequirement]:
     out = []
     for spec in specs:
@@ -237,6 +257,8 @@ def _install(
         compile_bytecode=request.compile_bytecode,
     )
     finder = installer.finder(target.interpreter)
+    # (a cold run's first pages load while the resolver is set up: see prefetch_uncached)
+    client.prefetch_uncached(looked_up(request, parsed, installed))
     progress = Progress(enabled=sys.stderr.isatty() and not settings.quiet and request.progress)
     try:
         if request.dynamic:

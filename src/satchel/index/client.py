@@ -15,7 +15,7 @@ written in the background). ``options.py`` holds :class:`IndexOptions`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,8 +29,9 @@ from satchel.index.metadata import CoreMetadata
 from satchel.index.metadata_fetch import MetadataFetcher, wheel_metadata
 from satchel.index.models import IndexFile
 from satchel.index.options import IndexOptions
-from satchel.index.pages import PageLoader, parse_upload_time
+from satchel.index.pages import PageLoader, page_key, parse_upload_time
 from satchel.index.pool import Scheduler
+from satchel.index.records import CachedPage
 from satchel.index.writes import RecordWriter
 
 if TYPE_CHECKING:
@@ -115,6 +116,23 @@ class IndexClient:
         thread, or at once if they are already), not if loading fails or the prefetch is
         dropped, nor after :meth:`resolution_done`."""
         self._jobs.then(self._jobs.submit("page", name, lambda: self._load_project(name), urgent=False), then)
+
+    def prefetch_uncached(self, names: Iterable[str]) -> list[str]:
+        """Start loading the files of each of ``names`` that the local cache holds no page of
+        for some remote index, and say which: a cold run's first requests (and the import of
+        the HTTP stack, and the loading of the TLS trust store) then go out while the command
+        still sets up, not when the resolver first asks. Nothing with --offline. A name whose
+        pages are all cached is left to the resolver, which may need none of them (a
+        remembered resolution answers from the cache alone)."""
+        if self.options.offline:
+            return []
+        remote = [url for url in self.options.index_urls if not url.startswith("file:")]
+        started = []
+        for name in names:
+            if any(not self.cache.holds(CachedPage.bucket, page_key(name, url)) for url in remote):
+                self.prefetch(name)
+                started.append(name)
+        return started
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
         return self._jobs.wait("page", name, lambda: self._load_project(name))

@@ -103,7 +103,7 @@ class PageLoader:
     def _page(self, index_url: str, name: str) -> list[IndexFile]:
         if index_url.startswith("file:"):
             return self._local_page(index_url, name)
-        key = f"{name}/{safe_key(index_url)}.rec"
+        key = page_key(name, index_url)
         cached = self.cache.read(CachedPage, key)
         now = time.time()
         if cached is not None:
@@ -172,6 +172,11 @@ class PageLoader:
         self._used(name, f.fetched_at, f.expires_at)
         page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
         self._records.write_later(key, page, hold=True)
+
+
+def page_key(name: str, index_url: str) -> str:
+    """The key of ``name``'s :class:`CachedPage` from the remote index ``index_url``."""
+    return f"{name}/{safe_key(index_url)}.rec"
 
 
 def uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list[IndexFile]:
