@@ -234,6 +234,28 @@ def test_each_kind_of_input_holds_only_while_unchanged(tmp_path: Path) -> None:
     assert not replays.holds(payload, time.time())
 
 
+def test_a_replay_stored_in_the_future_has_expired(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The clock was set back after a replay that expires was stored: it does not hold (as an
+    index page fetched "in the future" is not fresh); one that never expires still does."""
+    argv = ["compile", "r.in"]
+    environ = {"SATCHEL_CACHE_DIR": str(tmp_path / "cache")}
+    text = replays.invocation(
+        argv, os.getcwd(), environ, stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()
+    )
+    now = time.time()
+    for expires_at, later_holds in ((now + 7200, False), (None, True)):
+        path = stored(tmp_path, text, stdout="alpha==1\n", expires_at=expires_at)
+        assert replays.replay(argv, environ) == 0
+        assert capsys.readouterr().out == "alpha==1\n"
+        os.utime(path, (now + 3600, now + 3600))  # stored an hour "from now"
+        assert (replays.replay(argv, environ) == 0) is later_holds
+        os.utime(path, (now + 30, now + 30))  # within the slack: a clock a little off
+        assert replays.replay(argv, environ) == 0
+        capsys.readouterr()
+    assert not replays.holds({"inputs": [], "expires_at": now + 7200}, now, now + 61)
+    assert replays.holds({"inputs": [], "expires_at": now + 7200}, now, now + 59)
+
+
 def test_expiry_and_anything_malformed_do_not_hold(tmp_path: Path) -> None:
     now = time.time()
     assert replays.holds({"inputs": [], "expires_at": now + 60}, now)

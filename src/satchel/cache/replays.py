@@ -176,10 +176,21 @@ def _damage(data: bytes) -> str | None:
     return None
 
 
-def holds(payload: Mapping[str, Any], now: float) -> bool:
-    """Whether every input of the replay is as it was noted and it has not expired."""
+#: A record stored more than this many seconds "after" now says the clock was set back since:
+#: its expiry no longer means what it did (the rule index pages follow, cache/freshness.py).
+CLOCK_SLACK = 60
+
+
+def holds(payload: Mapping[str, Any], now: float, stored_at: float | None = None) -> bool:
+    """Whether every input of the replay is as it was noted and it has not expired. A replay
+    that expires does not hold either when it was stored (``stored_at``, its file's mtime)
+    later than ``now`` by more than :data:`CLOCK_SLACK`: the clock was set back."""
     expires = payload.get("expires_at")
-    if expires is not None and not (isinstance(expires, (int, float)) and now < expires):
+    if expires is not None and not (
+        isinstance(expires, (int, float))
+        and now < expires
+        and (stored_at is None or stored_at <= now + CLOCK_SLACK)
+    ):
         return False
     inputs = payload.get("inputs")
     if not isinstance(inputs, list):
@@ -225,10 +236,15 @@ def replay(argv: Sequence[str], environ: Mapping[str, str]) -> int | Broken | No
         )
     except (OSError, ValueError, AttributeError):  # (no working directory; no stdout at all)
         return None
-    payload = load(path_of(root, text), text)
+    path = path_of(root, text)
+    payload = load(path, text)
     if payload is None or isinstance(payload, Broken):
         return payload
-    if not holds(payload, time.time()):
+    try:
+        stored_at = os.stat(path).st_mtime
+    except OSError:
+        return None
+    if not holds(payload, time.time(), stored_at):
         return None
     stdout, stderr, status = payload.get("stdout"), payload.get("stderr"), payload.get("exit")
     after = payload.get("stdout_after")
