@@ -624,7 +624,9 @@ class Bench:
             for scenario in install_scenarios:
                 log(f"set {set_name}, scenario {scenario} ({runs} runs, tools interleaved)")
                 for i in range(1, runs + 1):
-                    for tool in tools:
+                    # the order alternates by round (A B, B A, ...): the tool that runs first
+                    # meets whatever the one before it left cold (the proxy's cache, the disk)
+                    for tool in (tools if i % 2 else tools[::-1]):
                         self.run_one(scenario, set_name, tool, i, req)
                 if "satchel" in tools and "uv" in tools:
                     rs = round_ratios(self.records, scenario, set_name, "satchel", "uv")
