@@ -96,6 +96,34 @@ def test_biggest_first_and_a_slot_per_core_for_big_wheels(
     assert most_big == 2
 
 
+def test_small_wheels_just_downloaded_take_a_slot_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every unpacker's system calls hand the interpreter lock to the others: eight small
+    # wheels unpacked at once cost more than two at a time (docs/performance.md).
+    names = [f"small{i}" for i in range(8)]
+    client = FakeClient({f"{n}-1.0-py3-none-any.whl": (10_000, 5) for n in names})
+    inst = installer(tmp_path, client)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return f"tree of {pkg.name}"
+
+    monkeypatch.setattr(Installer, "tree_for", tree_for)
+    trees = run(inst, [package(n) for n in names])
+    assert list(trees) == names
+    assert sorted(client.downloads) == names  # all eight downloaded, in parallel
+    assert most == 2
+
+
 def test_the_first_error_in_order_and_no_second_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Failing(FakeClient):
         def download(self, name: str, file: IndexFile) -> Path:
