@@ -251,3 +251,12 @@ def test_record_round_trips(cache: Cache, fake_exe: Path, real_facts: ProbeFacts
     rec = InterpreterRecord(str(fake_exe), identity_of(fake_exe), real_facts)
     cache.write("k", rec)
     assert cache.read(InterpreterRecord, "k") == rec
+
+
+def test_meanwhile_is_called_while_probing_and_only_then(tmp_path: Path) -> None:
+    calls = []
+    cache = Cache(tmp_path / "c")
+    facts = get_facts(Path(sys.executable), cache, meanwhile=lambda: calls.append("probing"))
+    assert calls == ["probing"]
+    again = get_facts(Path(sys.executable), cache, meanwhile=lambda: calls.append("again"))
+    assert again == facts and calls == ["probing"]  # a cached record runs nothing, calls nothing

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,53 @@ def test_timeout(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match=r"did not answer within 0\.5 seconds$") as info:
         run_in_target(exe, "pass", 0.5)
     assert info.value.kind == "timeout"
+
+
+def test_meanwhile_runs_while_the_target_runs(tmp_path: Path) -> None:
+    """The target waits for a file that only ``meanwhile`` makes: it answers only if
+    ``meanwhile`` ran before satchel waited for it (after, the run would time out)."""
+    flag = tmp_path / "flag"
+    code = (
+        "import os, sys, time\n"
+        "end = time.monotonic() + 20\n"
+        "while not os.path.exists(sys.argv[1]) and time.monotonic() < end: time.sleep(0.01)\n"
+        "print(os.path.exists(sys.argv[1]))\n"
+    )
+    calls = []
+
+    def meanwhile() -> None:
+        calls.append(flag.exists())
+        flag.write_text("")
+
+    out = run_in_target(sys.executable, code, 10, args=[str(flag)], meanwhile=meanwhile)
+    assert out.stdout.split() == [b"True"]
+    assert calls == [False]
+
+
+def test_what_meanwhile_raises_stops_the_target(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    code = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+
+    def meanwhile() -> None:
+        for _ in range(2000):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.01)
+        raise RuntimeError("meanwhile failed")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="meanwhile failed"):
+        run_in_target(sys.executable, code, 30, args=[str(pid_file)], meanwhile=meanwhile)
+    assert time.monotonic() - started < 20
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no process, not even a zombie
+        os.kill(pid, 0)
+
+
+def test_the_time_meanwhile_takes_counts_towards_the_timeout(tmp_path: Path) -> None:
+    exe = script(tmp_path / "python", "exec sleep 10\n")
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"did not answer within 0\.5 seconds$") as info:
+        run_in_target(exe, "pass", 0.5, meanwhile=lambda: time.sleep(0.6))
+    assert info.value.kind == "timeout"
+    assert time.monotonic() - started < 5  # (the target's own 10 s are not waited for)

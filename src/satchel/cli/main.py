@@ -206,7 +206,8 @@ def _install(
     (without packaging) makes replays."""
     from satchel.commands.install_noop import install_if_nothing_to_do, plain_noop
 
-    done, facts = plain_noop(args, settings, replaying)  # (without packaging, when it can tell)
+    # (without packaging, when it can tell; loading the full install while a probe runs)
+    done, facts = plain_noop(args, settings, replaying, meanwhile=_load_full_install)
     if done is not None:
         if replaying is not None:
             replaying.finish(done)
@@ -222,6 +223,17 @@ def _install(
     if collecting:
         _collect_for_work()
     return install.run(request, settings)
+
+
+def _load_full_install() -> None:
+    """Import what the full install runs on (the requirement parser, the index client, the
+    resolver, the installer): the no-op check calls it while it probes a target satchel has no
+    record of. Such a target is most likely about to be installed into, and the probe, a
+    subprocess, leaves this process idle, with the other core busy, for about as long as these
+    imports take (~40 ms here). A no-op found after all has paid for the imports only, and
+    the replay of such a run is never stored (its interpreter record was written moments ago)."""
+    import satchel.commands.install
+    import satchel.commands.request  # noqa: F401
 
 
 def _canonical(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
     from satchel.commands.replaying import Replaying
     from satchel.commands.request import InstallRequest
@@ -120,7 +121,11 @@ _UNSET = object()
 
 
 def plain_noop(
-    args: argparse.Namespace, settings: Settings, replaying: Replaying | None = None
+    args: argparse.Namespace,
+    settings: Settings,
+    replaying: Replaying | None = None,
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[int | None, ProbeFacts | None]:
     """``install_if_nothing_to_do`` for a command line and requirement files in the narrow form
     (``satchel.requirements.plain``), run before ``InstallRequest`` is built and without
@@ -129,7 +134,8 @@ def plain_noop(
     that form, not certainly satisfied (``satchel.install.satisfied_narrow``) or goes wrong --
     then the request is built and ``install_if_nothing_to_do`` (given those facts, so the
     target is looked for once, and says what it says once) decides, as it always did.
-    ``replaying``: told everything the answer depends on (:mod:`satchel.commands.replaying`)."""
+    ``replaying``: told everything the answer depends on (:mod:`satchel.commands.replaying`).
+    ``meanwhile``: called while the target is probed, when it has to be (``get_facts``)."""
     import time
 
     started = time.perf_counter()
@@ -152,7 +158,9 @@ def plain_noop(
         return None, None
     with _HeldLog() as held:
         try:
-            facts = _target_facts(args.python, args.system, settings, replaying)
+            facts = _target_facts(
+                args.python, args.system, settings, replaying, meanwhile=meanwhile
+            )
         except Exception:  # the full check meets it again, and says what it says then
             held.drop()
             return None, None
@@ -251,11 +259,16 @@ def _nothing_to_do(
 
 
 def _target_facts(
-    python: str | None, system: bool, settings: Settings, replaying: Replaying | None = None
+    python: str | None,
+    system: bool,
+    settings: Settings,
+    replaying: Replaying | None = None,
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ProbeFacts | None:
     """The target's probe facts (probed and stored on a miss); None when the cache is read-only
     or could not store them. Raises what finding the target raises. ``replaying``: told what
-    decided the target, and the records read."""
+    decided the target, and the records read. ``meanwhile``: called while a probe runs."""
     from pathlib import Path
 
     from satchel.commands.common import open_cache
@@ -276,7 +289,7 @@ def _target_facts(
             exe = find_target(python, system=system, cwd=Path.cwd(), cache=cache)
             if replaying is not None:
                 replaying.target(python, system, exe)
-            facts = get_facts(exe, cache)
+            facts = get_facts(exe, cache, meanwhile=meanwhile)
             if cache.degraded:
                 held.drop()
                 return None

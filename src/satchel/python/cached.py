@@ -35,6 +35,8 @@ from satchel.python.facts import ProbeFacts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from satchel.python.interpreter import Interpreter
 
 
@@ -72,13 +74,16 @@ def identity_of(executable: Path | str) -> Identity:
     return Identity(real, st.st_size, st.st_mtime_ns, _pyvenv_cfg_sha256(exe))
 
 
-def get_facts(executable: Path, cache: Cache | None) -> ProbeFacts:
+def get_facts(
+    executable: Path, cache: Cache | None, *, meanwhile: Callable[[], object] | None = None
+) -> ProbeFacts:
     """The probe facts of ``executable``: from the cache when its identity still matches (no
-    subprocess), else probed (one subprocess) and stored. ``cache=None`` always probes."""
+    subprocess), else probed (one subprocess) and stored. ``cache=None`` always probes.
+    ``meanwhile``: called while a probe runs (only when there is one)."""
     exe = os.path.abspath(executable)
     identity = identity_of(exe)
     if cache is None:
-        return probe.probe_facts(Path(exe))
+        return probe.probe_facts(Path(exe), meanwhile=meanwhile)
     # A script wrapper (a pyenv shim, say) can start another Python without changing itself.
     cacheable = not _is_script(identity.real_executable)
     key = cache_key(exe)
@@ -86,7 +91,7 @@ def get_facts(executable: Path, cache: Cache | None) -> ProbeFacts:
         rec = cache.read(InterpreterRecord, key)
         if rec is not None and rec.executable == exe and rec.identity == identity:
             return rec.facts
-    facts = probe.probe_facts(Path(exe))
+    facts = probe.probe_facts(Path(exe), meanwhile=meanwhile)
     if cacheable:
         cache.write(key, InterpreterRecord(exe, identity, facts))
     return facts

@@ -25,6 +25,8 @@ from satchel.python.facts import ProbeFacts
 # probe facts (a no-op install) needs neither.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from satchel.python.interpreter import Interpreter
 
 PROBE_TIMEOUT = 30.0
@@ -39,14 +41,20 @@ def probe_script() -> str:
     return SCRIPT_PATH.read_text(encoding="utf-8")
 
 
-def probe_facts(executable: Path, *, timeout: float = PROBE_TIMEOUT) -> ProbeFacts:
-    """Run the probe inside ``executable`` and parse its answer. Raises InterpreterError."""
+def probe_facts(
+    executable: Path,
+    *,
+    timeout: float = PROBE_TIMEOUT,
+    meanwhile: Callable[[], object] | None = None,
+) -> ProbeFacts:
+    """Run the probe inside ``executable`` and parse its answer. Raises InterpreterError.
+    ``meanwhile``: called while the probe runs (``run.run_in_target``)."""
     # (imported here: a cached probe, the no-op install's case, runs nothing)
     from satchel.python.run import TargetError, last_line, run_in_target
 
     exe = os.path.abspath(executable)
     try:
-        out = run_in_target(exe, probe_script(), timeout)
+        out = run_in_target(exe, probe_script(), timeout, meanwhile=meanwhile)
     except TargetError as exc:
         if exc.kind == "start":
             raise

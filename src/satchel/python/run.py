@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -71,40 +72,55 @@ def run_in_target(
     args: Sequence[str] = (),
     stdin: bytes | None = None,
     isolated: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> TargetOutput:
     """Run ``code`` in the interpreter ``exe`` (made absolute, not resolved); raise TargetError
-    unless it exits with status 0 within ``timeout`` seconds (None: no limit)."""
+    unless it exits with status 0 within ``timeout`` seconds (None: no limit).
+
+    ``meanwhile``: called once the target has started, before waiting for it (work for this
+    process while the target runs on another core; its time counts towards ``timeout``). What it
+    raises stops the target and is raised."""
     path = os.path.abspath(exe)
     flags = ["-I"] if isolated else ["-E", "-s"]
+    started = time.monotonic()
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [path, *flags, "-c", code, *args],
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=target_environ(),
-            timeout=timeout,
-            check=False,
         )
     except FileNotFoundError as exc:
         if os.path.lexists(path):  # a script whose #! interpreter is missing, a dangling link
             raise TargetError(path, "start", exc.strerror or str(exc)) from None
         raise TargetError(path, "start", "no such file") from None
-    except subprocess.TimeoutExpired:
-        raise TargetError(
-            path, "timeout", f"it did not answer within {timeout:g} seconds"
-        ) from None
     except OSError as exc:
         raise TargetError(path, "start", exc.strerror or str(exc)) from None
+    with proc:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            stdout, stderr = proc.communicate(stdin, timeout=left)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise TargetError(
+                path, "timeout", f"it did not answer within {timeout:g} seconds"
+            ) from None
+        except BaseException:
+            proc.kill()
+            raise
     if proc.returncode != 0:
         raise TargetError(
             path,
             "exit",
-            last_line(proc.stderr, proc.returncode),
-            stderr=proc.stderr,
+            last_line(stderr, proc.returncode),
+            stderr=stderr,
             returncode=proc.returncode,
         )
-    return TargetOutput(proc.stdout, proc.stderr)
+    return TargetOutput(stdout, stderr)
 
 
 def last_line(stderr: bytes, returncode: int, *, default: str = "no output") -> str:
