@@ -69,7 +69,8 @@ def test_the_lookahead_fetches_each_page_once_and_nothing_ruled_out(
         assert index_server.count(f"/simple/{name}/") == 1, name
     assert index_server.count("/simple/winonly/") == 0
     assert index_server.count("/simple/old/") == 0  # only lib2 1.0 needs it
-    assert metadata_reads(index_server, "lib2-1.0-py3-none-any.whl") <= 1  # the runner-up, perhaps
+    # lib2 1.0 is the runner-up, which nobody needs: its metadata is not read ahead
+    assert metadata_reads(index_server, "lib2-1.0-py3-none-any.whl") == 0
 
 
 def test_a_speculative_request_still_unanswered_does_not_hold_up_the_end(
