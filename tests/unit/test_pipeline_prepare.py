@@ -3,8 +3,11 @@ big ones at a time; results and the first error in the order asked."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +44,9 @@ class FakeClient:
     delays: dict[str, float] = {}
 
 
+Slot = Callable[[], AbstractContextManager[None]] | None
+
+
 def package(name: str, *, sdist: bool = False) -> ResolvedPackage:
     filename = f"{name}-1.0.tar.gz" if sdist else f"{name}-1.0-py3-none-any.whl"
     file = IndexFile(filename, f"https://files.invalid/{filename}", {"sha256": "0" * 63 + str(len(name) % 10)})
@@ -74,15 +80,16 @@ def test_biggest_first_and_a_slot_per_core_for_big_wheels(
     most_big = 0
     lock = threading.Lock()
 
-    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False) -> Any:
+    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False, unpacking: Slot = None) -> Any:
         nonlocal most_big
-        with lock:
-            started.append(pkg.name)
-            running.add(pkg.name)
-            most_big = max(most_big, len(running & {"huge", "big", "mid", "src"}))
-        time.sleep(0.2)
-        with lock:
-            running.discard(pkg.name)
+        with unpacking() if unpacking else contextlib.nullcontext():
+            with lock:
+                started.append(pkg.name)
+                running.add(pkg.name)
+                most_big = max(most_big, len(running & {"huge", "big", "mid", "src"}))
+            time.sleep(0.2)
+            with lock:
+                running.discard(pkg.name)
         return f"tree of {pkg.name}"
 
     monkeypatch.setattr(Installer, "tree_for", tree_for)
@@ -107,14 +114,16 @@ def test_small_wheels_just_downloaded_take_a_slot_too(tmp_path: Path, monkeypatc
     most = 0
     lock = threading.Lock()
 
-    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False) -> Any:
+    def tree_for(self: Installer, finder: Any, pkg: ResolvedPackage, *, fresh: bool = False, unpacking: Slot = None) -> Any:
         nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.05)
-        with lock:
-            running -= 1
+        assert unpacking is not None
+        with unpacking():
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
         return f"tree of {pkg.name}"
 
     monkeypatch.setattr(Installer, "tree_for", tree_for)
@@ -135,7 +144,7 @@ def test_the_first_error_in_order_and_no_second_download(tmp_path: Path, monkeyp
     client = Failing({"d-1.0-py3-none-any.whl": (10**8, 10**5)})  # d goes first
     inst = installer(tmp_path, client)
     unpacked: list[str] = []
-    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False: unpacked.append(pkg.name))
+    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False, unpacking=None: unpacked.append(pkg.name))
     with pytest.raises(RuntimeError, match="download of b failed"):
         run(inst, [package(n) for n in "abcd"])
     assert sorted(client.downloads) == ["a", "b", "c", "d"]  # each once
@@ -172,13 +181,76 @@ def test_cached_trees_are_looked_up_in_the_calling_thread(
 
     unpacked: list[str] = []
     monkeypatch.setattr(Cache, "get_tree", get_tree)
-    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False: unpacked.append(pkg.name) or "made")
+    monkeypatch.setattr(Installer, "tree_for", lambda self, finder, pkg, fresh=False, unpacking=None: unpacked.append(pkg.name) or "made")
     trees = run(inst, packages)
     assert list(trees) == ["one", "two", "missing"]
     assert trees["one"].path.is_dir() and trees["two"].manifest.source.startswith("two-")
     assert trees["missing"] == "made"  # type: ignore[comparison-overlap]
     assert unpacked == ["missing"]  # only what the cache does not hold goes to the workers
     assert looked_up_in == [threading.current_thread().name] * 3
+
+
+def test_a_wheel_gives_its_slot_up_before_its_tree_is_made_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The slots are for unpacking (a core's work). Making the finished tree durable (a syncfs)
+    # waits on the disk: the next wheels unpack meanwhile, so more wheels are in hand than
+    # there are slots. (Before, a wheel held its slot through the syncfs: never more than 2.)
+    from satchel.cache import atomic
+    from satchel.install import unpack
+    from tests.support.wheels import WheelSpec, build_wheel
+
+    names = ["w1", "w2", "w3", "w4"]
+    wheels = {n: build_wheel(WheelSpec(n, "1.0", files={f"{n}/__init__.py": ""}), tmp_path / "w") for n in names}
+
+    class Serving(FakeClient):
+        def download(self, name: str, file: IndexFile) -> Path:
+            super().download(name, file)
+            return wheels[name]
+
+    inst = installer(tmp_path, Serving({}))
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    in_hand = unpacking = most_in_hand = most_unpacking = 0
+    lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counted(step: str) -> Iterator[None]:
+        nonlocal in_hand, unpacking, most_in_hand, most_unpacking
+        with lock:
+            in_hand += 1
+            unpacking += step == "unpack"
+            most_in_hand = max(most_in_hand, in_hand)
+            most_unpacking = max(most_unpacking, unpacking)
+        try:
+            yield
+        finally:
+            with lock:
+                in_hand -= 1
+                unpacking -= step == "unpack"
+
+    real_unpack, real_sync = unpack.unpack_wheel, atomic.sync_tree
+
+    def unpack_wheel(*args: Any, **kwargs: Any) -> Any:
+        with counted("unpack"):
+            time.sleep(0.05)
+            return real_unpack(*args, **kwargs)
+
+    def sync_tree(path: Path) -> None:
+        with counted("sync"):
+            time.sleep(0.3)
+            real_sync(path)
+
+    monkeypatch.setattr(unpack, "unpack_wheel", unpack_wheel)
+    monkeypatch.setattr(atomic, "sync_tree", sync_tree)
+    packages = [
+        ResolvedPackage(n, Version("1.0"), IndexFile(w.name, f"https://files.invalid/{w.name}", {"sha256": pipeline_sha(w)}), None, True)
+        for n, w in wheels.items()
+    ]
+    trees = run(inst, packages)
+    assert [t.manifest.source for t in trees.values()] == [w.name for w in wheels.values()]
+    assert all((t.path / n / "__init__.py").is_file() for n, t in trees.items())
+    assert most_unpacking == 2  # still a slot per core for the unpacking itself
+    assert most_in_hand > 2  # the syncing ones gave their slots up
 
 
 def pipeline_sha(path: Path) -> str:

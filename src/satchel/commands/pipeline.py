@@ -7,10 +7,12 @@ build requirement goes through the same resolver, cache and linker as anything e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,10 @@ class Installer:
         cores the jupyter set's big wheels unpack in about half the time 2 at once than 8 at
         once; small wheels too, since every system call of a writer hands the interpreter
         lock to another: unpacking trio's 37 wheels 8 at a time made ~155,000 futex calls,
-        and a cold install took 10% longer than 2 at a time). A wheel that was in the cache
+        and a cold install took 10% longer than 2 at a time). A wheel holds its slot while it
+        is unpacked, not while the cache then makes the tree durable (a syncfs waits on the
+        disk, not on a core: a cold trio install took ~1.83 s holding it, ~1.64 s not). A
+        source build holds its slot throughout. A wheel that was in the cache
         already is most likely unpacked too, so it is only checked. The biggest jobs go first,
         to the network and to the slots -- sources to build, then wheels by how many files
         they hold (jedi's 5,600 small files take longer than jupyterlab's 17 MB), as far as
@@ -141,7 +146,6 @@ class Installer:
         cv = threading.Condition()
 
         def one(position: int, pkg: ResolvedPackage) -> Tree:
-            nonlocal busy
             try:
                 downloading = to_download(pkg)
                 if downloading:
@@ -152,19 +156,30 @@ class Installer:
                     # a wheel that was in the cache already, so most likely unpacked too
                     return self.tree_for(finder, pkg)
                 turn = (-cost, position)
-                with cv:
-                    heapq.heappush(waiting, turn)
-                    while busy >= slots or waiting[0] != turn:
-                        cv.wait()
-                    heapq.heappop(waiting)
-                    busy += 1
-                    cv.notify_all()
-                try:
-                    return self.tree_for(finder, pkg)
-                finally:
+
+                @contextlib.contextmanager
+                def slot() -> Iterator[None]:
+                    nonlocal busy
                     with cv:
-                        busy -= 1
+                        heapq.heappush(waiting, turn)
+                        while busy >= slots or waiting[0] != turn:
+                            cv.wait()
+                        heapq.heappop(waiting)
+                        busy += 1
                         cv.notify_all()
+                    try:
+                        yield
+                    finally:
+                        with cv:
+                            busy -= 1
+                            cv.notify_all()
+
+                if cost >= build:  # a build holds its slot throughout
+                    with slot():
+                        return self.tree_for(finder, pkg)
+                # a wheel holds it while it is unpacked, not while the cache makes the finished
+                # tree durable (a syncfs: waiting on the disk, not using a core)
+                return self.tree_for(finder, pkg, unpacking=slot)
             finally:
                 task.advance()
 
@@ -192,9 +207,17 @@ class Installer:
         log.debug("%s: unpacked wheel from cache", file.filename)
         return tree
 
-    def tree_for(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool = False) -> Tree:
+    def tree_for(
+        self,
+        finder: SourceFinder,
+        pkg: ResolvedPackage,
+        *,
+        fresh: bool = False,
+        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> Tree:
         """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:
-        exactly the file the resolver chose, or the wheel built from exactly its source."""
+        exactly the file the resolver chose, or the wheel built from exactly its source.
+        ``unpacking()`` is entered around the unpacking itself (:meth:`prepare`'s slots)."""
         from satchel.cache.store import sha256_of
 
         file = file_of(pkg)
@@ -203,7 +226,7 @@ class Installer:
                 _allowed(pkg, file.sha256)
             elif pkg.hashes:
                 _allowed(pkg, sha256_of(self.sources.client.download(pkg.name, file)))
-            return self._unpacked_built(finder, pkg, fresh=fresh)
+            return self._unpacked_built(finder, pkg, fresh=fresh, unpacking=unpacking)
         sha = file.sha256
         if sha and not fresh:
             _allowed(pkg, sha)
@@ -219,10 +242,20 @@ class Installer:
             return path, actual, file.filename
 
         return self._unpack(
-            pkg, downloaded, lambda path, reason: self.client.discard_download(pkg.name, file, path, reason)
+            pkg,
+            downloaded,
+            lambda path, reason: self.client.discard_download(pkg.name, file, path, reason),
+            unpacking,
         )
 
-    def _unpacked_built(self, finder: SourceFinder, pkg: ResolvedPackage, *, fresh: bool) -> Tree:
+    def _unpacked_built(
+        self,
+        finder: SourceFinder,
+        pkg: ResolvedPackage,
+        *,
+        fresh: bool,
+        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> Tree:
         from satchel.build.cache import discard_built_wheel
 
         wheel = finder.build(pkg.name, pkg.file, pkg.url)
@@ -236,26 +269,30 @@ class Installer:
             again = first.pop() if first else finder.build(pkg.name, pkg.file, pkg.url)
             return again.path, again.sha256, again.filename
 
-        return self._unpack(pkg, built, lambda path, reason: discard_built_wheel(self.cache, path, reason))
+        return self._unpack(
+            pkg, built, lambda path, reason: discard_built_wheel(self.cache, path, reason), unpacking
+        )
 
     def _unpack(
         self,
         pkg: ResolvedPackage,
         wheel: Callable[[], tuple[Path, str, str]],
         discard: Callable[[Path, str], bool],
+        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> Tree:
         """Unpack the wheel that ``wheel()`` gives (its path, sha256 and file name) into the
-        archives bucket. A wheel that passed its checks and then could not be read while being
-        unpacked (a failing disk) is a broken cache entry: ``discard(path, reason)`` removes it
-        (one warning; False when it was no cache entry, and the error stands), and it is fetched
-        or built once more."""
+        archives bucket, inside ``unpacking()`` when given. A wheel that passed its checks and
+        then could not be read while being unpacked (a failing disk) is a broken cache entry:
+        ``discard(path, reason)`` removes it (one warning; False when it was no cache entry, and
+        the error stands), and it is fetched or built once more."""
         from satchel.install.unpack import UnreadableWheel, unpack_wheel
 
         for attempt in range(2):
             path, sha, filename = wheel()
 
             def populate(dest: Path, path: Path = path) -> Listing:
-                return unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version))
+                with unpacking() if unpacking is not None else contextlib.nullcontext():
+                    return unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version))
 
             try:
                 return self.cache.build_tree(buckets.ARCHIVES, f"{pkg.name}/{sha}", populate, source=filename)
