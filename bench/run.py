@@ -118,6 +118,46 @@ def rmtree(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=False)
 
 
+def disk_activity() -> tuple[int, int] | None:
+    """(I/Os in flight, sectors written) summed over the whole disks of /proc/diskstats, or
+    None where there is no such file."""
+    try:
+        lines = Path("/proc/diskstats").read_text().splitlines()
+    except OSError:
+        return None
+    in_flight = written = 0
+    for line in lines:
+        f = line.split()
+        # whole disks only (vda, sda, nvme0n1), not their partitions, loops or ram disks
+        if len(f) < 14 or f[2].startswith(("loop", "ram")) or not Path(f"/sys/block/{f[2]}").exists():
+            continue
+        in_flight += int(f[11])
+        written += int(f[9])
+    return in_flight, written
+
+
+def settle_disk(quiet_s: float = 0.5, limit_s: float = 30.0) -> float:
+    """Write back what earlier runs left dirty (``sync``), then wait until the disk has done no
+    writing for ``quiet_s`` (at most ``limit_s``): a cold run then meets a disk at rest rather
+    than the write-back of the run before it, whichever tool that was. Returns the seconds
+    waited."""
+    start = time.monotonic()
+    os.sync()
+    last = disk_activity()
+    if last is None:
+        return time.monotonic() - start
+    quiet_since = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        time.sleep(0.1)
+        now = disk_activity()
+        if now is None or now[0] or now[1] != last[1]:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            break
+        last = now
+    return time.monotonic() - start
+
+
 def fmt_s(x: float | None) -> str:
     if x is None:
         return "-"
@@ -228,6 +268,11 @@ class Bench:
         self.tools_dir = self.work / "tools"
         self.cache_root = self.work / "cache"
         self.envs = self.work / "envs"
+        # Caches and venvs of finished runs are moved here and deleted after the set, not
+        # between runs: deleting a few thousand files leaves the disk busy for seconds (and, on
+        # a filesystem without a journal, makes the next file creations scan the recently freed
+        # inodes), which the next timed run would pay for.
+        self.trash = self.work / "trash"
         self.noop_root = self.work / "noop"
         self.logs = self.work / "logs"
         self.cwd = self.work / "cwd"  # neutral working directory for every tool run
@@ -238,6 +283,8 @@ class Bench:
         self.records: list[dict] = []
         self.env = self._child_env()
         self._venv_counter = 0
+        self._trash_counter = 0
+        self.settled_s: list[float] = []  # seconds waited for the disk before each cold and warm run
 
     # ---- environment -------------------------------------------------------------------
 
@@ -348,7 +395,8 @@ class Bench:
         marker.write_text(digest + "\n")
 
     def setup(self, tools: list[str]) -> None:
-        for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd):
+        rmtree(self.trash)
+        for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd, self.trash):
             d.mkdir(parents=True, exist_ok=True)
         for tool in tools:
             getattr(self, f"setup_{tool}")()
@@ -459,11 +507,21 @@ class Bench:
 
     # ---- target venvs (created and removed outside the timed region) ---------------------
 
+    def discard(self, path: Path) -> None:
+        """Move ``path`` (if any) into the trash, deleted by :meth:`empty_trash` (untimed)."""
+        if path.exists() or path.is_symlink():
+            self._trash_counter += 1
+            path.rename(self.trash / f"{self._trash_counter}-{path.name}")
+
+    def empty_trash(self) -> None:
+        rmtree(self.trash)
+        self.trash.mkdir(parents=True, exist_ok=True)
+
     def new_venv(self, tool: str, path: Path | None = None) -> Path:
         if path is None:
             self._venv_counter += 1
             path = self.envs / f"{tool}-{self._venv_counter}"
-        rmtree(path)
+        self.discard(path)
         run_quiet([self.base_python, "-m", "venv", "--without-pip", str(path)])
         if tool == "pip":
             # the pinned pip, copied from the pip tool venv (no network, no ensurepip)
@@ -499,7 +557,7 @@ class Bench:
                                    cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
             try:
                 if scenario == "cold":
-                    rmtree(self.cache_dir(tool, set_name))
+                    self.discard(self.cache_dir(tool, set_name))
                     self.primed.discard((tool, set_name))
                 elif (tool, set_name) not in self.primed:
                     self.prime(tool, set_name, req)
@@ -529,6 +587,9 @@ class Bench:
             env["SATCHEL_NO_REPLAY"] = "1"
         out = self.logs / f"{tag}.out"
         err = self.logs / f"{tag}.err"
+        if scenario in ("cold", "warm"):
+            # (the runs that write the most: each starts on a disk at rest)
+            self.settled_s.append(settle_disk())
         res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=out, stderr_path=err,
                         timeout=self.args.timeout)
         ok = res["rc"] == 0 and not res["timed_out"]
@@ -544,7 +605,7 @@ class Bench:
         elif scenario in ("cold", "warm"):
             self.primed.add((tool, set_name))
         if venv is not None and scenario not in ("noop", "compile", "sync"):
-            rmtree(venv)
+            self.discard(venv)
         shown = fmt_s(res["wall_s"]) if ok else f"FAILED rc={res['rc']}" + (" (timeout)" if res["timed_out"] else "")
         log(f"  {base['scenario']:12} {set_name:12} {tool:8} run {run}: {shown}  "
             f"peak {res['maxrss_kb'] / 1024:.0f} MB")
@@ -633,9 +694,11 @@ class Bench:
                     if rs:
                         log(f"  {scenario} {set_name}: satchel/uv {statistics.median(rs):.2f}x "
                             f"(per round: {', '.join(f'{r:.2f}' for r in rs)})")
+                self.empty_trash()
             for tool in tools:
                 rmtree(self.noop_root / f"{tool}-{set_name}")
         rmtree(self.envs)
+        self.empty_trash()
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,6 +877,12 @@ def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart:
     L.append(f"{meta['runs']} run(s) per tool per scenario and set (start-up: {meta['version_runs']}), "
              "tools interleaved; times are wall-clock medians, min and max; peak MB is the highest "
              "peak RSS of the tool's process over the runs.")
+    settled = meta.get("settled_s") or []
+    if settled:
+        L.append("")
+        L.append("Every cold and warm run started on a disk at rest: `sync`, then 0.5 s without writes "
+                 f"(waited {statistics.median(settled):.1f} s in the median, {max(settled):.1f} s at most); "
+                 "caches and venvs of earlier runs were deleted after each set, not between runs.")
     if meta.get("interrupted"):
         L.append("")
         L.append("> **Interrupted: these are the runs measured before the interruption.**")
@@ -1221,6 +1290,7 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_end": list(os.getloadavg()),
         "elapsed_s": round(elapsed, 1),
         "interrupted": interrupted,
+        "settled_s": [round(x, 2) for x in bench.settled_s],
         "rss_method": RSS_METHOD,
         "env_of_note": {k: v for k, v in sorted(bench.env.items())
                         if k.startswith(("UV_", "SATCHEL_", "PYTHON")) and k != "PYTHONUNBUFFERED"},

@@ -1,0 +1,78 @@
+"""The bench harness starts every cold and warm run on a disk at rest, and deletes the caches and
+venvs of earlier runs only after each set (bench/run.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not Path("/proc/diskstats").exists(), reason="no /proc/diskstats (not Linux)")
+def test_disk_activity_reads_whole_disks(bench: ModuleType) -> None:
+    activity = bench.disk_activity()
+    assert activity is not None
+    in_flight, written = activity
+    assert in_flight >= 0 and written > 0  # this machine has written to its disk since it booted
+
+
+def test_settle_waits_for_a_quiet_spell_and_no_longer_than_the_limit(bench: ModuleType, tmp_path: Path) -> None:
+    if bench.disk_activity() is None:
+        assert bench.settle_disk(quiet_s=0.2, limit_s=3.0) < 0.5  # nothing to watch: a sync only
+        return
+    waited = bench.settle_disk(quiet_s=0.2, limit_s=3.0)
+    assert 0.2 <= waited <= 3.5  # a quiet spell, at least
+    # A disk written to all the time is never quiet for 0.5 s: it waits until the limit.
+    stop = time.monotonic() + 3.0
+
+    def keep_writing() -> None:
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            (tmp_path / f"busy{n % 4}").write_bytes(b"x" * (1 << 20))
+            bench.os.sync()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        busy = bench.settle_disk(quiet_s=0.5, limit_s=1.5)
+    finally:
+        writer.join()
+    assert 1.5 <= busy <= 3.0
+
+
+def test_finished_runs_go_to_the_trash_and_are_deleted_after_the_set(bench: ModuleType, tmp_path: Path) -> None:
+    b = bench.Bench.__new__(bench.Bench)  # (only the trash's state)
+    b.trash = tmp_path / "trash"
+    b.trash.mkdir()
+    b._trash_counter = 0
+    cache = tmp_path / "cache"
+    (cache / "sub").mkdir(parents=True)
+    (cache / "sub" / "f").write_text("x")
+    b.discard(cache)
+    b.discard(tmp_path / "missing")  # nothing to move
+    assert not cache.exists()
+    moved = list(b.trash.iterdir())
+    assert [p.name for p in moved] == ["1-cache"] and (moved[0] / "sub" / "f").read_text() == "x"
+    cache.mkdir()  # the next run's cache, same name: moved beside the first
+    b.discard(cache)
+    assert sorted(p.name for p in b.trash.iterdir()) == ["1-cache", "2-cache"]
+    b.empty_trash()
+    assert b.trash.is_dir() and not list(b.trash.iterdir())
