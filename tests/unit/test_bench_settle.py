@@ -1,5 +1,5 @@
 """The bench harness starts every cold and warm run on a disk at rest, and deletes the caches and
-venvs of earlier runs only after each set (bench/run.py)."""
+venvs of earlier runs only at the end (bench/run.py)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_settle_waits_for_a_quiet_spell_and_no_longer_than_the_limit(bench: Modu
     assert 1.5 <= busy <= 3.0
 
 
-def test_finished_runs_go_to_the_trash_and_are_deleted_after_the_set(bench: ModuleType, tmp_path: Path) -> None:
+def test_finished_runs_go_to_the_trash_and_are_deleted_at_the_end(bench: ModuleType, tmp_path: Path) -> None:
     b = bench.Bench.__new__(bench.Bench)  # (only the trash's state)
     b.trash = tmp_path / "trash"
     b.trash.mkdir()
