@@ -286,7 +286,7 @@ class Bench:
         self.env = self._child_env()
         self._venv_counter = 0
         self._trash_counter = 0
-        self.settled_s: list[float] = []  # seconds waited for the disk before each cold and warm run
+        self.settled_s: list[float] = []  # seconds waited for the disk before each run that installs
 
     # ---- environment -------------------------------------------------------------------
 
@@ -589,8 +589,8 @@ class Bench:
             env["SATCHEL_NO_REPLAY"] = "1"
         out = self.logs / f"{tag}.out"
         err = self.logs / f"{tag}.err"
-        if scenario in ("cold", "warm"):
-            # (the runs that write the most: each starts on a disk at rest)
+        if scenario in ("cold", "warm", "warm-offline"):
+            # (the runs that write a new environment: each starts on a disk at rest)
             self.settled_s.append(settle_disk())
         res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=out, stderr_path=err,
                         timeout=self.args.timeout)
@@ -881,7 +881,7 @@ def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart:
     settled = meta.get("settled_s") or []
     if settled:
         L.append("")
-        L.append("Every cold and warm run started on a disk at rest: `sync`, then 0.5 s without writes "
+        L.append("Every cold, warm and warm-offline run started on a disk at rest: `sync`, then 0.5 s without writes "
                  f"(waited {statistics.median(settled):.1f} s in the median, {max(settled):.1f} s at most); "
                  "caches and venvs of earlier runs were deleted at the end, not between runs.")
     if meta.get("interrupted"):

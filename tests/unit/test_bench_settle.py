@@ -1,4 +1,4 @@
-"""The bench harness starts every cold and warm run on a disk at rest, and deletes the caches and
+"""The bench harness starts every run that installs (cold, warm, warm-offline) on a disk at rest, and deletes the caches and
 venvs of earlier runs only at the end (bench/run.py)."""
 
 from __future__ import annotations
