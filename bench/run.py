@@ -118,6 +118,11 @@ def rmtree(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=False)
 
 
+#: Seconds to wait after deleting an earlier bench's trash: on ext4 without a journal, creating
+#: files scans the recently freed inodes for about half a minute.
+TRASH_SETTLE_S = 30.0
+
+
 def disk_activity() -> tuple[int, int] | None:
     """(I/Os in flight, sectors written) summed over the whole disks of /proc/diskstats, or
     None where there is no such file."""
@@ -397,7 +402,13 @@ class Bench:
         marker.write_text(digest + "\n")
 
     def setup(self, tools: list[str]) -> None:
-        rmtree(self.trash)
+        if self.trash.is_dir() and any(self.trash.iterdir()):
+            # an earlier bench stopped before deleting its trash: delete it now, then let the
+            # disk and the freed inodes settle before anything is timed
+            log(f"deleting what an earlier bench left in {self.trash}, then waiting {TRASH_SETTLE_S:.0f} s")
+            self.empty_trash()
+            settle_disk()
+            time.sleep(TRASH_SETTLE_S)
         for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd, self.trash):
             d.mkdir(parents=True, exist_ok=True)
         for tool in tools:
@@ -516,7 +527,9 @@ class Bench:
             path.rename(self.trash / f"{self._trash_counter}-{path.name}")
 
     def empty_trash(self) -> None:
-        rmtree(self.trash)
+        """Delete what :meth:`discard` moved aside (never fails the bench: what cannot be
+        deleted is left for the next one)."""
+        shutil.rmtree(self.trash, ignore_errors=True)
         self.trash.mkdir(parents=True, exist_ok=True)
 
     def new_venv(self, tool: str, path: Path | None = None) -> Path:
