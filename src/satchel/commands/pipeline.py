@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("satchel")
 
 FETCH_WORKERS = 8
+#: A wheel's turn at unpacking (:meth:`Installer.prepare`'s slots): entered around the unpacking.
+UnpackSlot = Callable[[], AbstractContextManager[None]]
+
 #: Distributions installed (linked into the environment) side by side, on more than 2 cores.
 #: On 2 cores the calling thread links, with one more thread only when linking turns out slow
 #: (``commands/linking.py``).
@@ -213,7 +216,7 @@ class Installer:
         pkg: ResolvedPackage,
         *,
         fresh: bool = False,
-        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
+        unpacking: UnpackSlot | None = None,
     ) -> Tree:
         """The unpacked wheel of ``pkg`` in the archives bucket, keyed by the wheel's sha256:
         exactly the file the resolver chose, or the wheel built from exactly its source.
@@ -254,7 +257,7 @@ class Installer:
         pkg: ResolvedPackage,
         *,
         fresh: bool,
-        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
+        unpacking: UnpackSlot | None = None,
     ) -> Tree:
         from satchel.build.cache import discard_built_wheel
 
@@ -278,7 +281,7 @@ class Installer:
         pkg: ResolvedPackage,
         wheel: Callable[[], tuple[Path, str, str]],
         discard: Callable[[Path, str], bool],
-        unpacking: Callable[[], AbstractContextManager[None]] | None = None,
+        unpacking: UnpackSlot | None = None,
     ) -> Tree:
         """Unpack the wheel that ``wheel()`` gives (its path, sha256 and file name) into the
         archives bucket, inside ``unpacking()`` when given. A wheel that passed its checks and
