@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,12 +11,21 @@ REPO = Path(__file__).resolve().parents[2]
 OUTSIDE = re.compile(r"""\.\./shared|parents?(\[\d+\])?\s*/\s*["']shared["']""")
 
 
+#: Directories of the checkout that are no part of the repository (git ignores them): the
+#: bench's scratch directory holds tool venvs and caches, some 100,000 files after a run.
+SCRATCH = (REPO / "bench" / "work",)
+
+
 def _sources() -> list[Path]:
     files: list[Path] = []
     for top in ("src", "tests", "bench", "scripts", ".ci"):
-        for path in (REPO / top).rglob("*"):
-            if path.is_file() and path.suffix in {".py", ".sh", ".toml", ".cfg", ""} and "results" not in path.parts:
-                files.append(path)
+        for dirpath, dirnames, filenames in os.walk(REPO / top):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if here / d not in SCRATCH]
+            for name in filenames:
+                path = here / name
+                if path.suffix in {".py", ".sh", ".toml", ".cfg", ""} and "results" not in path.parts:
+                    files.append(path)
     files.append(REPO / "README.md")
     return files
 
