@@ -353,6 +353,66 @@ def test_a_directory_removed_under_a_write_is_retried_not_degraded(
     assert [f.path for f in tree.manifest.files] == ["m.py"]
 
 
+def _removed_right_after_mkdir(monkeypatch: pytest.MonkeyPatch, target: Path, at: int = 1) -> list[str]:
+    """Make the ``at``-th ``mkdir`` of the existing directory ``target`` meet another process
+    removing it: the mkdir fails (the name is taken), and the directory is gone when pathlib
+    looks again (seen in CI: `satchel cache remove` beside an install)."""
+    real_mkdir = os.mkdir
+    raced: list[str] = []
+    seen = [0]
+
+    def mkdir(path: str | os.PathLike[str], mode: int = 0o777, **kwargs: object) -> None:
+        try:
+            real_mkdir(path, mode, **kwargs)  # type: ignore[arg-type]
+        except FileExistsError:
+            if Path(path) == target:
+                seen[0] += 1
+                if seen[0] == at:
+                    raced.append(str(path))
+                    atomic.remove_tree(target)
+            raise
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    return raced
+
+
+def test_make_dirs_survives_the_directory_being_removed_at_that_moment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "archives-v1" / "p9"
+    target.mkdir(parents=True)
+    raced = _removed_right_after_mkdir(monkeypatch, target)
+    with pytest.raises(FileExistsError):  # what pathlib does alone
+        target.mkdir(parents=True, exist_ok=True)
+    assert raced and not target.exists()
+    target.mkdir()
+    monkeypatch.undo()
+    raced = _removed_right_after_mkdir(monkeypatch, target)
+    atomic.make_dirs(target)
+    assert raced and target.is_dir()  # the race happened, and it was tried again
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileExistsError):  # a file in the way stays an error
+        atomic.make_dirs(tmp_path / "file")
+
+
+@pytest.mark.parametrize("at", [1, 2], ids=["at-the-entry-lock", "at-the-temp-directory"])
+def test_a_tree_is_built_while_another_process_removes_its_package_directory(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, at: int
+) -> None:
+    # The package directory is made twice on the way: for the entry's lock file, then for the
+    # temp directory the tree is built in. Removed under either, the build goes on, locked.
+    caplog.set_level(logging.DEBUG, logger="satchel.cache")
+    key = "p9/" + "d" * 64
+    package_dir = cache.bucket_dir(buckets.ARCHIVES) / "p9"
+    package_dir.mkdir(parents=True)
+    raced = _removed_right_after_mkdir(monkeypatch, package_dir, at=at)
+    tree = cache.build_tree(buckets.ARCHIVES, key, lambda dest: (dest / "m.py").write_text("X = 1\n") and None)
+    assert raced and not cache.degraded
+    assert [f.path for f in tree.manifest.files] == ["m.py"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r for r in caplog.records if "unavailable" in r.getMessage()]  # the lock was held
+
+
 def _fsync_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Paths fsynced (what each descriptor names when it is fsynced)."""
     paths: list[str] = []

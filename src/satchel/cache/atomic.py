@@ -141,6 +141,20 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(path: Path) -> None:
+    """``path.mkdir(parents=True, exist_ok=True)``, surviving another process that removes
+    ``path`` at the same moment (``cache clean``/``cache remove``, a healing reader): pathlib's
+    mkdir then raises FileExistsError, as the name was taken when it tried and no directory was
+    there when it looked again. Tried three times: a file in the way stays an error."""
+    for attempt in range(3):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        except FileExistsError:
+            if attempt == 2:
+                raise
+
+
 def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` atomically and durably. Raises OSError on failure."""
     with open_atomic(path, mode=mode) as fh:
@@ -150,7 +164,7 @@ def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 @contextlib.contextmanager
 def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
     """Yield a file to write; on success it appears at ``path`` whole, else not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -167,7 +181,7 @@ def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
 
 
 def make_temp_dir(parent: Path, name: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(parent)
     tmp = parent / f"{TEMP_PREFIX}{_token()}-{name}"[:200]
     tmp.mkdir()
     return tmp

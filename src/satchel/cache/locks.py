@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from satchel.cache.atomic import make_dirs
+
 log = logging.getLogger("satchel.cache")
 
 _UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
@@ -34,7 +36,7 @@ def flock(
     """Hold a flock on ``path`` (created if needed). Yields True when held, False when the lock
     could not be taken (unsupported, unwritable, or timed out) and the caller runs unlocked."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
         log.debug("lock %s unavailable (%s); going on without it", path, exc)

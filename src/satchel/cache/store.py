@@ -111,7 +111,7 @@ class Cache:
 
     def _init_root(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            atomic.make_dirs(self.root)
             tag = self.root / "CACHEDIR.TAG"
             if not tag.exists():
                 atomic.write_bytes(tag, CACHEDIR_TAG.encode())
@@ -412,7 +412,7 @@ class Cache:
         files_dir = self.bucket_dir(buckets.FILES)  # one root for the temp and the final name
         base = files_dir / name
         try:
-            base.mkdir(parents=True, exist_ok=True)
+            atomic.make_dirs(base)
             tmp = atomic.temp_name(base / filename)
             fh = open(tmp, "xb")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -626,7 +626,7 @@ def _replace_into_new_dir(tmp: Path, final: Path) -> None:
     directory between our mkdir and rename (a healing reader, `cache clean --force`) only makes
     us try again; a vanished ``tmp`` (renamed aside with its directory) is an error."""
     for attempt in range(3):
-        final.parent.mkdir(parents=True, exist_ok=True)
+        atomic.make_dirs(final.parent)
         try:
             os.replace(tmp, final)
             return
