@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -188,3 +190,37 @@ def test_once_its_records_are_settled_the_resolution_notes_their_files(
     assert remembered(install(satchel, "three", "alpha"))
     after = rec.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "rewritten again"
+
+
+def test_a_remembered_resolution_does_not_import_the_resolver(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    """The resolver, its provider, candidates and resolvelib are imported only to resolve
+    (satchel.resolve): a run that recalls its resolution leaves them out (~15 ms of class
+    definitions on a warm install), and one that resolves imports them when it needs them."""
+    publish(index_server, ALPHA, BETA, BETA2)
+    probe = (
+        "import sys\n"
+        "from satchel.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(sorted(m for m in sys.modules if m in {'resolvelib', 'satchel.resolve.resolver',"
+        " 'satchel.resolve.candidates', 'satchel.resolve.provider'}))\n"
+        "sys.exit(code)\n"
+    )
+
+    def loaded(venv: str) -> tuple[str, str]:
+        path = satchel.venv(venv)
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, "install", "-v", "-p", str(path), "alpha"],
+            capture_output=True, text=True, env=satchel.base_env(), cwd=satchel.tmp, timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip().splitlines()[-1], proc.stderr
+
+    modules, stderr = loaded("one")
+    assert REMEMBERED not in stderr
+    assert "satchel.resolve.resolver" in modules and "resolvelib" in modules, modules
+    modules, stderr = loaded("two")
+    assert REMEMBERED in stderr, stderr
+    assert modules == "[]", modules

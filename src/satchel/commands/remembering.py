@@ -19,7 +19,7 @@ from satchel.index.client import IndexClient
 from satchel.index.options import IndexOptions
 from satchel.install.installed import InstalledDist
 from satchel.python.interpreter import Interpreter
-from satchel.resolve import Finder, Resolution, ResolveOptions, RootRequirement, resolve
+from satchel.resolve import Finder, Resolution, ResolveOptions, RootRequirement
 from satchel.resolve.remembered import ResolutionInputs, recall, remember
 
 log = logging.getLogger("satchel")
@@ -69,6 +69,8 @@ class ResolutionMemory:
         self.remembered = self.repeatable = False
         self.expires_at = None
         if not inputs.rememberable or self._journal is not None:
+            from satchel.resolve import resolve  # (imported when it resolves: see satchel.resolve)
+
             return resolve(roots, finder=finder, interpreter=interpreter, constraints=constraints, options=options)
         found = recall(
             self.cache, inputs, offline=self.index.offline, refresh=self.index.refresh, now=time.time()
@@ -79,6 +81,8 @@ class ResolutionMemory:
             self.expires_at = found[1]
             return found[0]
         self._journal = self.cache.start_journal()
+        from satchel.resolve import resolve
+
         resolution = resolve(roots, finder=finder, interpreter=interpreter, constraints=constraints, options=options)
         self._pending = (inputs, resolution)
         return resolution

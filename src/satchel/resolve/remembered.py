@@ -39,8 +39,8 @@ from satchel.cache.store import Cache, safe_key
 from satchel.index.models import IndexFile
 from satchel.python.interpreter import Interpreter
 from satchel.resolve.options import ResolveOptions
-from satchel.resolve.requirements import RootRequirement
-from satchel.resolve.resolver import Resolution, ResolvedPackage
+from satchel.resolve.outcome import Resolution, ResolvedPackage
+from satchel.resolve.roots import RootRequirement
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from functools import cached_property
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 
 from satchel.resolve.candidates import (
     PYTHON_IDENTIFIER,
@@ -17,34 +16,7 @@ from satchel.resolve.candidates import (
     base_of,
     make_identifier,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RootRequirement:
-    """Something the user asked for (or constrained), with where it came from.
-
-    ``url`` is the direct reference when there is one; it defaults to ``requirement.url``
-    (``name @ url``). ``source`` says where the requirement was written, for messages
-    ("requirements.txt:3", "command line"). ``hashes`` are ``"algo:hexdigest"`` strings
-    (``--hash``); when given, only files matching one of them may be chosen.
-    """
-
-    requirement: Requirement
-    url: str | None = None
-    source: str = ""
-    hashes: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return canonicalize_name(self.requirement.name)
-
-    @property
-    def direct_url(self) -> str | None:
-        return self.url or self.requirement.url
-
-    def __str__(self) -> str:
-        return str(self.requirement)
-
+from satchel.resolve.roots import RootRequirement
 
 #: What identifies a specifier set for the resolver's caches: its text and its pre-release
 #: flag (the text alone decides which versions it contains).
