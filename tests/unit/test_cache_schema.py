@@ -15,6 +15,8 @@ import os
 import pkgutil
 from pathlib import Path
 
+import pytest
+
 import satchel
 from satchel.cache import buckets, schema
 from satchel.cache.record import Record
@@ -169,3 +171,90 @@ def test_plain_declared_types() -> None:
     for tp in (object, list, dict[int, str], dict[str, object], list[_Inner], _Inner | None,
                tuple[_Inner, ...], dict[str, _Inner]):
         assert not plain(tp), tp
+
+
+@dataclasses.dataclass(frozen=True)
+class _Flat:
+    """Primitive fields only: decoded by the fast path when the object is exactly its fields."""
+
+    name: str
+    size: int
+    ratio: float
+    on: bool
+    note: str = "n"
+
+
+def _outcome(fn: object, value: object) -> object:
+    try:
+        return ("ok", fn(value))  # type: ignore[operator]
+    except schema.SchemaError as exc:
+        return ("error", str(exc))
+
+
+def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path for records of primitive fields (every key, in order, values of exactly
+    their types) gives what the step-by-step decoding gives, for varied and wrong objects:
+    the same record, or the same error."""
+    import random
+
+    step_by_step = schema._step_by_step
+    stepped = [0]
+
+    def counted(*args: object) -> object:
+        stepped[0] += 1
+        return step_by_step(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schema, "_step_by_step", counted)
+
+    from satchel.cache.manifest import ManifestFile
+
+    rng = random.Random(7)
+    samples = {"name": ["a", "", "é"], "size": [0, 3, -1, True, 2.0, "3", None],
+               "ratio": [0.5, 1, True, "x", None], "on": [True, False, 0, 1, None],
+               "note": ["m", 1, None], "extra": [1, "e"]}
+    checked = fast = 0
+    for cls in (_Flat, ManifestFile):
+        conv = schema.converter(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        plan_holder: list[object] = []
+        for _ in range(3000):
+            keys = [n for n in names if rng.random() < 0.93]
+            if rng.random() < 0.2:
+                rng.shuffle(keys)
+            if rng.random() < 0.1:
+                keys.append("extra")
+            value: object = {
+                k: rng.choice(samples.get(k, ["s", 1, True, 1.5, None]))
+                if rng.random() < 0.3 else _typical(cls, k)
+                for k in keys
+            }
+            if rng.random() < 0.02:
+                value = rng.choice([[1, 2], "s", None, 3])
+            before = stepped[0]
+            got = _outcome(conv, value)
+            fast += stepped[0] == before
+            plan = _plan_of(cls, plan_holder)
+            want = _outcome(lambda v, cls=cls, plan=plan: step_by_step(cls, plan, v), value)
+            assert got == want, value
+            checked += 1
+    assert checked == 6000 and 300 < fast < 5000, fast  # both paths were compared often
+
+
+def _typical(cls: type, key: str) -> object:
+    return {"name": "n", "path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18,
+            "executable": False, "ratio": 0.25, "on": True, "note": "z", "extra": 1}[key]
+
+
+def _plan_of(cls: type, holder: list[object]) -> list[tuple[str, schema.Converter, bool, type | None]]:
+    """The step-by-step plan schema builds for ``cls``, built the same way here."""
+    import typing
+
+    if not holder:
+        hints = typing.get_type_hints(cls)
+        plan = []
+        for f in dataclasses.fields(cls):
+            tp = hints[f.name]
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            plan.append((f.name, schema.converter(tp), has_default, tp if tp in (str, int, float, bool) else None))
+        holder.append(plan)
+    return holder[0]  # type: ignore[return-value]
