@@ -152,3 +152,35 @@ def test_the_git_timeout_is_the_callers(repo: tuple[Path, str, str], cache: Cach
     with pytest.raises(GitError, match=r"did not finish within 1e-06 seconds"):
         checkout(cache, replace(revision, timeout=1e-6), tmp_path / "checkout")
     assert replace(revision, timeout=1e-6) == revision  # not part of its identity
+
+
+def test_a_database_removed_while_it_is_made_again(
+    repo: tuple[Path, str, str], cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database directory left without HEAD (a `cache clean` under way, an interrupted init)
+    is made again; when another process removes it at that very moment, pathlib's mkdir raises
+    FileExistsError (the name was taken, then no directory was there): the resolve tries again
+    instead of failing with a traceback."""
+    import os
+
+    from satchel.cache import atomic
+
+    root, _first, second = repo
+    url = f"git+{root.as_uri()}"
+    db = database_path(cache, str(root.as_uri()))
+    db.mkdir(parents=True)
+    real_mkdir = os.mkdir
+    raced: list[str] = []
+
+    def mkdir(path: str | os.PathLike[str], mode: int = 0o777, **kwargs: object) -> None:
+        try:
+            real_mkdir(path, mode, **kwargs)  # type: ignore[arg-type]
+        except FileExistsError:
+            if Path(path) == db and not raced:
+                raced.append(str(path))
+                atomic.remove_tree(db)
+            raise
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    assert resolve(url, cache=cache).commit == second
+    assert raced == [str(db)]

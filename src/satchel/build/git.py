@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from satchel.cache import buckets
+from satchel.cache import atomic, buckets
 from satchel.cache.locks import flock
 from satchel.cache.store import Cache, safe_key
 from satchel.errors import BuildError
@@ -176,7 +176,7 @@ def resolve(url: str, *, cache: Cache, timeout: float = GIT_TIMEOUT) -> GitRevis
     shown = redact(parsed.repo)
     with flock(db.parent / f"{db.name}.lock", timeout=cache.lock_timeout):
         if not (db / "HEAD").is_file():
-            db.mkdir(parents=True, exist_ok=True)
+            atomic.make_dirs(db)  # (survives `cache clean` removing it at that moment)
             _git("init", "--quiet", "--bare", str(db))
         ref = parsed.ref
         if ref is not None and _FULL_SHA.fullmatch(ref.lower()):
