@@ -118,9 +118,32 @@ def rmtree(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=False)
 
 
-#: Seconds to wait after deleting an earlier bench's trash: on ext4 without a journal, creating
-#: files scans the recently freed inodes for about half a minute.
+#: Seconds to wait after deleting an earlier bench's trash where the kernel's caches cannot be
+#: dropped (``drop_caches``): on ext4 without a journal, creating files scans the recently freed
+#: inodes, most of all in the first half minute.
 TRASH_SETTLE_S = 30.0
+
+#: Where Linux drops its clean caches on request (root only).
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def drop_caches(control: Path = DROP_CACHES) -> bool:
+    """Write everything back (``sync``), then ask the kernel to drop its clean page, dentry and
+    inode caches: True when it did (root, Linux). On ext4 without a journal (this machine's
+    disk) every new inode is found by skipping the free inodes that were deleted recently and
+    whose inode-table blocks are still cached, each one looked up: after a day of tests and
+    benches that deleted many thousands of files, creating a file or a directory cost 100-580 us
+    of system time, and 20-60 us once the caches were dropped (docs/performance.md, *Warm
+    offline: where the time goes*). Dropping them once before the runs measures the tools, not
+    the machine's history of deletions; the set-up and the untimed runs warm the page cache
+    again."""
+    os.sync()
+    try:
+        with control.open("w") as f:
+            f.write("3\n")
+    except OSError:
+        return False
+    return True
 
 
 def disk_activity() -> tuple[int, int] | None:
@@ -292,6 +315,7 @@ class Bench:
         self._venv_counter = 0
         self._trash_counter = 0
         self.settled_s: list[float] = []  # seconds waited for the disk before each run that installs
+        self.caches_dropped = False  # the kernel's caches were dropped before the runs (setup)
 
     # ---- environment -------------------------------------------------------------------
 
@@ -402,12 +426,18 @@ class Bench:
         marker.write_text(digest + "\n")
 
     def setup(self, tools: list[str]) -> None:
-        if self.trash.is_dir() and any(self.trash.iterdir()):
-            # an earlier bench stopped before deleting its trash: delete it now, then let the
-            # disk and the freed inodes settle before anything is timed
-            log(f"deleting what an earlier bench left in {self.trash}, then waiting {TRASH_SETTLE_S:.0f} s")
+        leftover = self.trash.is_dir() and any(self.trash.iterdir())
+        if leftover:
+            # an earlier bench stopped before deleting its trash: delete it now, before the
+            # caches are dropped and anything is timed
+            log(f"deleting what an earlier bench left in {self.trash}")
             self.empty_trash()
             settle_disk()
+        self.caches_dropped = drop_caches()
+        if self.caches_dropped:
+            log("dropped the kernel's clean caches (the inode allocator's memory of deleted files)")
+        elif leftover:
+            log(f"could not drop the kernel's caches (not root?): waiting {TRASH_SETTLE_S:.0f} s")
             time.sleep(TRASH_SETTLE_S)
         for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd, self.trash):
             d.mkdir(parents=True, exist_ok=True)
@@ -897,6 +927,13 @@ def render_markdown(meta: dict, summary: list[dict], records: list[dict], chart:
         L.append("Every cold, warm and warm-offline run started on a disk at rest: `sync`, then 0.5 s without writes "
                  f"(waited {statistics.median(settled):.1f} s in the median, {max(settled):.1f} s at most); "
                  "caches and venvs of earlier runs were deleted at the end, not between runs.")
+    if "caches_dropped" in meta:
+        L.append("")
+        L.append("The kernel's clean caches were dropped before the runs (`sync`, `drop_caches`), so that creating "
+                 "a file did not pay for the files deleted earlier on this machine (bench/README.md)."
+                 if meta["caches_dropped"] else
+                 "The kernel's caches could not be dropped before the runs (not root): creating a file may have paid "
+                 "for files deleted earlier on this machine (bench/README.md).")
     if meta.get("interrupted"):
         L.append("")
         L.append("> **Interrupted: these are the runs measured before the interruption.**")
@@ -1302,6 +1339,7 @@ def main(argv: list[str] | None = None) -> int:
         if (bench.tools_dir / "pip").exists() else "",
         "loadavg_start": load_start,
         "loadavg_end": list(os.getloadavg()),
+        "caches_dropped": bench.caches_dropped,
         "elapsed_s": round(elapsed, 1),
         "interrupted": interrupted,
         "settled_s": [round(x, 2) for x in bench.settled_s],

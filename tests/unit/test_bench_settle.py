@@ -76,3 +76,17 @@ def test_finished_runs_go_to_the_trash_and_are_deleted_at_the_end(bench: ModuleT
     assert sorted(p.name for p in b.trash.iterdir()) == ["1-cache", "2-cache"]
     b.empty_trash()
     assert b.trash.is_dir() and not list(b.trash.iterdir())
+
+
+def test_drop_caches_writes_3_to_the_control_file_and_says_when_it_cannot(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    """Before the runs the bench asks the kernel to drop its clean caches (after a sync): a 3
+    written to /proc/sys/vm/drop_caches. Where that is refused (not root, not Linux) it says so
+    and the bench goes on. (A stand-in file here: the test does not drop the machine's caches.)"""
+    control = tmp_path / "drop_caches"
+    control.write_text("0\n")
+    assert bench.drop_caches(control) is True
+    assert control.read_text() == "3\n"
+    assert bench.drop_caches(tmp_path / "missing" / "drop_caches") is False
+    assert Path("/proc/sys/vm/drop_caches") == bench.DROP_CACHES
