@@ -1,4 +1,5 @@
-"""Requirements as the resolver sees them, plus the records callers hand it (roots, constraints)."""
+"""Requirements as the resolver sees them, and the constraints its callers hand it (what the user
+asked for is a RootRequirement: resolve/roots.py)."""
 
 from __future__ import annotations
 
