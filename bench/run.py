@@ -425,7 +425,9 @@ class Bench:
                       logfile=self.setup_log)
         marker.write_text(digest + "\n")
 
-    def setup(self, tools: list[str]) -> None:
+    def prepare_machine(self) -> None:
+        """Before anything is timed: delete what an interrupted bench left in the trash, then drop
+        the kernel's clean caches (:func:`drop_caches`) unless ``--keep-caches``."""
         leftover = self.trash.is_dir() and any(self.trash.iterdir())
         if leftover:
             # an earlier bench stopped before deleting its trash: delete it now, before the
@@ -433,12 +435,15 @@ class Bench:
             log(f"deleting what an earlier bench left in {self.trash}")
             self.empty_trash()
             settle_disk()
-        self.caches_dropped = drop_caches()
+        self.caches_dropped = not self.args.keep_caches and drop_caches()
         if self.caches_dropped:
             log("dropped the kernel's clean caches (the inode allocator's memory of deleted files)")
         elif leftover:
-            log(f"could not drop the kernel's caches (not root?): waiting {TRASH_SETTLE_S:.0f} s")
+            log(f"the kernel's caches were not dropped: waiting {TRASH_SETTLE_S:.0f} s")
             time.sleep(TRASH_SETTLE_S)
+
+    def setup(self, tools: list[str]) -> None:
+        self.prepare_machine()
         for d in (self.tools_dir, self.cache_root, self.envs, self.noop_root, self.logs, self.cwd, self.trash):
             d.mkdir(parents=True, exist_ok=True)
         for tool in tools:
@@ -1257,6 +1262,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=600,
                    help="seconds per tool command (default 600); a tool that times out on a set is "
                         "skipped for the rest of that set")
+    p.add_argument("--keep-caches", action="store_true",
+                   help="do not drop the kernel's clean caches before the runs (by default a root bench "
+                        "does: `sync`, then 3 into /proc/sys/vm/drop_caches, for the whole machine)")
     p.add_argument("--log-scale", action="store_true", help="draw the chart with a log y axis")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     p.add_argument("--profile", action="store_true",

@@ -90,3 +90,22 @@ def test_drop_caches_writes_3_to_the_control_file_and_says_when_it_cannot(
     assert control.read_text() == "3\n"
     assert bench.drop_caches(tmp_path / "missing" / "drop_caches") is False
     assert Path("/proc/sys/vm/drop_caches") == bench.DROP_CACHES
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_bench_drops_the_caches_unless_told_to_keep_them(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: bool
+) -> None:
+    """Before anything is timed the bench empties a leftover trash, then drops the kernel's
+    caches; `--keep-caches` leaves them (and then a leftover trash costs the 30 s wait)."""
+    calls: list[str] = []
+    monkeypatch.setattr(bench, "drop_caches", lambda: calls.append("drop") or True)
+    monkeypatch.setattr(bench, "settle_disk", lambda: 0.0)
+    monkeypatch.setattr(bench.time, "sleep", lambda s: calls.append(f"sleep {s:g}"))
+    args = bench.parse_args(["--work", str(tmp_path), *(["--keep-caches"] if keep else [])])
+    runner = bench.Bench(args)
+    (runner.trash / "old-venv").mkdir(parents=True)
+    runner.prepare_machine()
+    assert not (runner.trash / "old-venv").exists()
+    assert calls == (["sleep 30"] if keep else ["drop"])
+    assert runner.caches_dropped is (not keep)
