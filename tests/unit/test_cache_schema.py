@@ -216,7 +216,7 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
     for cls in (_Flat, ManifestFile):
         conv = schema.converter(cls)
         names = [f.name for f in dataclasses.fields(cls)]
-        plan_holder: list[object] = []
+        plan = schema._steps(cls)
         for _ in range(3000):
             keys = [n for n in names if rng.random() < 0.93]
             if rng.random() < 0.2:
@@ -225,7 +225,7 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
                 keys.append("extra")
             value: object = {
                 k: rng.choice(samples.get(k, ["s", 1, True, 1.5, None]))
-                if rng.random() < 0.3 else _typical(cls, k)
+                if rng.random() < 0.3 else _typical(k)
                 for k in keys
             }
             if rng.random() < 0.02:
@@ -233,28 +233,12 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
             before = stepped[0]
             got = _outcome(conv, value)
             fast += stepped[0] == before
-            plan = _plan_of(cls, plan_holder)
             want = _outcome(lambda v, cls=cls, plan=plan: step_by_step(cls, plan, v), value)
             assert got == want, value
             checked += 1
     assert checked == 6000 and 300 < fast < 5000, fast  # both paths were compared often
 
 
-def _typical(cls: type, key: str) -> object:
+def _typical(key: str) -> object:
     return {"name": "n", "path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18,
             "executable": False, "ratio": 0.25, "on": True, "note": "z", "extra": 1}[key]
-
-
-def _plan_of(cls: type, holder: list[object]) -> list[tuple[str, schema.Converter, bool, type | None]]:
-    """The step-by-step plan schema builds for ``cls``, built the same way here."""
-    import typing
-
-    if not holder:
-        hints = typing.get_type_hints(cls)
-        plan = []
-        for f in dataclasses.fields(cls):
-            tp = hints[f.name]
-            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            plan.append((f.name, schema.converter(tp), has_default, tp if tp in (str, int, float, bool) else None))
-        holder.append(plan)
-    return holder[0]  # type: ignore[return-value]

@@ -158,13 +158,29 @@ def _build(tp: Any) -> Converter:
     raise TypeError(f"unsupported type in a cache record: {tp!r}")
 
 
-def _dataclass_converter(cls: Any) -> Converter:
+#: How a record's field is decoded: its name, its converter, whether it has a default, and its
+#: type when that is a primitive one (checked inline), else None.
+_Step = tuple[str, Converter, bool, type | None]
+
+
+def _steps(cls: Any) -> list[_Step]:
+    """The field-by-field plan for decoding ``cls`` (its init fields, in order)."""
     hints = typing.get_type_hints(cls)
-    fields = [f for f in dataclasses.fields(cls) if f.init]
-    # Filled lazily so recursive record types work. A field of a primitive type has its type
-    # checked inline (a manifest is thousands of records of five such fields): a value of
+    steps: list[_Step] = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        tp = hints[f.name]
+        steps.append((f.name, converter(tp), has_default, tp if tp in (str, int, float, bool) else None))
+    return steps
+
+
+def _dataclass_converter(cls: Any) -> Converter:
+    # Planned on first use, so recursive record types work. A field of a primitive type has its
+    # type checked inline (a manifest is thousands of records of five such fields): a value of
     # exactly that type is taken as it is, anything else goes to the field's converter.
-    plan: list[tuple[str, Converter, bool, type | None]] = []
+    plan: list[_Step] = []
     # A record of primitive fields only, as encode() writes it -- every field, in order, each
     # value of exactly its type -- is the fields themselves: one comparison of the keys and one
     # of the value types instead of a step per field (a manifest's files: ~1.5x faster). Anything
@@ -174,15 +190,9 @@ def _dataclass_converter(cls: Any) -> Converter:
 
     def conv(value: Any) -> Any:
         if not plan:
-            for f in fields:
-                has_default = (
-                    f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-                )
-                tp = hints[f.name]
-                exact = tp if tp in (str, int, float, bool) else None
-                plan.append((f.name, converter(tp), has_default, exact))
-            exacts = [p[3] for p in plan if p[3] is not None]
-            names = tuple(p[0] for p in plan)
+            plan.extend(_steps(cls))
+            exacts = [step[3] for step in plan if step[3] is not None]
+            names = tuple(step[0] for step in plan)
             flat.append((names, tuple(exacts)) if plan and len(exacts) == len(plan) else None)
         shape = flat[0]
         if (
@@ -197,7 +207,7 @@ def _dataclass_converter(cls: Any) -> Converter:
     return conv
 
 
-def _step_by_step(cls: Any, plan: list[tuple[str, Converter, bool, type | None]], value: Any) -> Any:
+def _step_by_step(cls: Any, plan: list[_Step], value: Any) -> Any:
     if not isinstance(value, dict):
         raise SchemaError(f"expected object for {cls.__name__}")
     kwargs = {}
