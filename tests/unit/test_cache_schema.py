@@ -239,6 +239,47 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
     assert checked == 6000 and 300 < fast < 5000, fast  # both paths were compared often
 
 
+def test_a_record_decoded_in_one_step_is_its_own() -> None:
+    """A flat record gets a copy of the decoded object, not the object: changing the object
+    later changes nothing in the record, which stays frozen."""
+    from satchel.cache.manifest import ManifestFile
+
+    value = {"path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18, "executable": False}
+    record = schema.decode(ManifestFile, value)
+    assert schema._init_only_stores(ManifestFile, 5)  # (the one-step path is taken)
+    value["size"] = 8
+    assert record == ManifestFile("p/q.py", 7, "ab" * 32, 10**18, False)
+    assert vars(record) == {"path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18, "executable": False}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.size = 9  # type: ignore[misc]
+
+
+def test_records_whose_init_does_more_are_built_by_it() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        name: str
+
+        def __post_init__(self) -> None:
+            if not self.name:
+                raise ValueError("empty")
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        name: str
+
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        name: str
+        length: int = dataclasses.field(init=False, default=0)
+
+    assert not schema._init_only_stores(Checked, 1)
+    assert not schema._init_only_stores(Slotted, 1)
+    assert not schema._init_only_stores(Derived, 1)
+    with pytest.raises(ValueError):
+        schema.decode(Checked, {"name": ""})
+    assert schema.decode(Slotted, {"name": "a"}) == Slotted("a")
+
+
 def _typical(key: str) -> object:
     return {"name": "n", "path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18,
             "executable": False, "ratio": 0.25, "on": True, "note": "z", "extra": 1}[key]

@@ -186,14 +186,17 @@ def _dataclass_converter(cls: Any) -> Converter:
     # of the value types instead of a step per field (a manifest's files: ~1.5x faster). Anything
     # else (a missing, extra or reordered key, an int for a float) takes the step-by-step path,
     # which gives the same answer or the error; tests/unit/test_cache_schema.py compares them.
-    flat: list[tuple[tuple[str, ...], tuple[type, ...]] | None] = []
+    # Where the generated __init__ would only store the fields (no __post_init__, no slots, no
+    # field left out of it), the record gets a copy of the object as its attributes directly:
+    # ~0.3 us a record instead of ~0.75 (jupyter's trees: 12,000 files on every warm install).
+    flat: list[tuple[tuple[str, ...], tuple[type, ...], bool] | None] = []
 
     def conv(value: Any) -> Any:
         if not plan:
             plan.extend(_steps(cls))
             exacts = [step[3] for step in plan if step[3] is not None]
             names = tuple(step[0] for step in plan)
-            flat.append((names, tuple(exacts)) if plan and len(exacts) == len(plan) else None)
+            flat.append((names, tuple(exacts), _init_only_stores(cls, len(plan))) if plan and len(exacts) == len(plan) else None)
         shape = flat[0]
         if (
             shape is not None
@@ -201,10 +204,31 @@ def _dataclass_converter(cls: Any) -> Converter:
             and tuple(value) == shape[0]
             and tuple(map(type, value.values())) == shape[1]
         ):
+            if shape[2]:
+                record = _new(cls)
+                _set(record, "__dict__", dict(value))
+                return record
             return cls(**value)
         return _step_by_step(cls, plan, value)
 
     return conv
+
+
+_new = object.__new__
+_set = object.__setattr__  # (what a frozen record's __init__ itself stores its fields with)
+
+
+def _init_only_stores(cls: Any, init_fields: int) -> bool:
+    """Whether ``cls(**fields)`` does nothing but store the fields as instance attributes: the
+    dataclass's own __init__, every field an init field, no __post_init__, no __slots__."""
+    init = getattr(vars(cls).get("__init__"), "__code__", None)
+    return (
+        init is not None
+        and init.co_filename == "<string>"  # (one dataclasses wrote, not the class body)
+        and len(dataclasses.fields(cls)) == init_fields
+        and not hasattr(cls, "__post_init__")
+        and not hasattr(cls, "__slots__")
+    )
 
 
 def _step_by_step(cls: Any, plan: list[_Step], value: Any) -> Any:
