@@ -322,9 +322,13 @@ class Bench:
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         # Never let a caller's venv or a per-tool cache/config from the shell leak into runs.
+        # PYTHONDONTWRITEBYTECODE too: a shell may set it (this machine's does), and then the
+        # Python tools would run without the bytecode caches a user's install writes as it runs
+        # (satchel's table of compiled dataclass methods; pip's and satchel's own modules are
+        # compiled when they are installed).
         for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME", "UV_CACHE_DIR",
                     "SATCHEL_CACHE_DIR", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "UV_NO_CACHE",
-                    "UV_OFFLINE", "PIP_REQUIRE_VIRTUALENV", "PIP_USER"):
+                    "UV_OFFLINE", "PIP_REQUIRE_VIRTUALENV", "PIP_USER", "PYTHONDONTWRITEBYTECODE"):
             env.pop(key, None)
         if self.args.pip_config == "isolated":
             # pip and satchel see only pip's built-in default index, like uv does.

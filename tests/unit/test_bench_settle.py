@@ -109,3 +109,17 @@ def test_the_bench_drops_the_caches_unless_told_to_keep_them(
     assert not (runner.trash / "old-venv").exists()
     assert calls == (["sleep 30"] if keep else ["drop"])
     assert runner.caches_dropped is (not keep)
+
+
+def test_the_tools_run_as_a_user_would_run_them(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No caller's venv, cache or bytecode setting reaches a timed run: PYTHONDONTWRITEBYTECODE
+    would keep satchel from writing its table of compiled dataclass methods."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("SATCHEL_CACHE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "venv"))
+    runner = bench.Bench(bench.parse_args(["--work", str(tmp_path)]))
+    env = runner.tool_env("satchel", "trio")
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "VIRTUAL_ENV" not in env
+    assert env["SATCHEL_CACHE_DIR"] == str(runner.cache_dir("satchel", "trio"))

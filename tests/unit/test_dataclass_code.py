@@ -184,7 +184,7 @@ def _flip_last_byte(data: bytes) -> bytes:
 
 
 def _with_body(body: bytes) -> bytes:
-    return dataclass_code._header() + dataclass_code._sha256(body) + body
+    return dataclass_code._header() + dataclass_code._digest(body) + body
 
 
 FAULTS = {
