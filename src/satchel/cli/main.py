@@ -55,13 +55,13 @@ def run() -> None:
     then :func:`satchel.cli.leave.leave`, which exits without tearing the interpreter down."""
     from satchel.cli.leave import leave  # (before main(): see leave)
 
-    leave(main(keep_dataclass_code=True))
+    leave(main(keep_compiled_code=True))
 
 
-def main(argv: Sequence[str] | None = None, *, keep_dataclass_code: bool = False) -> int:
-    """Run one command line; its exit status. ``keep_dataclass_code``: the compiled methods of
-    the records it defines are read from, and kept in, a table beside satchel's bytecode
-    (``satchel.cli.dataclass_code``: the program's, not every caller's)."""
+def main(argv: Sequence[str] | None = None, *, keep_compiled_code: bool = False) -> int:
+    """Run one command line; its exit status. ``keep_compiled_code``: the dataclass methods and
+    regular expressions it compiles are read from, and kept in, a table beside satchel's
+    bytecode (``satchel.cli.compiled_code``: the program's, not every caller's)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list == ["--version"]:
         sys.stdout.write(f"satchel {__version__}\n")
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None, *, keep_dataclass_code: bool = False
     # again before a command does its real work (``_collect_for_work``).
     gc.disable()
     try:
-        return _main(args_list, collecting, broken, keep_dataclass_code)
+        return _main(args_list, collecting, broken, keep_compiled_code)
     finally:
         # As it was (main() also runs inside other programs: the tests).
         gc.set_threshold(*threshold)
@@ -113,15 +113,15 @@ def _collect_for_work() -> None:
 
 
 def _main(
-    args_list: list[str], collecting: bool, broken: Broken | None = None, keep_dataclass_code: bool = False
+    args_list: list[str], collecting: bool, broken: Broken | None = None, keep_compiled_code: bool = False
 ) -> int:
-    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
-    args = parser.parse_args(args_list)
-    if keep_dataclass_code:
-        # (before satchel.settings and the command define their records)
-        from satchel.cli.dataclass_code import install
+    if keep_compiled_code:
+        # (before the parser, satchel.settings and the command compile anything)
+        from satchel.cli.compiled_code import install
 
         install()
+    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
+    args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
         return 2

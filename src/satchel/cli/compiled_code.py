@@ -1,0 +1,324 @@
+"""What the ``satchel`` program compiles while it starts, kept between runs: the methods of
+dataclasses and the programs of regular expressions.
+
+Both are compiled again by every Python process that needs them, and both cost a warm install
+as much as the work it came for:
+
+- :mod:`dataclasses` writes a record's ``__init__``, ``__repr__``, ``__eq__``, ``__hash__`` and,
+  for a frozen one, ``__setattr__`` and ``__delattr__`` as source text and compiles each with
+  ``exec`` when the class is defined: ~90 us a compile here, ~0.75 ms a frozen record, 30-40 ms
+  for the 45 records a warm install defines.
+- :mod:`re` parses a pattern and compiles it to the matcher's code in Python: ~15 ms for the 103
+  patterns of a warm install (packaging's tokenizer and specifiers, :mod:`platform`,
+  :mod:`configparser`, satchel's own), ~5 ms for a no-op one.
+
+Python keeps the compiled code of modules in ``__pycache__``; this keeps those results beside it,
+in one table (:func:`table_path`). :func:`install` (``satchel.cli.main``, for the program only:
+not for other programs that call ``main``) routes the dataclasses module's one ``exec`` through
+:meth:`CompiledCode.exec`, and the regular expression compiler's ``compile`` through
+:meth:`CompiledCode.compile_regex`; each looks its input up in the table and does the work only
+for what the table does not hold. When the program ends, the table is written back if anything
+was compiled.
+
+Why the results are exactly those of the work they replace:
+
+- A code object is a function of its text, its file name, the compiler flags and the
+  optimisation level. The dataclass table is keyed by the whole text; a text missing from it is
+  compiled as ``exec`` compiles it from dataclasses' frame (file ``<string>``, no inherited
+  ``__future__`` flags: ``dont_inherit``); the optimisation level and the interpreter (cache
+  tag, and the magic number of its bytecode in the header) are in the table's name.
+- A compiled pattern is ``_sre.compile(pattern, flags, code, groups, groupindex, indexgroup)``,
+  whose arguments the compiler derives from the pattern and the flags given to ``re.compile``.
+  The regular expression table is keyed by that pattern and those flags and holds the arguments
+  the compiler passed; it is used only by the very interpreter build that wrote it (its
+  version string, the matcher's magic number and code size), and ``_sre.compile`` checks the
+  code it is given. A pattern it refuses is compiled as usual.
+- ``tests/unit/test_compiled_code.py`` compares every method of every satchel record, and every
+  pattern a satchel run compiles, made from the table with the ones made without it.
+- The table is replaced whole (a temporary file renamed over it), and read only when its
+  header and the CRC-32 of its body are right (a check against damage, like the one Python's
+  bytecode files do without: the directory is as trusted as the bytecode beside it; sha256
+  took ~1 ms a run, CRC-32 0.1), and when it holds nothing but what it should. Anything else --
+  missing, unreadable, damaged, another interpreter's -- is an empty table: everything is
+  compiled as it would be, and the table is written anew.
+- Writing follows Python's own rules for bytecode: nothing is written when
+  ``sys.dont_write_bytecode`` is set (``PYTHONDONTWRITEBYTECODE``, ``-B``), the table goes where
+  ``sys.pycache_prefix`` puts ``__pycache__`` (``PYTHONPYCACHEPREFIX``), and a directory that
+  cannot be written is no error. The file name holds satchel's version: an upgrade starts a new
+  table rather than carrying the old one's entries along.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+import threading
+
+from satchel import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import CodeType, ModuleType
+    from typing import Any
+
+    #: ``_sre.compile``'s arguments after the pattern: flags, code, groups, groupindex, indexgroup.
+    RegexArgs = tuple[int, list[int], int, dict[str, int], tuple[Any, ...]]
+
+#: Identifies a table file (then the bytecode's magic number, then the body's CRC-32).
+MAGIC = b"SATCHDC\x02"
+_DIGEST_SIZE = 4
+#: Entries of a table beyond which it keeps only what the run writing it used. Every command
+#: together compiles ~600 methods and ~170 patterns; a pattern built anew on every run (the
+#: email package joins a set of characters into one, in an order that changes with the hash
+#: seed) would otherwise make the table grow with every run that compiles it.
+MAX_ENTRIES = 5000
+
+
+def table_path(package_dir: str) -> str:
+    """Where the table of the satchel installed in ``package_dir`` goes: beside that package's
+    bytecode, named for satchel's version, the interpreter and the optimisation level."""
+    from importlib.util import cache_from_source
+
+    # (a name no module can have, so that no bytecode of a real module is ever this file)
+    pyc = cache_from_source(os.path.join(package_dir, f"compiled-code-{__version__}.py"))
+    return pyc[: -len(".pyc")] + ".bin"
+
+
+def regex_build() -> tuple[str, int, int, int]:
+    """What the regular expression table is valid for: this interpreter build and its matcher."""
+    import _sre
+
+    return (sys.version, _sre.MAGIC, _sre.CODESIZE, sys.maxunicode)
+
+
+class CompiledCode:
+    """The table stored at ``path``, read on first use. ``compile_regex`` stands for
+    ``regex_compile`` (the regular expression compiler's ``compile``)."""
+
+    def __init__(self, path: str, regex_compile: Callable[..., Any] | None = None) -> None:
+        self.path = path
+        self._regex_compile = regex_compile
+        self._methods: dict[str, CodeType] | None = None
+        self._regexes: dict[tuple[str | bytes, int], RegexArgs] = {}
+        self._lock = threading.Lock()
+        self._compiling = threading.local()  # the (pattern, flags) being compiled on this thread
+        self.loaded = {"methods": 0, "regexes": 0}  # found in the file
+        self.compiled = {"methods": 0, "regexes": 0}  # compiled by this process
+        self._used_methods: set[str] = set()
+        self._used_regexes: set[tuple[str | bytes, int]] = set()
+
+    # -- dataclass methods ---------------------------------------------------------------------
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
+        """``exec(source, globals, locals)``, with ``source`` compiled once for all runs."""
+        if not isinstance(source, str):
+            builtins.exec(source, globals, locals)
+            return
+        table = self._methods if self._methods is not None else self._load()
+        code = table.get(source)
+        self._used_methods.add(source)
+        if code is None:
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            with self._lock:
+                table[source] = code
+                self.compiled["methods"] += 1
+        builtins.exec(code, globals, locals)
+
+    # -- regular expressions -------------------------------------------------------------------
+
+    def compile_regex(self, pattern: Any, flags: int = 0) -> Any:
+        """The compiler's ``compile(pattern, flags)``, from the table where it holds the pattern."""
+        assert self._regex_compile is not None
+        if not isinstance(pattern, (str, bytes)) or flags & 128:  # (re.DEBUG prints as it compiles)
+            return self._regex_compile(pattern, flags)
+        if self._methods is None:
+            self._load()
+        key = (pattern, int(flags))
+        self._used_regexes.add(key)
+        args = self._regexes.get(key)
+        if args is not None:
+            import _sre
+
+            flags_, code, groups, groupindex, indexgroup = args
+            try:
+                return _sre.compile(pattern, flags_, code, groups, dict(groupindex), indexgroup)
+            except Exception:  # (it checks the code: refused, the pattern is compiled as usual)
+                self._regexes.pop(key, None)
+        self._compiling.key = key
+        try:
+            return self._regex_compile(pattern, flags)
+        finally:
+            self._compiling.key = None
+
+    def note_regex(
+        self, pattern: Any, flags: int, code: list[int], groups: int, groupindex: Any, indexgroup: Any
+    ) -> None:
+        """Told what the compiler hands ``_sre.compile`` for the pattern being compiled."""
+        key = getattr(self._compiling, "key", None)
+        if key is None or key[0] is not pattern:
+            return
+        # (plain ints, lists, dicts and tuples: what marshal writes, and _regex_entry checks)
+        args = (int(flags), [int(c) for c in code], int(groups), dict(groupindex), tuple(indexgroup))
+        if _regex_entry(key, args):
+            with self._lock:
+                self._regexes[key] = args
+                self.compiled["regexes"] += 1
+
+    # -- the file ------------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, CodeType]:
+        with self._lock:
+            if self._methods is None:
+                methods, regexes = read_table(self.path)
+                self._regexes.update(regexes)
+                self.loaded = {"methods": len(methods), "regexes": len(regexes)}
+                self._methods = methods
+            return self._methods
+
+    def save(self) -> bool:
+        """Write the table back when this process compiled anything (and Python may write
+        bytecode). Returns whether it was written; a failure to write is no error."""
+        import marshal
+
+        with self._lock:
+            if not any(self.compiled.values()) or sys.dont_write_bytecode:
+                return False
+            methods = self._methods or {}
+            if len(methods) > MAX_ENTRIES:
+                methods = {text: methods[text] for text in self._used_methods if text in methods}
+            regexes = self._regexes
+            if len(regexes) > MAX_ENTRIES:
+                regexes = {key: regexes[key] for key in self._used_regexes if key in regexes}
+            table = {"methods": methods, "regexes": regexes, "build": regex_build()}
+            try:
+                body = marshal.dumps(table)
+            except ValueError:  # (something marshal cannot write: then no table, as before)
+                return False
+        directory = os.path.dirname(self.path)
+        tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(_header() + _digest(body) + body)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            return False
+        return True
+
+
+def read_table(path: str) -> tuple[dict[str, CodeType], dict[tuple[str | bytes, int], RegexArgs]]:
+    """The two tables in ``path`` (methods, regexes); empty when there is none, or it is not
+    exactly a table this interpreter wrote (the regexes also when another build wrote them)."""
+    import marshal
+    from types import CodeType
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return {}, {}
+    header = _header()
+    start = len(header) + _DIGEST_SIZE
+    if data[: len(header)] != header or _digest(data[start:]) != data[len(header) : start]:
+        return {}, {}
+    try:
+        body = marshal.loads(data[start:])
+    except (EOFError, ValueError, TypeError):
+        return {}, {}
+    if not isinstance(body, dict) or set(body) != {"methods", "regexes", "build"}:
+        return {}, {}
+    methods, regexes = body["methods"], body["regexes"]
+    if not isinstance(methods, dict) or not all(
+        type(text) is str and type(code) is CodeType for text, code in methods.items()
+    ):
+        return {}, {}
+    if body["build"] != regex_build() or not isinstance(regexes, dict):
+        return methods, {}
+    if not all(_regex_entry(key, args) for key, args in regexes.items()):
+        return methods, {}
+    return methods, regexes
+
+
+def _regex_entry(key: Any, args: Any) -> bool:
+    return (
+        type(key) is tuple
+        and len(key) == 2
+        and type(key[0]) in (str, bytes)
+        and type(key[1]) is int
+        and type(args) is tuple
+        and len(args) == 5
+        and type(args[0]) is int
+        and type(args[1]) is list
+        and all(type(c) is int for c in args[1])
+        and type(args[2]) is int
+        and type(args[3]) is dict
+        and all(type(k) is str and type(v) is int for k, v in args[3].items())
+        and type(args[4]) is tuple
+        and all(g is None or type(g) is str for g in args[4])
+    )
+
+
+class _NotingSre:
+    """Stands in for ``_sre`` in the regular expression compiler: everything is the real
+    module's, and what ``compile`` is given is also told to ``note``."""
+
+    def __init__(self, real: ModuleType, note: Callable[..., None]) -> None:
+        self._real = real
+        self._note = note
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def compile(
+        self, pattern: Any, flags: int, code: list[int], groups: int, groupindex: Any, indexgroup: Any
+    ) -> Any:
+        self._note(pattern, flags, code, groups, groupindex, indexgroup)
+        return self._real.compile(pattern, flags, code, groups, groupindex, indexgroup)
+
+
+def regex_compiler() -> ModuleType:
+    """The module whose ``compile`` :func:`re.compile` calls (``re._compiler``; before Python
+    3.11, ``sre_compile``)."""
+    import re
+
+    if sys.version_info >= (3, 11):
+        return re._compiler  # type: ignore[attr-defined,no-any-return]
+    import sre_compile  # (Python 3.10)
+
+    return sre_compile
+
+
+def install(path: str | None = None) -> CompiledCode:
+    """Route the dataclasses module's ``exec`` and the regular expression compiler through a
+    table at ``path`` (default: beside satchel's bytecode), written back when the program
+    exits."""
+    import atexit
+    import dataclasses
+
+    if path is None:
+        path = table_path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    compiler = regex_compiler()
+    code = CompiledCode(path, compiler.compile)
+    dataclasses.exec = code.exec  # type: ignore[attr-defined]  # (shadows the built-in there only)
+    compiler.compile = code.compile_regex  # type: ignore[attr-defined]
+    compiler._sre = _NotingSre(compiler._sre, code.note_regex)  # type: ignore[attr-defined]
+    atexit.register(code.save)
+    return code
+
+
+def _header() -> bytes:
+    from importlib.util import MAGIC_NUMBER
+
+    return MAGIC + MAGIC_NUMBER
+
+
+def _digest(data: bytes) -> bytes:
+    import zlib
+
+    return zlib.crc32(data).to_bytes(_DIGEST_SIZE, "big")
