@@ -81,12 +81,12 @@ def test_a_table_holds_what_one_run_compiled_and_the_next_run_compiles_nothing(
     path = str(tmp_path / "__pycache__" / "table.bin")
     first = CompiledCode(path)
     made = define(first, monkeypatch)
-    assert first.loaded["methods"] == 0 and first.compiled["methods"] >= 9  # Point: 6; Version: 3 + 4 orders
+    assert first.loaded["code"] == 0 and first.compiled["code"] >= 9  # Point: 6; Version: 3 + 4 orders
     assert first.save() and os.path.exists(path)
 
     second = CompiledCode(path)
     again = define(second, monkeypatch)
-    assert second.loaded["methods"] == first.compiled["methods"] and second.compiled["methods"] == 0
+    assert second.loaded["code"] == first.compiled["code"] and second.compiled["code"] == 0
     assert not second.save()  # nothing new: the table is not written again
     for name in ("Point", "Version"):
         assert generated_code(again[name]) == generated_code(made[name])  # type: ignore[arg-type]
@@ -102,7 +102,7 @@ def test_other_sources_reach_the_builtin_exec_untouched(tmp_path: Path) -> None:
     code = CompiledCode(str(tmp_path / "table.bin"))
     namespace: dict[str, object] = {}
     code.exec(compile("x = 6 * 7", "<s>", "exec"), namespace)
-    assert namespace["x"] == 42 and code.compiled["methods"] == 0
+    assert namespace["x"] == 42 and code.compiled["code"] == 0
 
 
 # -- the same code as dataclasses' own, for every record satchel defines --------------------------
@@ -119,12 +119,17 @@ DUMP = textwrap.dedent(
         if info.name.endswith(".__main__"):
             continue  # (runs the program)
         importlib.import_module(info.name)
+    import typing
     found = {}
     for name, module in list(sys.modules.items()):
         if not name.startswith("satchel"):
             continue
         for value in vars(module).values():
             if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name:
+                for field in dataclasses.fields(value):
+                    if isinstance(field.type, str):
+                        ref = typing.ForwardRef(field.type, is_argument=False, is_class=True)
+                        found[f"annotation {field.type}"] = ref.__forward_code__
                 for method, member in vars(value).items():
                     function = getattr(member, "__wrapped__", member)
                     c = getattr(function, "__code__", None)
@@ -133,7 +138,7 @@ DUMP = textwrap.dedent(
     with open(out, "wb") as fh:
         fh.write(marshal.dumps(found))
     if mode != "plain":
-        print(code.loaded["methods"], code.compiled["methods"], code.loaded["regexes"], code.compiled["regexes"])
+        print(code.loaded["code"], code.compiled["code"], code.loaded["regexes"], code.compiled["regexes"])
         code.save()
     """
 )
@@ -160,6 +165,7 @@ def test_every_satchel_record_gets_the_methods_dataclasses_compiles_itself(tmp_p
         dumps[mode] = marshal.loads(out.read_bytes())
     plain = dumps["plain"]
     assert len(plain) > 300  # every record's methods (about 100 records)
+    assert sum(key.startswith("annotation ") for key in plain) > 100  # and their annotations
     loaded, compiled, regexes_loaded, regexes_compiled = map(int, counts["compiling"])
     assert loaded == 0 and compiled > 200 and regexes_loaded == 0 and regexes_compiled > 50
     assert counts["reading"] == [str(compiled), "0", str(regexes_compiled), "0"]  # all from the table
@@ -177,7 +183,8 @@ def test_every_satchel_record_gets_the_methods_dataclasses_compiles_itself(tmp_p
 
     # The patterns those runs compiled (satchel's, packaging's, the standard library's), built
     # from the table, are the ones the compiler builds here.
-    regexes = read_table(table)[1]
+    code, regexes = read_table(table)
+    assert sum(mode == "eval" for mode, _ in code) > 100  # the annotations went through the table
     assert len(regexes) == regexes_compiled
     import _sre
 
@@ -247,7 +254,7 @@ def test_a_regex_entry_the_matcher_refuses_is_compiled_as_usual(
     methods, regexes = read_table(str(path))
     flags, code, groups, groupindex, indexgroup = regexes[(pattern, 0)]
     regexes[(pattern, 0)] = (flags, [99999, *code[1:]], groups, groupindex, indexgroup)
-    body = marshal.dumps({"methods": methods, "regexes": regexes, "build": compiled_code.regex_build()})
+    body = marshal.dumps({"code": methods, "regexes": regexes, "build": compiled_code.regex_build()})
     path.write_bytes(_with_body(body))
     with monkeypatch.context() as patch:
         second = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
@@ -269,7 +276,7 @@ def test_regexes_of_another_interpreter_build_are_not_used(
     assert regexes and methods
     version, magic, size, top = compiled_code.regex_build()
     other = (version + " (patched)", magic, size, top)
-    path.write_bytes(_with_body(marshal.dumps({"methods": methods, "regexes": regexes, "build": other})))
+    path.write_bytes(_with_body(marshal.dumps({"code": methods, "regexes": regexes, "build": other})))
     assert read_table(str(path)) == (methods, {})  # the methods are the bytecode's: still good
 
 
@@ -317,10 +324,11 @@ FAULTS = {
     "not a table": lambda data: b"#!/bin/sh\n" + data,
     "checksum right, body not marshal": lambda data: _with_body(b"\xff not marshal"),
     "checksum right, other values": lambda data: _with_body(
-        marshal.dumps({"methods": {"def f(): pass": 1}, "regexes": {}, "build": compiled_code.regex_build()})
+        marshal.dumps({"code": {("exec", "def f(): pass"): 1}, "regexes": {}, "build": compiled_code.regex_build()})
     ),
     "checksum right, not a dict": lambda data: _with_body(marshal.dumps([1, 2])),
-    "checksum right, other keys": lambda data: _with_body(marshal.dumps({"methods": {}})),
+    "checksum right, other keys": lambda data: _with_body(marshal.dumps({"code": {}})),
+    "an older table": lambda data: _with_body(marshal.dumps({"methods": {}, "regexes": {}, "build": 0})),
 }
 
 
@@ -334,9 +342,9 @@ def test_a_broken_table_is_an_empty_one_and_is_written_anew(
     assert read_table(str(path)) == ({}, {})
     code = CompiledCode(str(path))
     define(code, monkeypatch)
-    assert code.loaded["methods"] == 0 and code.compiled["methods"] > 0
+    assert code.loaded["code"] == 0 and code.compiled["code"] > 0
     assert code.save()
-    assert len(read_table(str(path))[0]) == code.compiled["methods"]  # healed: a whole table again
+    assert len(read_table(str(path))[0]) == code.compiled["code"]  # healed: a whole table again
 
 
 def test_a_directory_in_place_of_the_table_is_no_error(
@@ -346,7 +354,7 @@ def test_a_directory_in_place_of_the_table_is_no_error(
     path.mkdir()
     code = CompiledCode(str(path))
     define(code, monkeypatch)
-    assert code.loaded["methods"] == 0 and code.compiled["methods"] > 0
+    assert code.loaded["code"] == 0 and code.compiled["code"] > 0
     assert not code.save()  # cannot be written there: the run goes on, nothing left behind
     assert path.is_dir() and os.listdir(tmp_path) == ["table.bin"]
 
