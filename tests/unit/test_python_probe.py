@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -81,6 +83,41 @@ def test_probe_pyenv_interpreters(minor: str) -> None:
     nodot = minor.replace(".", "")
     assert interp.tags[0].startswith(f"cp{nodot}-cp{nodot}-")
     assert interp.tags[-1] == "py30-none-any"
+
+
+PLATFORM_MARKERS = """
+import json, os, platform, sys
+print(json.dumps({
+    "platform_machine": platform.machine(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "platform_python_implementation": platform.python_implementation(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+}))
+"""
+
+
+@pytest.mark.parametrize("minor", SUPPORTED)
+def test_the_probes_markers_are_platforms(minor: str, tmp_path: Path) -> None:
+    """The differential test of the probe's markers without ``platform`` (CPython on Linux):
+    in a venv of each Python, the same values as ``platform`` gives there, and neither
+    ``platform``, ``json`` nor ``re`` imported by the probe (the base interpreters' own
+    ``.pth`` files may import ``re``; a fresh venv has none)."""
+    base = pyenv_python(minor)
+    if base is None:
+        pytest.skip(f"no pyenv Python {minor} installed")
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    exe = tmp_path / "venv" / "bin" / "python"
+    answer = subprocess.run([str(exe), "-E", "-s", "-c", PLATFORM_MARKERS], capture_output=True, text=True, check=True)
+    want = json.loads(answer.stdout)
+    markers = run_probe(exe).markers
+    assert {key: markers[key] for key in want} == want
+    if sys.platform.startswith("linux"):
+        check = script_text() + "\nprint(sorted({'platform', 'json', 're'} & set(sys.modules)))"
+        run = subprocess.run([str(exe), "-E", "-s", "-c", check], capture_output=True, text=True, check=True)
+        assert run.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("minor", ["2.7", "3.6", "3.7"])
@@ -164,3 +201,35 @@ def test_importing_the_probe_script_runs_nothing(capsys: pytest.CaptureFixture[s
     importlib.reload(probe_script)
     assert sys.path == path
     assert capsys.readouterr().out == ""
+
+
+def test_the_probes_version_pair_is_the_regular_expressions() -> None:
+    """``version_pair`` is ``re.match(r"([0-9]+)\\.([0-9]+)", text)`` without ``re``."""
+    import itertools
+    import re
+
+    pieces = ["2", "17", "0", "x", ".", "-", " ", "2a", "٣", "", "glibc"]
+    texts = {"".join(p) for n in range(1, 5) for p in itertools.product(pieces, repeat=n)}
+    assert len(texts) > 10_000
+    for text in texts:
+        m = re.match(r"([0-9]+)\.([0-9]+)", text)
+        want = (int(m.group(1)), int(m.group(2))) if m else None
+        assert probe_script.version_pair(text) == want, text
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "3.11.7 (main, Dec  6 2026, 10:00:00) [GCC 12.2.0]",
+        "3.13.0rc1 (main, Sep  1 2024, 00:00:00) [GCC 12.2.0]",
+        "3.12.0+ (heads/3.12:abcdef, Oct  2 2023, 00:00:00) [GCC 12.2.0]",
+        "3.12 (main, Oct  2 2023, 00:00:00) [GCC 12.2.0]",
+        "3.10.14 (tags/v3.10.14:abc, Mar 19 2024, 00:00:00) [Clang 15.0.0 ]",
+    ],
+)
+def test_the_probes_python_version_is_platforms(version: str) -> None:
+    """``leading_version`` is what ``platform.python_version()`` makes of a CPython
+    ``sys.version`` (its parser takes the string as an argument)."""
+    import platform
+
+    assert probe_script.leading_version(version) == platform._sys_version(version)[1]  # type: ignore[attr-defined]
