@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from satchel.errors import InstallError
-from satchel.install.link import Linker, write_file
+from satchel.install.link import Linker, write_file, write_new_file
 
 
 @pytest.fixture
@@ -164,3 +164,19 @@ def test_write_file_replaces_with_a_fresh_file(tmp_path: Path, cached: list[Path
     assert os.stat(dst).st_nlink == 1
     assert os.stat(dst).st_mode & 0o777 == 0o644
     assert cached[0].read_text() == "x = 0\n"  # the cache file is untouched
+
+
+def test_write_new_file_creates_with_the_exact_mode_and_never_replaces(tmp_path: Path) -> None:
+    """The staged .dist-info's own files: created once, exactly 0o644 even under a umask that
+    takes group and other bits away, and a name already taken is an error (nothing replaced)."""
+    old = os.umask(0o077)
+    try:
+        write_new_file(tmp_path / "INSTALLER", b"satchel\n", mode=0o644)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "INSTALLER").read_bytes() == b"satchel\n"
+    assert os.stat(tmp_path / "INSTALLER").st_mode & 0o777 == 0o644
+    with pytest.raises(FileExistsError):
+        write_new_file(tmp_path / "INSTALLER", b"other\n")
+    assert (tmp_path / "INSTALLER").read_bytes() == b"satchel\n"
+    assert leftovers(tmp_path) == []

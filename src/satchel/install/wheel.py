@@ -29,7 +29,7 @@ from satchel.errors import InstallError
 from satchel.install import scripts
 from satchel.install.installed import Headers, InstalledDist, parse_headers
 from satchel.install.layout import SCHEMES, SIGNATURE_FILES
-from satchel.install.link import Linker, StrPath, temp_sibling, write_file
+from satchel.install.link import Linker, StrPath, temp_sibling, write_file, write_new_file
 from satchel.install.record import format_sha256_record, hash_bytes, hash_file
 from satchel.python.run import TargetError, run_in_target
 
@@ -104,14 +104,12 @@ class _Transaction:
             self.ensure_dir(directory)
         self.dirs.add(directory)
 
-    def about_to_write(self, dst: str, at: str | None = None) -> None:
-        """``dst`` is written now, at ``at`` if not in place (its place in the staged
-        ``.dist-info`` directory)."""
-        path = dst if at is None else at
+    def about_to_write(self, dst: str) -> None:
+        """``dst`` is written now, in place (replacing what may be there)."""
         self.current = dst
-        self.ensure_dir(os.path.dirname(path))
-        if not os.path.lexists(path):
-            self.created_files.append(path)
+        self.ensure_dir(os.path.dirname(dst))
+        if not os.path.lexists(dst):
+            self.created_files.append(dst)
 
     def rollback(self) -> None:
         for f in reversed(self.created_files):
@@ -216,9 +214,7 @@ def install_tree(
         rows = [(_relative(dst, root, prefix), sha, size) for dst, (sha, size) in txn.record.items()]
         record_path = os.path.join(target, "RECORD")
         text = format_sha256_record(rows, _relative(record_path, root, prefix))
-        staged_record = os.path.join(staging, "RECORD")
-        txn.about_to_write(record_path, staged_record)
-        write_file(staged_record, text.encode("utf-8"), mode=0o644)
+        _write_staged(txn, record_path, os.path.join(staging, "RECORD"), text.encode("utf-8"))
         txn.current = target
         _publish(staging, target)
     except OSError as exc:
@@ -322,10 +318,21 @@ def _plan(
 
 def _write(txn: _Transaction, dst: str, data: bytes, mode: int, staging: str | None = None) -> None:
     """Write a fresh file ``dst``; one of the ``.dist-info`` goes into ``staging`` for now."""
-    at = dst if staging is None else os.path.join(staging, os.path.basename(dst))
-    txn.about_to_write(dst, at)
-    write_file(at, data, mode=mode)
+    if staging is None:
+        txn.about_to_write(dst)
+        write_file(dst, data, mode=mode)
+    else:
+        _write_staged(txn, dst, os.path.join(staging, os.path.basename(dst)), data, mode)
     txn.record[dst] = hash_bytes(data)
+
+
+def _write_staged(txn: _Transaction, dst: str, at: str, data: bytes, mode: int = 0o644) -> None:
+    """Create ``at``, the place of ``dst`` in the staged ``.dist-info``: a new file (nothing of
+    the wheel's is linked under these names) in a directory only this install sees."""
+    txn.current = dst
+    txn.ensure_dir(os.path.dirname(at))
+    txn.created_files.append(at)
+    write_new_file(at, data, mode=mode)
 
 
 def _is_within(filename: object, directory: StrPath) -> bool:
