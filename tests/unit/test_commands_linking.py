@@ -72,6 +72,30 @@ def test_a_fresh_venv_at_rest_counts_as_slow() -> None:
     assert helper_seen.is_set()
 
 
+def test_whether_items_may_go_side_by_side_is_asked_only_when_a_helper_would_start() -> None:
+    """Fast linking never asks (finding out reads every manifest); slow linking asks once, and
+    a no keeps every item on the calling thread, in order."""
+    asked: list[bool] = []
+
+    def ask(answer: bool) -> bool:
+        asked.append(answer)
+        return answer
+
+    seen: list[int] = []
+    assert install_adaptively(list(range(50)), seen.append, lambda i: 100_000, parallel=lambda: ask(True)) is False
+    assert asked == [] and seen == list(range(50))
+
+    order: list[tuple[str, int]] = []
+
+    def slow(i: int) -> None:
+        order.append((threading.current_thread().name, i))
+        time.sleep(0.01)  # 100 files in >= 10 ms: slow
+
+    assert install_adaptively(list(range(8)), slow, lambda i: 100, parallel=lambda: ask(False)) is False
+    assert asked == [False]
+    assert order == [(threading.current_thread().name, i) for i in range(8)]
+
+
 @pytest.mark.parametrize("who", ["calling", "helper"])
 def test_a_failure_stops_the_rest_and_is_raised(who: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linking, "SLOW_NS_PER_FILE", 0)  # always slow: the helper starts at once

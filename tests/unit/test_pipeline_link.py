@@ -69,9 +69,18 @@ def test_distributions_are_installed_side_by_side(tmp_path: Path, monkeypatch: p
         assert (site / spec.dist_info / "RECORD").is_file()
 
 
+@pytest.mark.parametrize("linking", ["fast", "slow"])
 def test_distributions_writing_the_same_file_are_installed_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linking: str
 ) -> None:
+    """Also when linking is slow on 2 cores (a second thread would start): then the overlap is
+    found and the calling thread installs the rest alone, in order."""
+    if linking == "slow":
+        from satchel.commands import linking as adaptive
+
+        monkeypatch.setattr(adaptive, "SAMPLE_FILES", 0)
+        monkeypatch.setattr(adaptive, "SLOW_NS_PER_FILE", 0)
+        monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
     specs = [
         WheelSpec("first", "1.0", files={"common/shared.py": "owner = 'first'\n", "first/__init__.py": ""}),
         WheelSpec("other", "1.0"),

@@ -352,17 +352,24 @@ class Installer:
                     trees[pkg.name] = self.tree_for(finder, pkg, fresh=True)
             task.advance()
 
+        if (os.cpu_count() or 1) <= 2 and len(packages) > 1:
+            from satchel.commands.linking import install_adaptively
+
+            # (whether two distributions write the same file is asked only when a second
+            # thread would help: then they are installed in order, on this thread alone)
+            if install_adaptively(
+                packages,
+                install_one,
+                lambda pkg: len(trees[pkg.name].manifest.files),
+                parallel=lambda: not _overlapping(packages, trees),
+            ):
+                log.debug("linking was slow (a busy filesystem): a second thread helped")
+            return
         if len(packages) <= 1 or _overlapping(packages, trees):
             # Distributions that write the same file are installed one after the other, in
             # order, so that which one wins does not depend on thread timing.
             for pkg in packages:
                 install_one(pkg)
-            return
-        if (os.cpu_count() or 1) <= 2:
-            from satchel.commands.linking import install_adaptively
-
-            if install_adaptively(packages, install_one, lambda pkg: len(trees[pkg.name].manifest.files)):
-                log.debug("linking was slow (a busy filesystem): a second thread helped")
             return
         workers = min(LINK_WORKERS, len(packages))
         # Linking is mostly directory creation and link(2) in the kernel, which runs without the
