@@ -59,9 +59,10 @@ def run() -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, keep_compiled_code: bool = False) -> int:
-    """Run one command line; its exit status. ``keep_compiled_code``: the dataclass methods and
-    regular expressions it compiles are read from, and kept in, a table beside satchel's
-    bytecode (``satchel.cli.compiled_code``: the program's, not every caller's)."""
+    """Run one command line; its exit status. ``keep_compiled_code``: what it compiles while it
+    starts (dataclass methods, annotations, regular expressions) is read from, and kept in, a
+    table beside satchel's bytecode (``satchel.cli.compiled_code``: the program's, not every
+    caller's)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list == ["--version"]:
         sys.stdout.write(f"satchel {__version__}\n")
