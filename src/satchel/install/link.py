@@ -16,8 +16,10 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal, Union
 
+from satchel.cache.atomic import write_new
 from satchel.errors import InstallError
 from satchel.settings import LINK_MODES  # (one list: the CLI's choices, SATCHEL_LINK_MODE)
 
@@ -74,18 +76,12 @@ def write_file(dst: StrPath, data: bytes, *, mode: int = 0o644) -> None:
 
 
 def write_new_file(path: StrPath, data: bytes, *, mode: int = 0o644) -> None:
-    """Create ``path``, which must not exist, holding ``data`` with exactly ``mode``: a file of a
-    directory nobody else sees yet (a staged ``.dist-info``, published whole by one rename), so
-    it needs no temporary name of its own (``write_file``'s temporary name, ``chmod``, rename and
-    check are 4 system calls more a file)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, mode)  # (exactly: the umask only ever took bits away from 0o600)
-    finally:
-        os.close(fd)
+    """Create ``path``, which must not exist (``O_EXCL``: not even as a link), holding ``data``
+    with exactly ``mode``: a file of a directory nobody else sees yet (a staged ``.dist-info``,
+    published whole by one rename), so it needs no temporary name of its own (``write_file``'s
+    temporary name, rename and check are 3 system calls more a file)."""
+    write_new(Path(path), data, mode=0o600)
+    os.chmod(path, mode)  # (exactly: the umask only ever took bits away from 0o600)
 
 
 class Linker:
