@@ -76,9 +76,9 @@ if TYPE_CHECKING:
 MAGIC = b"SATCHDC\x03"
 _DIGEST_SIZE = 4
 #: Entries of a table beyond which it keeps only what the run writing it used. Every command
-#: together compiles ~600 methods, ~250 annotations and ~170 patterns; a pattern built anew on every run (the
-#: email package joins a set of characters into one, in an order that changes with the hash
-#: seed) would otherwise make the table grow with every run that compiles it.
+#: together compiles ~600 methods, ~250 annotations and ~170 patterns; a pattern built anew on
+#: every run (the email package joins a set of characters into one, in an order that changes
+#: with the hash seed) would otherwise make the table grow with every run that compiles it.
 MAX_ENTRIES = 5000
 
 
