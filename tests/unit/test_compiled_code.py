@@ -299,6 +299,50 @@ def test_a_table_past_its_bound_keeps_what_the_run_used(
     assert len(read_table(path)[1]) < 6 * 5 + 1
 
 
+def test_patterns_whose_text_changes_order_from_run_to_run_are_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The email package builds patterns from sets of characters: a new order every run. Such a
+    pattern is compiled (and the same as the compiler's) but not kept, so a run that only met
+    one writes nothing; a new pattern is still kept."""
+    path = str(tmp_path / "table.bin")
+    with monkeypatch.context() as patch:
+        first = install_on_compiler(lambda original: CompiledCode(path, original), patch)
+        first.compile_regex(r"[^\[\]@<>:;,]+", 0)
+        assert first.save()
+    with monkeypatch.context() as patch:
+        second = install_on_compiler(lambda original: CompiledCode(path, original), patch)
+        again = second.compile_regex(r"[^<>@:\];\[,]+", 0)  # the same characters, another order
+        assert second.compiled["regexes"] == 0 and not second.save()
+        assert again == regex_compiler().compile(r"[^<>@:\];\[,]+", 0)
+        second.compile_regex(r"[^<>@:\];\[,]+", re.IGNORECASE)  # other flags: another pattern
+        second.compile_regex(r"new[0-9]+", 0)
+        assert second.compiled["regexes"] == 2 and second.save()
+    assert set(read_table(path)[1]) == {
+        (r"[^\[\]@<>:;,]+", 0),
+        (r"[^<>@:\];\[,]+", int(re.IGNORECASE)),
+        (r"new[0-9]+", 0),
+    }
+
+
+def test_a_cold_install_leaves_the_table_as_it_found_it(tmp_path: Path) -> None:
+    """The program's own case: the email package's patterns (imported by an install that
+    downloads) with two hash seeds; the second run writes nothing."""
+    code = (
+        "import sys; from satchel.cli import compiled_code; "
+        "c = compiled_code.install(sys.argv[1]); import email._header_value_parser; "
+        "print(c.compiled['regexes'], c.save())"
+    )
+    table = str(tmp_path / "table.bin")
+    runs = []
+    for seed in ("1", "2"):
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", code, table], capture_output=True, text=True, env=env, check=True)
+        runs.append(proc.stdout.split())
+    assert int(runs[0][0]) > 0 and runs[0][1] == "True"
+    assert runs[1] == ["0", "False"]
+
+
 # -- faults: anything but a table this interpreter wrote is an empty one, written anew -------------
 
 

@@ -52,6 +52,10 @@ Why the results are exactly those of the work they replace:
   ``sys.pycache_prefix`` puts ``__pycache__`` (``PYTHONPYCACHEPREFIX``), and a directory that
   cannot be written is no error. The file name holds satchel's version: an upgrade starts a new
   table rather than carrying the old one's entries along.
+- A table stays the same size from run to run: a pattern whose text is a stored pattern's
+  characters in another order is not kept (the email package joins sets of characters into
+  patterns whose order changes with the hash seed), and past :data:`MAX_ENTRIES` a table keeps
+  only what the run writing it used.
 """
 
 from __future__ import annotations
@@ -76,9 +80,8 @@ if TYPE_CHECKING:
 MAGIC = b"SATCHDC\x03"
 _DIGEST_SIZE = 4
 #: Entries of a table beyond which it keeps only what the run writing it used. Every command
-#: together compiles ~600 methods, ~250 annotations and ~170 patterns; a pattern built anew on
-#: every run (the email package joins a set of characters into one, in an order that changes
-#: with the hash seed) would otherwise make the table grow with every run that compiles it.
+#: together compiles ~600 methods, ~250 annotations and ~200 patterns; this bounds a table
+#: against texts new on every run that :meth:`CompiledCode.note_regex` does not recognise.
 MAX_ENTRIES = 5000
 
 
@@ -114,6 +117,8 @@ class CompiledCode:
         self.compiled = {"code": 0, "regexes": 0}  # compiled by this process
         self._used_code: set[tuple[str, str]] = set()
         self._used_regexes: set[tuple[str | bytes, int]] = set()
+        # the (sorted characters, flags) of the stored patterns, made on the first miss
+        self._shapes: dict[tuple[str | bytes, int], tuple[str | bytes, int]] | None = None
 
     # -- dataclass methods and annotations ----------------------------------------------------
 
@@ -178,10 +183,20 @@ class CompiledCode:
             return
         # (plain ints, lists, dicts and tuples: what marshal writes, and _regex_entry checks)
         args = (int(flags), [int(c) for c in code], int(groups), dict(groupindex), tuple(indexgroup))
-        if _regex_entry(key, args):
-            with self._lock:
-                self._regexes[key] = args
-                self.compiled["regexes"] += 1
+        if not _regex_entry(key, args):
+            return
+        with self._lock:
+            # A pattern whose text is another stored one's in another order is not kept: such
+            # texts are joined from sets (the email package's), in an order that changes with
+            # the hash seed, so every run would add one more and write the table again. It is
+            # compiled as usual, every time.
+            if self._shapes is None:
+                self._shapes = {_shape(known): known for known in self._regexes}
+            shape = _shape(key)
+            if self._shapes.setdefault(shape, key) != key:
+                return
+            self._regexes[key] = args
+            self.compiled["regexes"] += 1
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -286,6 +301,12 @@ def _regex_entry(key: Any, args: Any) -> bool:
         and type(args[4]) is tuple
         and all(g is None or type(g) is str for g in args[4])
     )
+
+
+def _shape(key: tuple[str | bytes, int]) -> tuple[str | bytes, int]:
+    """A pattern's characters in order, and its flags: equal for texts that differ by order."""
+    pattern, flags = key
+    return ("".join(sorted(pattern)) if isinstance(pattern, str) else bytes(sorted(pattern)), flags)
 
 
 class _NotingSre:
