@@ -254,8 +254,7 @@ def test_a_regex_entry_the_matcher_refuses_is_compiled_as_usual(
     methods, regexes = read_table(str(path))
     flags, code, groups, groupindex, indexgroup = regexes[(pattern, 0)]
     regexes[(pattern, 0)] = (flags, [99999, *code[1:]], groups, groupindex, indexgroup)
-    body = marshal.dumps({"code": methods, "regexes": regexes, "build": compiled_code.regex_build()})
-    path.write_bytes(_with_body(body))
+    path.write_bytes(_with_body(_table_body(methods, regexes, compiled_code.regex_build())))
     with monkeypatch.context() as patch:
         second = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
         compiled = second.compile_regex(pattern, 0)
@@ -276,7 +275,7 @@ def test_regexes_of_another_interpreter_build_are_not_used(
     assert regexes and methods
     version, magic, size, top = compiled_code.regex_build()
     other = (version + " (patched)", magic, size, top)
-    path.write_bytes(_with_body(marshal.dumps({"code": methods, "regexes": regexes, "build": other})))
+    path.write_bytes(_with_body(_table_body(methods, regexes, other)))
     assert read_table(str(path)) == (methods, {})  # the methods are the bytecode's: still good
 
 
@@ -360,6 +359,17 @@ def _with_body(body: bytes) -> bytes:
     return compiled_code._header() + compiled_code._digest(body) + body
 
 
+def _table_body(code: dict[Any, Any], regexes: dict[Any, Any], build: object) -> bytes:
+    """A table's body as the program writes one: every entry's value marshalled on its own."""
+    return marshal.dumps(
+        {
+            "code": {key: marshal.dumps(value) for key, value in code.items()},
+            "regexes": {key: marshal.dumps(value) for key, value in regexes.items()},
+            "build": build,
+        }
+    )
+
+
 FAULTS = {
     "damaged body": _flip_last_byte,
     "truncated": lambda data: data[: len(data) // 2],
@@ -369,6 +379,15 @@ FAULTS = {
     "checksum right, body not marshal": lambda data: _with_body(b"\xff not marshal"),
     "checksum right, other values": lambda data: _with_body(
         marshal.dumps({"code": {("exec", "def f(): pass"): 1}, "regexes": {}, "build": compiled_code.regex_build()})
+    ),
+    "checksum right, entries not marshalled": lambda data: _with_body(
+        marshal.dumps(
+            {
+                "code": {("exec", "pass"): compile("pass", "<string>", "exec")},
+                "regexes": {},
+                "build": compiled_code.regex_build(),
+            }
+        )
     ),
     "checksum right, not a dict": lambda data: _with_body(marshal.dumps([1, 2])),
     "checksum right, other keys": lambda data: _with_body(marshal.dumps({"code": {}})),
@@ -389,6 +408,70 @@ def test_a_broken_table_is_an_empty_one_and_is_written_anew(
     assert code.loaded["code"] == 0 and code.compiled["code"] > 0
     assert code.save()
     assert len(read_table(str(path))[0]) == code.compiled["code"]  # healed: a whole table again
+
+
+BAD_ENTRIES = {
+    "not marshal": b"\xff\xfe not marshal",
+    "not a code object": marshal.dumps(42),
+    "regex arguments of the wrong shape": marshal.dumps((0, [1, 2], "one", {}, ())),
+    "a regex group name that is not a string": marshal.dumps((32, [], 0, {1: 1}, (None,))),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_ENTRIES))
+def test_an_entry_that_is_not_what_it_should_be_is_compiled_as_usual_and_replaced(
+    bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are checked when a run uses them, not when the table is read: a bad one is a
+    miss (compiled as usual), and the table the run writes holds the good entry instead."""
+    path = tmp_path / "table.bin"
+    pattern = r"(?P<word>\w+)-\d+"
+    with monkeypatch.context() as patch:
+        first = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
+        define(first, monkeypatch)
+        first.compile_regex(pattern, 0)
+        assert first.save()
+    methods, regexes = read_table(str(path))
+    stored = compiled_code.read_stored(str(path))
+    victim = next(key for key in methods if key[0] == "exec")
+    stored.code[victim] = BAD_ENTRIES[bad]
+    stored.regexes[(pattern, 0)] = BAD_ENTRIES[bad]
+    body = marshal.dumps({"code": stored.code, "regexes": stored.regexes, "build": compiled_code.regex_build()})
+    path.write_bytes(_with_body(body))
+    assert victim not in read_table(str(path))[0] and (pattern, 0) not in read_table(str(path))[1]
+
+    with monkeypatch.context() as patch:
+        second = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
+        again = define(second, monkeypatch)
+        compiled = second.compile_regex(pattern, 0)
+        assert second.loaded == {"code": len(methods), "regexes": 1}  # the file was read
+        assert second.compiled == {"code": 1, "regexes": 1}  # only the bad entries were compiled
+        assert second.save()
+    assert compiled == regex_compiler().compile(pattern, 0) and compiled.fullmatch("ab-12")
+    point = again["Point"](1, tags=("a",))  # type: ignore[operator]
+    assert repr(point) == "Point(x=1, y=0, tags=('a',))" and point == again["Point"](1, 0, ("a",))  # type: ignore[operator]
+    assert read_table(str(path)) == (methods, regexes)  # healed: the good entries are back
+
+
+def test_reading_a_table_checks_no_entry_the_run_does_not_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run uses a part of the table (a no-op its ~40 patterns of ~160): reading the file makes
+    none of its entries into objects, and using one entry checks that one only."""
+    path = tmp_path / "table.bin"
+    with monkeypatch.context() as patch:
+        first = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
+        for pattern, flags in PATTERNS:
+            first.compile_regex(pattern, flags)
+        assert first.save()
+    checked: list[object] = []
+    real = compiled_code._regex_args
+    monkeypatch.setattr(compiled_code, "_regex_args", lambda args, **kw: checked.append(args) or real(args, **kw))
+    with monkeypatch.context() as patch:
+        second = install_on_compiler(lambda original: CompiledCode(str(path), original), patch)
+        second.compile_regex(*PATTERNS[0])
+    assert second.loaded["regexes"] == len(PATTERNS) and second.compiled["regexes"] == 0
+    assert len(checked) == 1
 
 
 def test_a_directory_in_place_of_the_table_is_no_error(

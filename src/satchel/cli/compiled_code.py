@@ -44,9 +44,14 @@ Why the results are exactly those of the work they replace:
 - The table is replaced whole (a temporary file renamed over it), and read only when its
   header and the CRC-32 of its body are right (a check against damage, like the one Python's
   bytecode files do without: the directory is as trusted as the bytecode beside it; sha256
-  took ~1 ms a run, CRC-32 0.1), and when it holds nothing but what it should. Anything else --
-  missing, unreadable, damaged, another interpreter's -- is an empty table: everything is
-  compiled as it would be, and the table is written anew.
+  took ~1 ms a run, CRC-32 0.1), and when it is laid out as it should be (two dicts of
+  marshalled entries). Anything else -- missing, unreadable, damaged, another interpreter's --
+  is an empty table: everything is compiled as it would be, and the table is written anew.
+- Each entry is kept marshalled on its own and made into an object, and checked, only when a
+  run uses it: a no-op uses ~40 of ~160 patterns and a part of the methods, and checking every
+  entry when the file was read cost 3-4 ms a run, more than reading it. An entry that is not
+  what it should be (not a code object; not ``_sre.compile``'s arguments, or refused by it) is
+  a miss: compiled as usual, and replaced in the table the run writes.
 - Writing follows Python's own rules for bytecode: nothing is written when
   ``sys.dont_write_bytecode`` is set (``PYTHONDONTWRITEBYTECODE``, ``-B``), the table goes where
   ``sys.pycache_prefix`` puts ``__pycache__`` (``PYTHONPYCACHEPREFIX``), and a directory that
@@ -77,7 +82,7 @@ if TYPE_CHECKING:
     RegexArgs = tuple[int, list[int], int, dict[str, int], tuple[Any, ...]]
 
 #: Identifies a table file (then the bytecode's magic number, then the body's CRC-32).
-MAGIC = b"SATCHDC\x03"
+MAGIC = b"SATCHDC\x04"
 _DIGEST_SIZE = 4
 #: Entries of a table beyond which it keeps only what the run writing it used. Every command
 #: together compiles ~600 methods, ~250 annotations and ~200 patterns; this bounds a table
@@ -109,8 +114,12 @@ class CompiledCode:
     def __init__(self, path: str, regex_compile: Callable[..., Any] | None = None) -> None:
         self.path = path
         self._regex_compile = regex_compile
-        self._code: dict[tuple[str, str], CodeType] | None = None  # (mode, text): code
-        self._regexes: dict[tuple[str | bytes, int], RegexArgs] = {}
+        # what the file holds, each entry still marshalled (made into objects when used: most
+        # runs use a part of the table, and checking what they use is all that is needed)
+        self._stored: Stored | None = None
+        self._code: dict[tuple[str, str], CodeType] = {}  # (mode, text): code, used this run
+        self._regexes: dict[tuple[str | bytes, int], RegexArgs] = {}  # (pattern, flags): args
+        self._new: set[tuple[str, str] | tuple[str | bytes, int]] = set()  # compiled this run
         self._lock = threading.Lock()
         self._compiling = threading.local()  # the (pattern, flags) being compiled on this thread
         self.loaded = {"code": 0, "regexes": 0}  # found in the file
@@ -137,15 +146,22 @@ class CompiledCode:
         return self._compiled(source, "eval")
 
     def _compiled(self, source: str, mode: str) -> CodeType:
-        table = self._code if self._code is not None else self._load()
         key = (mode, source)
         self._used_code.add(key)
-        code = table.get(key)
-        if code is None:
+        code = self._code.get(key)
+        if code is not None:
+            return code
+        stored = self._stored if self._stored is not None else self._load()
+        blob = stored.code.get(key)
+        code = code_entry(blob) if blob is not None else None
+        if code is None:  # (not in the table, or not a code object there: compiled as usual)
             code = builtins.compile(source, "<string>", mode, dont_inherit=True)
             with self._lock:
-                table[key] = code
+                stored.code.pop(key, None)
+                self._new.add(key)
                 self.compiled["code"] += 1
+        with self._lock:
+            self._code[key] = code
         return code
 
     # -- regular expressions -------------------------------------------------------------------
@@ -155,11 +171,17 @@ class CompiledCode:
         assert self._regex_compile is not None
         if not isinstance(pattern, (str, bytes)) or flags & 128:  # (re.DEBUG prints as it compiles)
             return self._regex_compile(pattern, flags)
-        if self._code is None:
-            self._load()
+        stored = self._stored if self._stored is not None else self._load()
         key = (pattern, int(flags))
         self._used_regexes.add(key)
         args = self._regexes.get(key)
+        if args is None and key in stored.regexes:
+            args = regex_entry(stored.regexes[key])
+            with self._lock:
+                if args is None:
+                    del stored.regexes[key]
+                else:
+                    self._regexes[key] = args
         if args is not None:
             import _sre
 
@@ -167,7 +189,9 @@ class CompiledCode:
             try:
                 return _sre.compile(pattern, flags_, code, groups, dict(groupindex), indexgroup)
             except Exception:  # (it checks the code: refused, the pattern is compiled as usual)
-                self._regexes.pop(key, None)
+                with self._lock:
+                    self._regexes.pop(key, None)
+                    stored.regexes.pop(key, None)
         self._compiling.key = key
         try:
             return self._regex_compile(pattern, flags)
@@ -191,23 +215,24 @@ class CompiledCode:
             # the hash seed, so every run would add one more and write the table again. It is
             # compiled as usual, every time.
             if self._shapes is None:
-                self._shapes = {_shape(known): known for known in self._regexes}
+                known = set(self._regexes) | set(self._stored.regexes if self._stored else ())
+                self._shapes = {_shape(k): k for k in known if _regex_key(k)}
             shape = _shape(key)
             if self._shapes.setdefault(shape, key) != key:
                 return
             self._regexes[key] = args
+            self._new.add(key)
             self.compiled["regexes"] += 1
 
     # -- the file ------------------------------------------------------------------------------
 
-    def _load(self) -> dict[tuple[str, str], CodeType]:
+    def _load(self) -> Stored:
         with self._lock:
-            if self._code is None:
-                code, regexes = read_table(self.path)
-                self._regexes.update(regexes)
-                self.loaded = {"code": len(code), "regexes": len(regexes)}
-                self._code = code
-            return self._code
+            if self._stored is None:
+                stored = read_stored(self.path)
+                self.loaded = {"code": len(stored.code), "regexes": len(stored.regexes)}
+                self._stored = stored
+            return self._stored
 
     def save(self) -> bool:
         """Write the table back when this process compiled anything (and Python may write
@@ -217,10 +242,14 @@ class CompiledCode:
         with self._lock:
             if not any(self.compiled.values()) or sys.dont_write_bytecode:
                 return False
-            code = self._code or {}
+            stored = self._stored or Stored({}, {})
+            # what the file held (but a key of the wrong shape), and what this run compiled
+            code = {key: blob for key, blob in stored.code.items() if _code_key(key)}
+            code.update((key, marshal.dumps(self._code[key])) for key in self._new if key in self._code)
             if len(code) > MAX_ENTRIES:
                 code = {key: code[key] for key in self._used_code if key in code}
-            regexes = self._regexes
+            regexes = {key: blob for key, blob in stored.regexes.items() if _regex_key(key)}
+            regexes.update((key, marshal.dumps(self._regexes[key])) for key in self._new if key in self._regexes)
             if len(regexes) > MAX_ENTRIES:
                 regexes = {key: regexes[key] for key in self._used_regexes if key in regexes}
             table = {"code": code, "regexes": regexes, "build": regex_build()}
@@ -244,63 +273,118 @@ class CompiledCode:
         return True
 
 
-def read_table(
-    path: str,
-) -> tuple[dict[tuple[str, str], CodeType], dict[tuple[str | bytes, int], RegexArgs]]:
-    """The two tables in ``path`` (code, regexes); empty when there is none, or it is not
-    exactly a table this interpreter wrote (the regexes also when another build wrote them)."""
+class Stored:
+    """A table as its file holds it: each entry's value still marshalled."""
+
+    __slots__ = ("code", "regexes")
+
+    def __init__(
+        self, code: dict[tuple[str, str], bytes], regexes: dict[tuple[str | bytes, int], bytes]
+    ) -> None:
+        self.code = code
+        self.regexes = regexes
+
+
+def read_stored(path: str) -> Stored:
+    """The table in ``path``, its entries still marshalled; empty when there is none, or it is
+    not a table this interpreter wrote (the regexes also when another build wrote them). Each
+    entry is checked when it is used (:func:`code_entry`, :func:`regex_entry`), not here: a run
+    uses a part of the table, and checking every entry cost more than reading the file."""
     import marshal
-    from types import CodeType
 
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError:
-        return {}, {}
+        return Stored({}, {})
     header = _header()
     start = len(header) + _DIGEST_SIZE
-    if data[: len(header)] != header or _digest(data[start:]) != data[len(header) : start]:
-        return {}, {}
+    body_bytes = memoryview(data)[start:]  # (not copied: the body is most of the file)
+    if data[: len(header)] != header or _digest(body_bytes) != data[len(header) : start]:
+        return Stored({}, {})
     try:
-        body = marshal.loads(data[start:])
+        body = marshal.loads(body_bytes)
     except (EOFError, ValueError, TypeError):
-        return {}, {}
-    if not isinstance(body, dict) or set(body) != {"code", "regexes", "build"}:
-        return {}, {}
+        return Stored({}, {})
+    if type(body) is not dict or set(body) != {"code", "regexes", "build"}:
+        return Stored({}, {})
     code, regexes = body["code"], body["regexes"]
-    if not isinstance(code, dict) or not all(
-        type(key) is tuple
-        and len(key) == 2
-        and key[0] in ("exec", "eval")
-        and type(key[1]) is str
-        and type(value) is CodeType
-        for key, value in code.items()
-    ):
-        return {}, {}
-    if body["build"] != regex_build() or not isinstance(regexes, dict):
-        return code, {}
-    if not all(_regex_entry(key, args) for key, args in regexes.items()):
-        return code, {}
+    if type(code) is not dict or not all(type(value) is bytes for value in code.values()):
+        return Stored({}, {})
+    if body["build"] != regex_build() or type(regexes) is not dict:
+        return Stored(code, {})
+    if not all(type(value) is bytes for value in regexes.values()):
+        return Stored(code, {})
+    return Stored(code, regexes)
+
+
+def code_entry(blob: bytes) -> CodeType | None:
+    """A stored code object; None when the entry is not one."""
+    import marshal
+    from types import CodeType
+
+    try:
+        value = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return value if type(value) is CodeType else None
+
+
+def regex_entry(blob: bytes) -> RegexArgs | None:
+    """A stored regular expression's arguments for ``_sre.compile``; None when the entry is not
+    such arguments (the code's own items ``_sre.compile`` checks as it is given them)."""
+    import marshal
+
+    try:
+        args = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return args if _regex_args(args, walk_code=False) else None
+
+
+def read_table(
+    path: str,
+) -> tuple[dict[tuple[str, str], CodeType], dict[tuple[str | bytes, int], RegexArgs]]:
+    """Every good entry of the table in ``path``, made into objects (code, regexes)."""
+    stored = read_stored(path)
+    code = {
+        key: value
+        for key, blob in stored.code.items()
+        if _code_key(key) and (value := code_entry(blob)) is not None
+    }
+    regexes = {
+        key: args
+        for key, blob in stored.regexes.items()
+        if _regex_key(key) and (args := regex_entry(blob)) is not None
+    }
     return code, regexes
 
 
-def _regex_entry(key: Any, args: Any) -> bool:
+def _code_key(key: Any) -> bool:
+    return type(key) is tuple and len(key) == 2 and key[0] in ("exec", "eval") and type(key[1]) is str
+
+
+def _regex_key(key: Any) -> bool:
+    return type(key) is tuple and len(key) == 2 and type(key[0]) in (str, bytes) and type(key[1]) is int
+
+
+def _regex_args(args: Any, *, walk_code: bool = True) -> bool:
     return (
-        type(key) is tuple
-        and len(key) == 2
-        and type(key[0]) in (str, bytes)
-        and type(key[1]) is int
-        and type(args) is tuple
+        type(args) is tuple
         and len(args) == 5
         and type(args[0]) is int
         and type(args[1]) is list
-        and all(type(c) is int for c in args[1])
+        and (not walk_code or all(type(c) is int for c in args[1]))
         and type(args[2]) is int
         and type(args[3]) is dict
         and all(type(k) is str and type(v) is int for k, v in args[3].items())
         and type(args[4]) is tuple
         and all(g is None or type(g) is str for g in args[4])
     )
+
+
+def _regex_entry(key: Any, args: Any) -> bool:
+    return _regex_key(key) and _regex_args(args)
 
 
 def _shape(key: tuple[str | bytes, int]) -> tuple[str | bytes, int]:
@@ -366,7 +450,7 @@ def _header() -> bytes:
     return MAGIC + MAGIC_NUMBER
 
 
-def _digest(data: bytes) -> bytes:
+def _digest(data: bytes | memoryview) -> bytes:
     import zlib
 
     return zlib.crc32(data).to_bytes(_DIGEST_SIZE, "big")
