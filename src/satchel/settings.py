@@ -37,6 +37,8 @@ class SettingsError(SatchelError):
 
 @dataclass
 class Settings:
+    """Every setting of one run, from the command line and ``SATCHEL_*``, parsed and checked in one
+    place."""
     # From the command line (the CLI passes them).
     cache_dir: Path | None = None  # --cache-dir, else SATCHEL_CACHE_DIR; None: the user cache dir
     no_cache: bool = False

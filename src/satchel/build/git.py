@@ -49,6 +49,7 @@ class GitError(BuildError):
 
 @dataclass(frozen=True)
 class GitUrl:
+    """A ``git+`` URL taken apart: the repository, the ref and the subdirectory."""
     repo: str  # what git fetches from
     ref: str | None
     subdirectory: str | None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Bucket:
+    """One kind of cache entry: its directory is ``<name>-v<version>``."""
     name: str
     version: int
     description: str

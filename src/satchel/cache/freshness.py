@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Freshness:
+    """When a cached HTTP answer was fetched, until when it is fresh, and its validators."""
     fetched_at: float
     expires_at: float  # fresh while now < expires_at
     etag: str | None = None

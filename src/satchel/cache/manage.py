@@ -31,6 +31,7 @@ TEMP_MAX_AGE = 3600.0
 
 @dataclass(frozen=True)
 class Entry:
+    """One cache entry on disk, as `cache list` and `cache clean` see it."""
     bucket: Bucket
     path: Path
     kind: str  # "record" | "tree" | "file" | "build-env" | "git-db"
@@ -48,6 +49,7 @@ class Entry:
 
 @dataclass
 class BucketInfo:
+    """A bucket's entry count and size, for `cache info`."""
     bucket: str
     entries: int
     size: int
@@ -55,6 +57,7 @@ class BucketInfo:
 
 @dataclass
 class VerifyReport:
+    """What `cache verify` checked, found wrong and repaired."""
     checked: int = 0
     problems: list[tuple[Path, str]] = field(default_factory=list)
     repaired: list[Path] = field(default_factory=list)
@@ -192,6 +195,7 @@ def purge(root: Path) -> int:
 
 @dataclass
 class PruneResult:
+    """What `cache prune` removed, and how many bytes that freed."""
     removed: list[Path] = field(default_factory=list)
     freed: int = 0
 

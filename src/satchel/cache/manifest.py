@@ -15,6 +15,7 @@ from satchel.cache.record import Record
 
 @dataclass(frozen=True)
 class ManifestFile:
+    """One regular file of a cached tree, as it was written."""
     path: str  # POSIX path relative to the tree
     size: int
     sha256: str
@@ -24,6 +25,8 @@ class ManifestFile:
 
 @dataclass(frozen=True)
 class Manifest(Record, record_type="tree-manifest", bucket=buckets.ARCHIVES):
+    """Every file of a cached tree (the record beside it): what a tree is checked against before
+    use."""
     files: list[ManifestFile]
     source: str = ""
 

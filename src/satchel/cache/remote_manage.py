@@ -18,6 +18,7 @@ from satchel.cache.store import Cache, Tree
 
 @dataclass
 class RemoteInfo:
+    """The remote tier as `cache remote info` reports it."""
     url: str
     mode: str
     signed: bool
@@ -57,6 +58,7 @@ def info(config: RemoteConfig) -> RemoteInfo:
 
 @dataclass
 class PushResult:
+    """What `cache remote push` queued, uploaded and found there already."""
     queued: int = 0
     uploaded: int = 0
     already: int = 0
@@ -112,6 +114,7 @@ def push(root: Path, config: RemoteConfig, names: list[str]) -> PushResult:
 
 @dataclass
 class RemoteVerifyReport:
+    """What `cache remote verify` checked and found wrong."""
     checked: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)
     unreachable: str = ""

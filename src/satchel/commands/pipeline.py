@@ -48,6 +48,8 @@ LINK_WORKERS = 4
 
 @dataclass
 class Target:
+    """Where an install goes: the interpreter and its scheme directories, or a ``--target``
+    directory."""
     interpreter: Interpreter
     paths: dict[str, str]
     label: str

@@ -32,6 +32,7 @@ _DELIMITER = r"[=:]"
 
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
+    """The indexes and find-links locations to use, and where the index URL came from."""
     index_url: str
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()

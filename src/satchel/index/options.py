@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class IndexOptions:
+    """How the index client fetches: indexes in order, freshness, timeouts, workers and filters."""
     index_urls: list[str]  # in order; the first is --index-url
     find_links: list[str] = field(default_factory=list)
     offline: bool = False

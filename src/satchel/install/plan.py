@@ -30,6 +30,7 @@ class Wanted(Generic[T]):
 
 @dataclass
 class Plan(Generic[T]):
+    """What an install does to an environment: distributions to install, to replace, to keep."""
     install: list[Wanted[T]] = field(default_factory=list)
     remove: list[Any] = field(default_factory=list)  # installed distributions to replace
     keep: list[Wanted[T]] = field(default_factory=list)

@@ -24,6 +24,7 @@ _NO_RECORD_HINT = "remove it by hand or with the tool that installed it"
 
 @dataclass
 class UninstallResult:
+    """What uninstalling one distribution removed, found gone, or left alone."""
     name: str
     version: str
     removed: list[Path] = field(default_factory=list)  # files removed (RECORD entries and .pyc)

@@ -11,6 +11,7 @@ from satchel.lock.models import Lock, LockedPackage
 
 @dataclass(frozen=True)
 class TxtOptions:
+    """How a lock is written as a requirements file (pip-tools' options)."""
     header: bool = True
     annotate: bool = True
     annotation_style: str = "split"  # or "line"

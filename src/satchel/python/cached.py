@@ -52,6 +52,7 @@ class Identity:
 
 @dataclass(frozen=True)
 class InterpreterRecord(Record, record_type="interpreter", bucket=INTERPRETERS):
+    """A probed interpreter's facts, with the identity of the files they were read from."""
     executable: str  # absolute, as given (the key is its digest)
     identity: Identity
     facts: ProbeFacts

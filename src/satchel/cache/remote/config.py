@@ -34,6 +34,7 @@ class RemoteTarget:
 
 @dataclass(frozen=True)
 class RemoteConfig:
+    """The remote tier of one run: where it is, how it is used, and its key and timeouts."""
     target: RemoteTarget
     mode: str = "read"
     key: bytes | None = None  # SATCHEL_REMOTE_CACHE_KEY: HMAC key for action records

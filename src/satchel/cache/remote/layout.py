@@ -34,6 +34,7 @@ _METADATA = re.compile(r"[^/]+/[^/]+\.[0-9a-f]{64}\.rec")
 
 @dataclass(frozen=True)
 class ActionFile:
+    """One file of a tree stored on the remote tier, by its blob's digest."""
     path: str  # relative to the entry's tree
     size: int
     sha256: str
@@ -42,6 +43,8 @@ class ActionFile:
 
 @dataclass(frozen=True)
 class ActionRecord(Record, record_type="remote-action", bucket=buckets.REMOTE):
+    """A local cache entry as the remote tier stores it: the files or the record, and its
+    signature."""
     kind: str  # "built" | "metadata"
     key: str  # the local key, in its bucket
     files: list[ActionFile]  # blobs, for trees
