@@ -59,10 +59,11 @@ def run() -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, keep_compiled_code: bool = False) -> int:
-    """Run one command line; its exit status. ``keep_compiled_code``: what it compiles while it
-    starts (dataclass methods, annotations, regular expressions) is read from, and kept in, a
-    table beside satchel's bytecode (``satchel.cli.compiled_code``: the program's, not every
-    caller's)."""
+    """Run one command line; its exit status. ``keep_compiled_code`` (the program's, not every
+    caller's): what it compiles while it starts (dataclass methods, annotations, regular
+    expressions) is read from, and kept in, a table beside satchel's bytecode
+    (``satchel.cli.compiled_code``), and the modules of ``satchel.cli.deferred`` are imported
+    when first used."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list == ["--version"]:
         sys.stdout.write(f"satchel {__version__}\n")
@@ -117,7 +118,10 @@ def _main(
     args_list: list[str], collecting: bool, broken: Broken | None = None, keep_compiled_code: bool = False
 ) -> int:
     if keep_compiled_code:
-        # (before the parser, satchel.settings and the command compile anything)
+        # (before the parser, satchel.settings and the command import or compile anything)
+        from satchel.cli.deferred import DEFERRED, defer
+
+        defer(*DEFERRED)
         from satchel.cli.compiled_code import install
 
         install()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-from ast import literal_eval
 from pathlib import Path
 
 from satchel.cache import schema
@@ -70,6 +69,9 @@ def probe_facts(
             hint="check that it is a working Python interpreter",
         )
     try:
+        # (imported here: a run with the facts in the cache never needs ast)
+        from ast import literal_eval
+
         data = literal_eval(stdout.rsplit(MARKER, 1)[1].strip())
         if not isinstance(data, dict):
             raise ValueError("not an object")
