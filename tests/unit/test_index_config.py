@@ -132,8 +132,65 @@ def test_builtin_default_comes_from_pip(env: dict[str, str]) -> None:
     assert pip_config_files(env) == []
 
 
+class _AskedAboutPip(Exception):
+    pass
+
+
+class _Finder:
+    """A meta path finder of another package, asked about every import it sees."""
+
+    def __init__(self, answer: object = None) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> object:
+        if name == "pip":
+            self.asked.append(name)
+            if self.answer is None:
+                raise _AskedAboutPip
+            return self.answer
+        return None
+
+
+def test_pip_is_found_on_the_path_without_asking_other_finders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """setuptools' _distutils_hack, first in sys.meta_path of most venvs, answers a question
+    about pip by walking the stack with traceback: the path finder is asked first."""
+    pytest.importorskip("pip")
+    import sys
+
+    from pip._internal.models.index import PyPI
+
+    finder = _Finder()
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "pip", raising=False)
+    assert pip_default_index_url()[0] == PyPI.simple_url
+    assert finder.asked == []
+
+
+def test_a_pip_only_another_finder_knows_is_still_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.machinery
+    import sys
+
+    models = tmp_path / "pip" / "_internal" / "models"
+    models.mkdir(parents=True)
+    (models / "index.py").write_text('PyPI = PackageIndex("https://index.invalid/", file_storage_domain="x")\n')
+    spec = importlib.machinery.ModuleSpec("pip", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path / "pip")]
+    finder = _Finder(spec)
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "pip", raising=False)
+    url, source = pip_default_index_url()
+    assert finder.asked == ["pip"] and url == "https://index.invalid/simple" and str(models) in source
+
+
 def test_no_pip_no_index(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    import importlib.machinery
+
     monkeypatch.setattr(config_mod.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", classmethod(lambda cls, *a: None))
     monkeypatch.setattr(config_mod.shutil, "which", lambda name: None)
     env["PIP_CONFIG_FILE"] = os.devnull
     with pytest.raises(SatchelError) as exc:

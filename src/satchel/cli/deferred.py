@@ -4,7 +4,8 @@
 only to write a docstring for a record class that has none (``inspect.signature``). Every
 satchel record has its own (``tests/unit/test_startup.py``), so a command that defines records
 and nothing else that needs :mod:`inspect` paid for it for nothing: with :mod:`ast`, :mod:`dis`
-and :mod:`tokenize`, which it imports, ~8 ms of a ~55 ms no-op install here.
+and :mod:`tokenize`, which it imports, ~8 ms of a ~55 ms no-op install here. Likewise
+:mod:`logging` imports :mod:`traceback` and uses it only to print an exception.
 
 :func:`defer` puts a stand-in for a module in :data:`sys.modules`: ``import inspect`` binds the
 stand-in, and the first attribute anyone asks of it imports the real module (once, under a lock:
@@ -23,8 +24,10 @@ import sys
 import threading
 import types
 
-#: Deferred by the program, where the Python version gains from it.
-DEFERRED = ("inspect",) if sys.version_info < (3, 12) else ()
+#: Deferred by the program: :mod:`traceback`, which :mod:`logging` imports for printing an
+#: exception (with :mod:`linecache`, :mod:`tokenize` and :mod:`textwrap`, ~2 ms); and where the
+#: Python version gains from it, :mod:`inspect`.
+DEFERRED = ("traceback", "inspect") if sys.version_info < (3, 12) else ("traceback",)
 
 _lock = threading.RLock()
 

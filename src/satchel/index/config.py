@@ -15,6 +15,7 @@ import importlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,18 +160,35 @@ def config_inputs(environ: Mapping[str, str]) -> list[Path] | None:
     return [*files, source]
 
 
+def _pip_locations() -> list[str]:
+    """Where the ``pip`` package importable here is (``find_spec``'s search locations); empty
+    when there is none.
+
+    The standard path finder is asked first: finders other packages add to ``sys.meta_path``
+    are asked only when it finds nothing (setuptools' ``_distutils_hack`` answers a question
+    about ``pip`` by walking the stack with :mod:`traceback`, which nothing else of a no-op
+    install imports)."""
+    import importlib.machinery
+
+    spec = None
+    try:
+        if "pip" not in sys.modules:
+            spec = importlib.machinery.PathFinder.find_spec("pip")
+        if spec is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("pip")
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return list(spec.submodule_search_locations)
+
+
 def _pip_default_source() -> Path | None:
     """The pip source file :func:`pip_default_index_url` reads the default index from, if it
     would read one."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("pip")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
+    for location in _pip_locations():
         source = Path(location) / "_internal" / "models" / "index.py"
         try:
             if re.search(_PYPI_RE, source.read_text(encoding="utf-8"), re.MULTILINE):
@@ -271,15 +289,9 @@ def pip_default_index_url() -> tuple[str, str]:
     Cheapest first: read the constant from pip's source file; else import pip; else ask
     ``python3`` in a subprocess. Raises ``SatchelError`` when there is no pip to ask.
     """
-    spec = None
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("pip")
-    except (ImportError, ValueError):
-        pass
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
+    locations = _pip_locations()
+    if locations:
+        for location in locations:
             source = Path(location) / "_internal" / "models" / "index.py"
             try:
                 m = re.search(_PYPI_RE, source.read_text(encoding="utf-8"), re.MULTILINE)
