@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -233,3 +234,58 @@ def test_the_probes_python_version_is_platforms(version: str) -> None:
     import platform
 
     assert probe_script.leading_version(version) == platform._sys_version(version)[1]  # type: ignore[attr-defined]
+
+
+# -- the answer: JSON written without the json module ------------------------------------------
+
+_CHARS = [
+    *["a", "Z", "0", " ", "~", "/", "-", '"', "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f"],
+    *["\x80", "é", "\xff", "Ā", "€", "\ufeff", "\uffff", "𝄞", "\U0010ffff", "\udc80", "\udcff", "\ud800"],
+]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> object:
+    kind = rng.randrange(8 if depth < 3 else 5)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.choice([0, 1, -1, 7, 2**31, -(2**63), 2**70, sys.maxsize])
+    if kind in (2, 3, 4):
+        return "".join(rng.choice(_CHARS) for _ in range(rng.randrange(12)))
+    if kind == 5:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if kind == 6:
+        return tuple(_random_value(rng, depth + 1) for _ in range(rng.randrange(4)))
+    return {str(_random_value(rng, 3)): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_the_probes_json_is_json_dumps() -> None:
+    """The probe writes its answer without importing json (which imports re): what it writes is
+    ASCII, and reads back as exactly what json.dumps writes for the same value."""
+    rng = random.Random(11)
+    values = [_random_value(rng) for _ in range(3000)]
+    values += ["".join(_CHARS), {"paths": {"purelib": "/tmp/\udcff/lib"}}, [], {}, ""]
+    for value in values:
+        text = probe_script.to_json(value)
+        assert text.isascii(), value
+        assert json.loads(text) == json.loads(json.dumps(value)), value
+
+
+def test_the_probes_json_refuses_what_json_would_not_write_as_plain_values() -> None:
+    for value in (1.5, b"bytes", {1: "not a string key"}, object()):
+        with pytest.raises(TypeError):
+            probe_script.to_json(value)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="from 3.12 dataclasses imports ast through inspect")
+def test_reading_a_probes_answer_imports_no_ast() -> None:
+    """satchel's program defers inspect (satchel.cli.deferred); reading the probe's answer must
+    not bring ast back (it was ~2.5 ms of a warm install into a new venv)."""
+    code = (
+        "import sys; from satchel.cli.deferred import defer; defer('inspect'); "
+        "from satchel.python.probe import probe_facts; "
+        "facts = probe_facts(sys.executable); "
+        "print(facts.version_info == tuple(sys.version_info[:3]), 'ast' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

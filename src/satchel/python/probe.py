@@ -5,8 +5,7 @@ The script runs as ``<python> -E -s -c <script>`` (``run.run_in_target``): no ``
 either (Python 2 rejects it, and a too-old interpreter must still answer with its version), so the
 script drops the current directory from ``sys.path`` itself.
 
-Its answer is a Python literal of plain values after a marker (``ast.literal_eval``: it evaluates
-nothing else), decoded into ``facts.ProbeFacts``: raw facts only. Everything
+Its answer is JSON after a marker, decoded into ``facts.ProbeFacts``: raw facts only. Everything
 derived (the wheel tags) is computed in satchel's own process from those facts (``to_interpreter``),
 so a cached probe never goes stale when satchel's tag logic changes.
 """
@@ -69,13 +68,12 @@ def probe_facts(
             hint="check that it is a working Python interpreter",
         )
     try:
-        # (imported here: a run with the facts in the cache never needs ast)
-        from ast import literal_eval
+        import json
 
-        data = literal_eval(stdout.rsplit(MARKER, 1)[1].strip())
+        data = json.loads(stdout.rsplit(MARKER, 1)[1].strip())
         if not isinstance(data, dict):
             raise ValueError("not an object")
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+    except (ValueError, TypeError, MemoryError, RecursionError) as exc:
         raise InterpreterError(
             f"cannot introspect {exe}: unreadable probe output ({exc})"
         ) from None

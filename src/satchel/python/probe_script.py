@@ -7,9 +7,9 @@ interpreter answers with its version and satchel can say so in one line. There i
 2 rejects it), so the script drops the current directory from ``sys.path`` itself, before its first
 other import: that is what ``-I`` adds on top of ``-E -s``.
 
-The answer is a Python literal of plain values, ASCII only (``ascii()``), after ``MARKER`` on
-stdout (so a noisy ``.pth`` file printing to stdout cannot break it); satchel reads it with
-``ast.literal_eval``, and ``satchel.python.facts.ProbeFacts`` is its decoded form.
+The answer is JSON, ASCII only, after ``MARKER`` on stdout (so a noisy ``.pth`` file printing to
+stdout cannot break it), written by :func:`to_json` (what ``json.dumps`` writes for these plain
+values, without importing ``json``); ``satchel.python.facts.ProbeFacts`` is its decoded form.
 
 The probe runs while satchel waits for it (a new venv's first install), so it imports little:
 no ``json`` (its decoder compiles regular expressions at import, and imports ``re``), and no
@@ -463,9 +463,54 @@ def main():
     return out
 
 
+def to_json(value):
+    # type: (Any) -> str
+    """``json.dumps(value)`` (ASCII only) for what an answer holds: dicts with string keys,
+    lists and tuples, strings, integers, booleans and None."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, INTEGERS):
+        return str(int(value))
+    if isinstance(value, STRINGS):
+        return json_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join([to_json(item) for item in value]) + "]"
+    if isinstance(value, dict):
+        items = [json_string(key) + ": " + to_json(item) for key, item in value.items()]
+        return "{" + ", ".join(items) + "}"
+    raise TypeError("not a plain value: %r" % (value,))
+
+
+INTEGERS = (int,) if sys.version_info[0] >= 3 else (int, long)  # type: ignore[name-defined]  # noqa: F821 (Python 2)
+STRINGS = (str,) if sys.version_info[0] >= 3 else (str, unicode)  # type: ignore[name-defined]  # noqa: F821 (Python 2)
+
+
+def json_string(text):
+    # type: (str) -> str
+    if not isinstance(text, STRINGS):
+        raise TypeError("not a string: %r" % (text,))
+    if sys.version_info >= (3, 7) and text.isascii() and text.isprintable():
+        if '"' not in text and "\\" not in text:
+            return '"' + text + '"'
+    parts = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            parts.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            parts.append(char)
+        elif code > 0xFFFF:  # (a pair of surrogates, as json.dumps writes it)
+            code -= 0x10000
+            parts.append("\\u%04x\\u%04x" % (0xD800 | (code >> 10), 0xDC00 | (code & 0x3FF)))
+        else:
+            parts.append("\\u%04x" % code)
+    return '"' + "".join(parts) + '"'
+
+
 if __name__ == "__main__":
-    # (ASCII only, as json.dumps wrote it; Python 2, which only says its version, has no ascii()
-    # but a repr that is ASCII already)
-    answer = main()
-    sys.stdout.write("\n" + MARKER + (ascii(answer) if sys.version_info[0] >= 3 else repr(answer)) + "\n")
+    sys.stdout.write("\n" + MARKER + to_json(main()) + "\n")
     sys.stdout.flush()
