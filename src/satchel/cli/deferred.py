@@ -10,9 +10,11 @@ and :mod:`tokenize`, which it imports, ~8 ms of a ~55 ms no-op install here. Lik
 :func:`defer` puts a stand-in for a module in :data:`sys.modules`: ``import inspect`` binds the
 stand-in, and the first attribute anyone asks of it imports the real module (once, under a lock:
 another thread asking meanwhile waits for it, and never sees a module half run) and gives the
-stand-in the real module's attributes; :data:`sys.modules` then holds the real module. From
+stand-in the real module's attributes; :data:`sys.modules` then holds the real module. (The lock
+is held only while the real module is imported; neither of them, nor what they import, asks a
+deferred module for anything while it is imported, so it waits on no one holding the lock.) From
 Python 3.12 on, :mod:`dataclasses` reads every record's annotations with :mod:`inspect`, so
-there is nothing to save and :func:`defer` does nothing.
+there is nothing to save and :data:`DEFERRED` leaves it out.
 
 For the program only (``satchel.cli.main.run``), like :mod:`satchel.cli.compiled_code`: other
 programs calling ``main`` keep their modules as they are.
