@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from satchel.cache.store import Cache
-from satchel.index.client import IndexClient, fragment_hashes
+from satchel.index.client import IndexClient
 from satchel.index.metadata import CoreMetadata
 from satchel.index.models import IndexFile
 from satchel.python.interpreter import Interpreter
@@ -63,6 +63,8 @@ def is_wheel_url(url: str) -> bool:
 def url_file(url: str) -> IndexFile:
     """An archive URL as an index file: its name from the path, hashes from the fragment."""
     bare = url.split("#", 1)[0]
+    from satchel.index.downloads import fragment_hashes
+
     return IndexFile(filename=bare.rstrip("/").rsplit("/", 1)[-1], url=bare, hashes=fragment_hashes(url))
 
 

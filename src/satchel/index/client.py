@@ -19,23 +19,48 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.version import Version
-
-from satchel.cache.freshness import Freshness
 from satchel.cache.store import Cache
 from satchel.errors import IndexError_, OfflineError, SatchelError
-from satchel.index.downloads import Downloads, fragment_hashes
-from satchel.index.metadata import CoreMetadata
-from satchel.index.metadata_fetch import MetadataFetcher, wheel_metadata
 from satchel.index.models import IndexFile
 from satchel.index.options import IndexOptions
-from satchel.index.pages import PageLoader, page_key, parse_upload_time
-from satchel.index.pool import Scheduler
-from satchel.index.records import CachedPage
-from satchel.index.writes import RecordWriter
+from satchel.index.records import CachedPage, page_key
 
 if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from satchel.cache.freshness import Freshness
+    from satchel.index.downloads import Downloads
     from satchel.index.http import HttpClient
+    from satchel.index.metadata import CoreMetadata
+    from satchel.index.metadata_fetch import MetadataFetcher
+    from satchel.index.pages import PageLoader
+    from satchel.index.pool import Scheduler
+    from satchel.index.writes import RecordWriter
+
+
+class _Parts:
+    """What fetches for the client, made when it first fetches: a warm install that recalls its
+    resolution and finds every wheel unpacked never does, and leaves the modules (the HTML
+    parser, the worker pool, the record writers, downloads) unimported."""
+
+    def __init__(self, client: IndexClient) -> None:
+        from satchel.index.downloads import Downloads
+        from satchel.index.metadata_fetch import MetadataFetcher
+        from satchel.index.pages import PageLoader
+        from satchel.index.pool import Scheduler
+        from satchel.index.writes import RecordWriter
+
+        cache, options, stats = client.cache, client.options, client.stats
+        self.jobs = Scheduler(options.workers, "satchel")
+        self.records = RecordWriter(cache)
+        self.pages = PageLoader(
+            cache, options, self.records, stats, http=lambda: client.http, any_http=client._http_client
+        )
+        self.downloads = Downloads(cache, options, self.records, stats, http=lambda: client.http)
+        self.downloads.on_download = client._on_download
+        self.metadata = MetadataFetcher(
+            cache, options, self.records, stats, self.downloads, http=lambda: client.http
+        )
 
 
 class IndexClient:
@@ -54,26 +79,49 @@ class IndexClient:
         self._installed_metadata = installed_metadata or (lambda name: None)
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
-        self._jobs = Scheduler(options.workers, "satchel")
-        self._records = RecordWriter(cache)
         self.stats = {"pages_fetched": 0, "pages_cached": 0, "metadata_fetched": 0, "downloads": 0}
-        self._pages = PageLoader(
-            cache, options, self._records, self.stats, http=lambda: self.http, any_http=self._http_client
-        )
-        self._downloads = Downloads(cache, options, self._records, self.stats, http=lambda: self.http)
-        self._metadata = MetadataFetcher(
-            cache, options, self._records, self.stats, self._downloads, http=lambda: self.http
-        )
+        self._on_download: Callable[[int | None, int], None] | None = None
+        self._parts: _Parts | None = None
+        self._parts_lock = threading.Lock()
+
+    def _made(self) -> _Parts:
+        with self._parts_lock:
+            if self._parts is None:
+                self._parts = _Parts(self)
+            return self._parts
+
+    @property
+    def _jobs(self) -> Scheduler:
+        return (self._parts or self._made()).jobs
+
+    @property
+    def _records(self) -> RecordWriter:
+        return (self._parts or self._made()).records
+
+    @property
+    def _pages(self) -> PageLoader:
+        return (self._parts or self._made()).pages
+
+    @property
+    def _downloads(self) -> Downloads:
+        return (self._parts or self._made()).downloads
+
+    @property
+    def _metadata(self) -> MetadataFetcher:
+        return (self._parts or self._made()).metadata
 
     @property
     def on_download(self) -> Callable[[int | None, int], None] | None:
         """Download progress, when someone shows it: called with (expected total or None) when
         a download starts, then (None, bytes) for every chunk; from worker threads."""
-        return self._downloads.on_download
+        return self._on_download
 
     @on_download.setter
     def on_download(self, report: Callable[[int | None, int], None] | None) -> None:
-        self._downloads.on_download = report
+        with self._parts_lock:
+            self._on_download = report
+            if self._parts is not None:
+                self._parts.downloads.on_download = report
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -97,15 +145,19 @@ class IndexClient:
     def resolution_done(self) -> None:
         """A resolution is over: forget the prefetches nobody asked for yet (they are not
         started; a later request starts afresh), and write the page records held back."""
-        self._jobs.forget_queued()
-        self._records.write_held()
+        if self._parts is not None:
+            self._parts.jobs.forget_queued()
+            self._parts.records.write_held()
 
     def close(self) -> None:
         """End the run's fetching: queued prefetches are dropped, and prefetches under way are
         not waited for (nobody asked for their answer; they finish, or not, in daemon threads
         and their results are dropped); every record write already asked for is waited for."""
-        self._jobs.shutdown()
-        self._records.close()
+        with self._parts_lock:
+            parts = self._parts
+        if parts is not None:
+            parts.jobs.shutdown()
+            parts.records.close()
         if self._http is not None:
             self._http.close()
 
@@ -183,6 +235,10 @@ class IndexClient:
                 f"{name} @ {url}: only wheel URLs are supported for direct references so far",
                 hint="use a wheel file or URL",
             )
+        from satchel.index.downloads import fragment_hashes
+        from satchel.index.metadata import CoreMetadata
+        from satchel.index.metadata_fetch import wheel_metadata
+
         file = IndexFile(filename=filename, url=url.split("#", 1)[0], hashes=fragment_hashes(url))
         path = self.download(name, file)
         return CoreMetadata.from_email(wheel_metadata(path, filename))
@@ -203,4 +259,4 @@ class IndexClient:
         return self._downloads.discard(name, file, path, reason)
 
 
-__all__ = ["IndexClient", "IndexError_", "IndexOptions", "fragment_hashes", "parse_upload_time"]
+__all__ = ["IndexClient", "IndexError_", "IndexOptions"]

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from satchel.cache.freshness import Freshness
-from satchel.cache.store import Cache, safe_key
+from satchel.cache.store import Cache
 from satchel.errors import IndexError_, OfflineError
 from satchel.index.models import IndexFile
 from satchel.index.options import IndexOptions
-from satchel.index.records import CachedPage
+from satchel.index.records import CachedPage, page_key
 from satchel.index.writes import RecordWriter
 
 if TYPE_CHECKING:
@@ -172,11 +172,6 @@ class PageLoader:
         self._used(name, f.fetched_at, f.expires_at)
         page = CachedPage(url, f.fetched_at, f.expires_at, f.etag, f.last_modified, found, files)
         self._records.write_later(key, page, hold=True)
-
-
-def page_key(name: str, index_url: str) -> str:
-    """The key of ``name``'s :class:`CachedPage` from the remote index ``index_url``."""
-    return f"{name}/{safe_key(index_url)}.rec"
 
 
 def uploaded_before(name: str, files: list[IndexFile], cutoff: datetime) -> list[IndexFile]:

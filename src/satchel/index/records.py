@@ -71,3 +71,8 @@ def metadata_key(name: str, file: IndexFile) -> str:
 
 def _safe_filename(filename: str) -> str:
     return filename.replace("/", "_")
+
+
+def page_key(name: str, index_url: str) -> str:
+    """The key of ``name``'s :class:`CachedPage` from the remote index ``index_url``."""
+    return f"{name}/{safe_key(index_url)}.rec"
