@@ -29,13 +29,8 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from satchel.cache.freshness import Freshness
-    from satchel.index.downloads import Downloads
     from satchel.index.http import HttpClient
     from satchel.index.metadata import CoreMetadata
-    from satchel.index.metadata_fetch import MetadataFetcher
-    from satchel.index.pages import PageLoader
-    from satchel.index.pool import Scheduler
-    from satchel.index.writes import RecordWriter
 
 
 class _Parts:
@@ -85,30 +80,14 @@ class IndexClient:
         self._parts_lock = threading.Lock()
 
     def _made(self) -> _Parts:
-        with self._parts_lock:
-            if self._parts is None:
-                self._parts = _Parts(self)
-            return self._parts
-
-    @property
-    def _jobs(self) -> Scheduler:
-        return (self._parts or self._made()).jobs
-
-    @property
-    def _records(self) -> RecordWriter:
-        return (self._parts or self._made()).records
-
-    @property
-    def _pages(self) -> PageLoader:
-        return (self._parts or self._made()).pages
-
-    @property
-    def _downloads(self) -> Downloads:
-        return (self._parts or self._made()).downloads
-
-    @property
-    def _metadata(self) -> MetadataFetcher:
-        return (self._parts or self._made()).metadata
+        """The fetching parts, made on first use."""
+        parts = self._parts
+        if parts is None:
+            with self._parts_lock:
+                if self._parts is None:
+                    self._parts = _Parts(self)
+                parts = self._parts
+        return parts
 
     @property
     def on_download(self) -> Callable[[int | None, int], None] | None:
@@ -167,7 +146,8 @@ class IndexClient:
         """Start loading ``name``'s files; ``then`` is called when they are in (in a worker
         thread, or at once if they are already), not if loading fails or the prefetch is
         dropped, nor after :meth:`resolution_done`."""
-        self._jobs.then(self._jobs.submit("page", name, lambda: self._load_project(name), urgent=False), then)
+        jobs = self._made().jobs
+        jobs.then(jobs.submit("page", name, lambda: self._load_project(name), urgent=False), then)
 
     def prefetch_uncached(self, names: Iterable[str]) -> list[str]:
         """Start loading the files of each of ``names`` that the local cache holds no page of
@@ -187,20 +167,20 @@ class IndexClient:
         return started
 
     def find_files(self, name: str) -> Sequence[IndexFile]:
-        return self._jobs.wait("page", name, lambda: self._load_project(name))
+        return self._made().jobs.wait("page", name, lambda: self._load_project(name))
 
     def fetched_over_network(self, name: str) -> bool:
         """Whether loading ``name``'s files (done) fetched a page from a remote index, rather
         than only from the cache or local indexes."""
-        return name in self._pages.over_network
+        return name in self._made().pages.over_network
 
     def page_freshness(self) -> dict[str, Freshness]:
         """Per project whose remote index pages were used: the newest fetch time and the first
         expiry among them (what a remembered resolution stays fresh by)."""
-        return self._pages.freshness()
+        return self._made().pages.freshness()
 
     def _load_project(self, name: str) -> list[IndexFile]:
-        return self._pages.load(name)
+        return self._made().pages.load(name)
 
     # -- metadata ------------------------------------------------------------------------------
 
@@ -209,24 +189,24 @@ class IndexClient:
     ) -> None:
         """Start loading a wheel's metadata (``then``: as for :meth:`prefetch`)."""
         if file.is_wheel:
-            fut = self._jobs.submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False)
-            self._jobs.then(fut, then)
+            jobs = self._made().jobs
+            jobs.then(jobs.submit("meta", file.url, lambda: self._load_metadata(name, file), urgent=False), then)
 
     def get_metadata(self, name: str, version: Version, file: IndexFile) -> CoreMetadata:
-        return self._jobs.wait("meta", file.url, lambda: self._load_metadata(name, file))
+        return self._made().jobs.wait("meta", file.url, lambda: self._load_metadata(name, file))
 
     def metadata_bytes(self, name: str, file: IndexFile) -> bytes:
         """The METADATA file of an index wheel as it is (PEP 658 file, ranged read or the
         downloaded wheel), for reports that show all of it."""
-        return self._metadata.fetch_bytes(name, file)
+        return self._made().metadata.fetch_bytes(name, file)
 
     def _load_metadata(self, name: str, file: IndexFile) -> CoreMetadata:
-        return self._metadata.load(name, file)
+        return self._made().metadata.load(name, file)
 
     def file_shape(self, file: IndexFile) -> tuple[int | None, int | None]:
         """(size in bytes, number of members) of ``file`` as far as known without reading it:
         from a ranged METADATA read of it this run, else the size the index gave."""
-        return self._metadata.file_shape(file)
+        return self._made().metadata.file_shape(file)
 
     def get_direct_metadata(self, name: str, url: str) -> CoreMetadata:
         filename = url.rsplit("/", 1)[-1].split("#", 1)[0]
@@ -250,13 +230,13 @@ class IndexClient:
 
     def download(self, name: str, file: IndexFile) -> Path:
         """The file, from the cache or downloaded into it. Its sha256 is always verified."""
-        return self._downloads.download(name, file)
+        return self._made().downloads.download(name, file)
 
     def discard_download(self, name: str, file: IndexFile, path: Path, reason: str) -> bool:
         """Drop ``path`` (what ``download`` gave for ``file``) from the cache because reading
         it failed (``reason``), so that ``download`` fetches it again; False when it was not a
         cache entry."""
-        return self._downloads.discard(name, file, path, reason)
+        return self._made().downloads.discard(name, file, path, reason)
 
 
 __all__ = ["IndexClient", "IndexError_", "IndexOptions"]
