@@ -317,3 +317,33 @@ def test_any_other_caller_of_the_stand_ins_signature_gets_the_real_one() -> None
         """
     )
     assert out == "Signature ['a'] module"
+
+
+def test_threads_using_inspect_and_ast_at_once_all_succeed() -> None:
+    """inspect asks the deferred ast for a class while it is imported (under the lock, on its
+    thread); threads asking ast meanwhile wait for it rather than deadlock or see half a module."""
+    out = run_python(
+        """
+        import threading
+        from satchel.cli.deferred import defer
+        defer("inspect", "ast")
+        import inspect, ast
+        barrier = threading.Barrier(8)
+        seen, errors = [], []
+        def f(a, b=2): pass
+        def use(i):
+            barrier.wait()
+            try:
+                if i % 2:
+                    seen.append(str(inspect.signature(f)))
+                else:
+                    seen.append(type(ast.parse("x = 1")).__name__)
+            except Exception as exc:
+                errors.append(repr(exc))
+        threads = [threading.Thread(target=use, args=(i,)) for i in range(8)]
+        for t in threads: t.start()
+        for t in threads: t.join(timeout=30)
+        print(sorted(set(seen)), errors, any(t.is_alive() for t in threads))
+        """
+    )
+    assert out == "['(a, b=2)', 'Module'] [] False"

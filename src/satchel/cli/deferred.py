@@ -11,8 +11,11 @@ and :mod:`tokenize`, which it imports, ~8 ms of a ~55 ms no-op install here. Lik
 stand-in, and the first attribute anyone asks of it imports the real module (once, under a lock:
 another thread asking meanwhile waits for it, and never sees a module half run) and gives the
 stand-in the real module's attributes; :data:`sys.modules` then holds the real module. (The lock
-is held only while the real module is imported; neither of them, nor what they import, asks a
-deferred module for anything while it is imported, so it waits on no one holding the lock.) From
+is held only while a real module is imported. Of what the deferred modules import, only
+:mod:`inspect` asks another deferred module, :mod:`ast`, for something while it is imported: on
+the same thread, which holds the lock already (it is reentrant). No thread ever holds the import
+lock of a deferred module without it: ``import ast`` finds the stand-in in :data:`sys.modules`
+and takes no import lock. So it waits on no one holding the lock.) From
 Python 3.12 on, :mod:`dataclasses` reads every record's annotations with :mod:`inspect`, so
 there is nothing to save and :data:`DEFERRED` leaves it out.
 
