@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +186,9 @@ class Installer:
                 return self.tree_for(finder, pkg, unpacking=slot)
             finally:
                 task.advance()
+
+        # (imported here: a warm install finds every tree unpacked and needs no pool)
+        from concurrent.futures import ThreadPoolExecutor
 
         order = sorted(enumerate(packages), key=lambda item: work(item[1]), reverse=True)
         with ThreadPoolExecutor(min(FETCH_WORKERS, len(packages)), thread_name_prefix="satchel-fetch") as pool:
@@ -376,6 +378,8 @@ class Installer:
         workers = min(LINK_WORKERS, len(packages))
         # Linking is mostly directory creation and link(2) in the kernel, which runs without the
         # GIL: distributions are installed side by side. The first failure stops the rest.
+        from concurrent.futures import ThreadPoolExecutor
+
         pool = ThreadPoolExecutor(workers, thread_name_prefix="satchel-link")
         try:
             futures = [pool.submit(install_one, pkg) for pkg in packages]
