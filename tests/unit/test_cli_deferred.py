@@ -124,7 +124,10 @@ def test_the_program_does_not_import_inspect_for_its_records(tmp_path: Path) -> 
     program = run_python(code.format(entry="run", call="run()"), cache=cache)
     other = run_python(code.format(entry="main", call="main(sys.argv[1:])"), cache=cache)
     assert program.splitlines()[-1] == "Deferred Deferred []"
-    assert other.splitlines()[-1] == "module module ['ast', 'dis', 'ipaddress', 'subprocess', 'tokenize']"
+    kinds, _, real = other.splitlines()[-1].partition(" [")
+    assert kinds == "module module"
+    # (ipaddress too where urllib.parse imports it: from 3.11.4)
+    assert {"'ast'", "'dis'", "'subprocess'", "'tokenize'"} <= set(real.rstrip("]").split(", ")), real
 
 
 def test_inspect_is_deferred_exactly_where_dataclasses_leaves_it_alone() -> None:
