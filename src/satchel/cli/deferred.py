@@ -42,7 +42,10 @@ from __future__ import annotations
 import sys
 import threading
 import types
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: Code flags (:mod:`inspect`'s CO_VARARGS and CO_VARKEYWORDS).
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
