@@ -272,10 +272,13 @@ class Archive:
             entries.append(entry)
             if rules.unique:
                 key = unicodedata.normalize("NFC", entry.path)
-                parts = key.split("/")
-                dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
+                # The directory itself, or the one a file is in, and every one above it, up to
+                # the first one known already (those above a known one are known too).
+                parent = key if entry.kind == "dir" else key.rpartition("/")[0]
+                while parent and parent not in dirs:
+                    dirs.add(parent)
+                    parent = parent.rpartition("/")[0]
                 if entry.kind == "dir":
-                    dirs.add(key)
                     continue
                 if key in seen:
                     raise self._refuse(entry.member, f"duplicates member {seen[key]!r}")

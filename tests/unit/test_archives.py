@@ -121,6 +121,24 @@ def test_duplicates_only_refused_under_unique_rules(tmp_path: Path) -> None:
         _ = opened.entries
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["a/b/c/x.py", "a/b"],  # a file where a file's directory's parent is
+        ["a/b", "a/b/c/x.py"],  # the same, the other way round
+        ["a/b/c/", "a/b"],  # a file where an explicit directory's parent is
+        ["a/b/c/", "a/b/c/d.py", "a"],  # ... its grandparent, known through a later file
+        ["a/b", "a/b/"],  # a file and an explicit directory of the same name
+    ],
+)
+def test_a_path_that_is_both_a_file_and_a_directory_is_refused(tmp_path: Path, names: list[str]) -> None:
+    archive = _zip(tmp_path / "w.zip", {name: b"" for name in names})
+    with Archive.open(archive, "w.zip", WHEEL_RULES, tar=False) as opened, pytest.raises(
+        ArchiveError, match="both as a file and as a directory"
+    ):
+        _ = opened.entries
+
+
 def test_extract_hashes_and_keeps_modes_and_mtimes(tmp_path: Path) -> None:
     archive = _zip(
         tmp_path / "a.zip",
