@@ -33,3 +33,26 @@ def test_install_a_tree_then_nothing_to_do(satchel: Satchel, index_server: Index
     again = satchel.run("install", "-p", venv, "alpha")
     assert "Nothing to do" in again.stderr
 
+
+
+def test_an_install_of_several_distributions_uses_the_link_worker(satchel: Satchel, index_server: IndexServer) -> None:
+    """The command starts a link worker (satchel.install.link_worker) once it knows it has work,
+    and linking hands it distributions: whichever process installed one, it is whole."""
+    names = ["delta", "epsilon", "zeta", "eta"]
+    publish(
+        index_server,
+        WheelSpec("gamma", "1.0", requires=names, console_scripts={"gamma-cli": "gamma:main"},
+                  files={"gamma/__init__.py": "def main():\n    print('gamma')\n"}),
+        *(WheelSpec(n, "1.0", console_scripts={f"{n}-cli": f"{n}:main"},
+                    files={f"{n}/__init__.py": "def main():\n    print('hi')\n", f"{n}/sub/mod.py": "x = 1\n"})
+          for n in names),
+    )
+    venv = satchel.venv()
+    result = satchel.run("install", "-v", "-p", venv, "gamma")
+    assert "of 5 distributions installed by the link worker" in result.stderr, result.stderr
+    for name in ["gamma", *names]:
+        installed_files_match_record(venv, name)
+        assert (venv / "bin" / f"{name}-cli").is_file()
+    assert run_python(venv, "import gamma, delta.sub.mod, eta; print(delta.sub.mod.x)") == "1"
+    assert not list(site_packages(venv).glob(".satchel-*"))
+    assert "Nothing to do" in satchel.run("install", "-p", venv, "gamma").stderr

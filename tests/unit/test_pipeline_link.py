@@ -3,6 +3,7 @@ write the same file, which are installed one after the other in order."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from satchel.commands import pipeline
 from satchel.commands.pipeline import Installer, Target
 from satchel.commands.sources import BuildOptions, SourceFinder
 from satchel.index.client import IndexClient
+from satchel.install.link_worker import LinkWorker
 from satchel.progress import Progress
 from satchel.python.interpreter import Interpreter
 from satchel.resolve import ResolvedPackage
@@ -46,7 +48,18 @@ def _setup(
 
 
 def _link(installer: Installer, target: Target, packages: list[ResolvedPackage], trees: dict[str, Tree]) -> None:
-    installer.link(cast(SourceFinder, None), target, [], packages, trees, Progress(enabled=False))
+    try:
+        installer.link(cast(SourceFinder, None), target, [], packages, trees, Progress(enabled=False))
+    finally:
+        installer.close()
+
+
+def _start_worker(installer: Installer) -> LinkWorker:
+    installer.start_link_worker()
+    worker = installer._link_worker
+    if worker is None:
+        pytest.skip("no link worker on this machine (one core, or no posix_spawn)")
+    return worker
 
 
 def test_distributions_are_installed_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,12 +82,13 @@ def test_distributions_are_installed_side_by_side(tmp_path: Path, monkeypatch: p
         assert (site / spec.dist_info / "RECORD").is_file()
 
 
-@pytest.mark.parametrize("linking", ["fast", "slow"])
+@pytest.mark.parametrize("linking", ["fast", "slow", "worker"])
 def test_distributions_writing_the_same_file_are_installed_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linking: str
 ) -> None:
-    """Also when linking is slow on 2 cores (a second thread would start): then the overlap is
-    found and the calling thread installs the rest alone, in order."""
+    """Also when linking is slow on 2 cores (a second thread would start), and with a link
+    worker: then the overlap is found and the calling thread installs the rest alone, in
+    order."""
     if linking == "slow":
         from satchel.commands import linking as adaptive
 
@@ -87,6 +101,8 @@ def test_distributions_writing_the_same_file_are_installed_in_order(
         WheelSpec("second", "1.0", files={"common/shared.py": "owner = 'second'\n", "second/__init__.py": ""}),
     ]
     installer, target, packages, trees = _setup(tmp_path, specs)
+    if linking == "worker":
+        _start_worker(installer)
     assert pipeline._overlapping(packages, trees)
     active, most, order = [0], [0], []
     lock = threading.Lock()
@@ -209,3 +225,80 @@ def test_on_two_cores_slow_linking_brings_in_a_second_thread(
     for spec in specs:
         assert (site / spec.dist_info / "RECORD").is_file()
         assert (site / spec.dist_name / "__init__.py").is_file()
+
+
+def _linked_by_worker(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    for record in caplog.records:
+        message = record.getMessage()
+        if "installed by the link worker" in message:
+            done, _, total = message.split(": ", 1)[1].split(" distributions")[0].partition(" of ")
+            return int(done), int(total)
+    raise AssertionError("the link worker was not used")
+
+
+def test_a_link_worker_installs_beside_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker takes distributions while this process links others (made slow here, so that
+    the worker surely gets some); every distribution ends up whole, once."""
+    specs = [WheelSpec(f"p{i}", "1.0", console_scripts={f"tool{i}": f"p{i}:main"}) for i in range(6)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    _start_worker(installer)
+    here: list[str] = []
+    real = wheel_module.install_tree
+
+    def slow(tree: Tree, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        result = real(tree, **kwargs)
+        here.append(result.name)
+        return result
+
+    monkeypatch.setattr(wheel_module, "install_tree", slow)
+    caplog.set_level("DEBUG", logger="satchel")
+    _link(installer, target, packages, trees)
+    done, total = _linked_by_worker(caplog)
+    assert total == 6 and done >= 1 and done + len(here) == 6
+    site, bin_dir = Path(target.paths["purelib"]), Path(target.paths["scripts"])
+    for i, spec in enumerate(specs):
+        assert (site / spec.dist_info / "RECORD").is_file()
+        assert (site / spec.dist_name / "__init__.py").is_file()
+        assert (bin_dir / f"tool{i}").read_text().startswith("#!/usr/bin/python3")
+    assert not list(site.glob(".satchel-*"))
+
+
+def test_a_dead_link_worker_leaves_the_install_to_this_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+    import signal
+
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(4)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    worker = _start_worker(installer)
+    os.kill(worker.pid, signal.SIGKILL)
+    caplog.set_level("DEBUG", logger="satchel")
+    _link(installer, target, packages, trees)
+    assert _linked_by_worker(caplog) == (0, 4)
+    site = Path(target.paths["purelib"])
+    assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)
+
+
+@pytest.mark.parametrize("with_worker", [False, True])
+def test_an_install_that_fails_in_the_worker_fails_here_with_this_process_error(
+    tmp_path: Path, with_worker: bool
+) -> None:
+    """The worker's failure is not the error: the distribution is installed here again, and
+    this process's error (the same with or without a worker) is the run's."""
+    from satchel.errors import InstallError
+
+    specs = [WheelSpec(f"p{i}", "1.0", console_scripts={f"tool{i}": f"p{i}:main"}) for i in range(3)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    if with_worker:
+        _start_worker(installer)
+    scripts = Path(target.paths["scripts"])
+    scripts.parent.mkdir(parents=True, exist_ok=True)
+    scripts.write_text("not a directory\n")
+    with pytest.raises(InstallError) as caught:
+        _link(installer, target, packages, trees)
+    assert re.match(r"cannot install p\d 1\.0: ", caught.value.message)
+    assert str(scripts) in caught.value.message

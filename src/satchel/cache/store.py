@@ -72,6 +72,16 @@ class Tree:
     manifest: Manifest
 
 
+def load_tree(path: Path) -> Tree:
+    """The tree of an entry whose ``tree`` directory is ``path`` (what ``Tree.path`` holds),
+    with the manifest stored beside it, read again but not checked against the files: for a
+    process given the path of a tree another one has checked. Raises ``OSError`` or
+    ``CorruptEntry``."""
+    from satchel.cache.manifest import Manifest
+
+    return Tree(path, record.loads((path.parent / "manifest").read_bytes(), Manifest))
+
+
 class Cache:
     """``root`` (default: the user cache directory); ``lock_timeout``: seconds to wait for an
     entry another process is writing; ``fsync=False`` (tests only) makes writes not durable."""

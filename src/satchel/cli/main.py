@@ -227,17 +227,28 @@ def _install(
         if replaying is not None:
             replaying.finish(done)
         return done
-    from satchel.commands.request import InstallRequest
+    # Most likely something is to be installed: the link worker starts now, to be ready when
+    # linking starts (satchel.install.link_worker).
+    worker = None
+    if not args.dry_run:
+        from satchel.install.link_worker import LinkWorker
 
-    request = InstallRequest.from_args(args)
-    done = install_if_nothing_to_do(request, settings, facts)
-    if done is not None:
-        return done
-    from satchel.commands import install
+        worker = LinkWorker.start()
+    try:
+        from satchel.commands.request import InstallRequest
 
-    if collecting:
-        _collect_for_work()
-    return install.run(request, settings)
+        request = InstallRequest.from_args(args)
+        done = install_if_nothing_to_do(request, settings, facts)
+        if done is not None:
+            return done
+        from satchel.commands import install
+
+        if collecting:
+            _collect_for_work()
+        return install.run(request, settings, link_worker=worker)
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def _load_full_install() -> None:

@@ -30,6 +30,7 @@ from satchel.errors import HashMismatchError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import CoreMetadata
 from satchel.install.installed import InstalledDist, list_installed
+from satchel.install.link_worker import LinkWorker
 from satchel.install.plan import Wanted, make_plan
 from satchel.progress import Progress, Task
 from satchel.python.interpreter import Interpreter
@@ -41,7 +42,9 @@ from satchel.units import count, human_time
 log = logging.getLogger("satchel")
 
 
-def run(request: InstallRequest, settings: Settings) -> int:
+def run(request: InstallRequest, settings: Settings, *, link_worker: LinkWorker | None = None) -> int:
+    """``satchel install``. ``link_worker``: one started for this run already (the caller
+    closes it); else the install starts its own."""
     started = time.perf_counter()
     parsed = request.requirements
     if not parsed.requirements and not request.dynamic and not request.from_projects:
@@ -51,7 +54,7 @@ def run(request: InstallRequest, settings: Settings) -> int:
     cache = open_cache(settings)
     try:
         with cache_in_use(cache):
-            code = _install(request, settings, cache, parsed, started)
+            code = _install(request, settings, cache, parsed, started, link_worker)
     finally:
         cache.close()
     auto_prune(settings)
@@ -241,7 +244,12 @@ def _installed_metadata(dists: dict[str, InstalledDist]) -> Any:
 
 
 def _install(
-    request: InstallRequest, settings: Settings, cache: Cache, parsed: ParsedRequirements, started: float
+    request: InstallRequest,
+    settings: Settings,
+    cache: Cache,
+    parsed: ParsedRequirements,
+    started: float,
+    link_worker: LinkWorker | None = None,
 ) -> int:
     target = _target(request, cache)
     installed = {d.name: d for d in list_installed(target.paths)}
@@ -256,6 +264,8 @@ def _install(
         default_link_mode=settings.link_mode,
         compile_bytecode=request.compile_bytecode,
     )
+    if not request.dry_run:
+        installer.start_link_worker(link_worker)  # (ready when linking starts: link_worker.py)
     finder = installer.finder(target.interpreter)
     # (a cold run's first pages load while the resolver is set up: see prefetch_uncached)
     client.prefetch_uncached(looked_up(request, parsed, installed))
@@ -342,6 +352,7 @@ def _install(
             _report(request, installer, finder, target, parsed, [w.item for w in plan.install], trees)
         return 0
     finally:
+        installer.close()
         client.close()
         memory.close()
 

@@ -42,11 +42,17 @@ def install_adaptively(
     install: Callable[[T], None],
     files: Callable[[T], int],
     parallel: Callable[[], bool] = lambda: True,
+    elsewhere: Callable[[T], bool] | None = None,
 ) -> bool:
     """``install(item)`` for every item, in order: on the calling thread, plus one helper thread
     once linking turns out slow (module docstring) and ``parallel()`` (asked at most once) says
     the items may be installed side by side. The first failure stops the rest (what is under
-    way finishes) and is raised. Returns whether the helper was started."""
+    way finishes) and is raised. Returns whether the helper was started.
+
+    With ``elsewhere`` (another process that installs: ``satchel.install.link_worker``) the
+    helper starts at once, asks ``parallel()`` itself (the calling thread links meanwhile) and
+    hands each item it takes to ``elsewhere(item)``, which installs it there and says whether
+    it did; an item it did not is installed by the helper itself, with ``install``."""
     lock = threading.Lock()
     failures: list[BaseException] = []
     taken = [0]  # items handed out so far
@@ -59,18 +65,23 @@ def install_adaptively(
             return items[taken[0] - 1]
 
     def helper() -> None:
-        while (item := take()) is not None:
-            try:
-                install(item)
-            except BaseException as exc:  # handed to the calling thread, which raises it
-                with lock:
-                    failures.append(exc)
-                return
+        try:
+            if elsewhere is not None and not parallel():
+                return  # the calling thread installs them all, in order
+            while (item := take()) is not None:
+                if elsewhere is None or not elsewhere(item):
+                    install(item)
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            with lock:
+                failures.append(exc)
 
     thread: threading.Thread | None = None
     alone = False  # parallel() said no: the calling thread installs the rest, in order
     started = time.perf_counter_ns()
     linked = 0
+    if elsewhere is not None and len(items) > 1:
+        thread = threading.Thread(target=helper, name="satchel-link", daemon=True)
+        thread.start()
     try:
         while (item := take()) is not None:
             install(item)

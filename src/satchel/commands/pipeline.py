@@ -32,6 +32,8 @@ from satchel.resolve import ResolvedPackage
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from satchel.cache.manifest import Listing
+    from satchel.install.link import Linker
+    from satchel.install.link_worker import LinkJob, LinkWorker
 
 log = logging.getLogger("satchel")
 
@@ -75,6 +77,29 @@ class Installer:
         self.link_mode = link_mode  # --link-mode
         self.default_link_mode = default_link_mode  # SATCHEL_LINK_MODE (Settings.link_mode)
         self.compile_bytecode = compile_bytecode
+        self._link_worker: LinkWorker | None = None
+        self._own_worker = False
+
+    def start_link_worker(self, started: LinkWorker | None = None) -> None:
+        """Have :meth:`link` hand distributions to a link worker (``install/link_worker.py``):
+        ``started``, else one started now, so that it is ready by then. Only when linking hard
+        links or copies. Call :meth:`close` when done (it ends a worker started here)."""
+        if self._link_worker is not None:
+            return
+        if (self.link_mode or self.default_link_mode or "hardlink") not in ("hardlink", "copy"):
+            return
+        if started is None:
+            from satchel.install.link_worker import LinkWorker
+
+            started = LinkWorker.start()
+            self._own_worker = started is not None
+        self._link_worker = started
+
+    def close(self) -> None:
+        """End the link worker this installer started, if any (not waited for)."""
+        worker, self._link_worker = self._link_worker, None
+        if worker is not None and self._own_worker:
+            worker.close()
 
     def finder(self, interpreter: Interpreter, building: tuple[str, ...] = ()) -> SourceFinder:
         return SourceFinder(self.sources, interpreter, self.install_build_requirements, building=building)
@@ -356,6 +381,20 @@ class Installer:
                     trees[pkg.name] = self.tree_for(finder, pkg, fresh=True)
             task.advance()
 
+        worker = self._link_worker
+        if worker is not None and not worker.gone and len(packages) > 1 and not linker.fallback_reason:
+            from satchel.commands.linking import install_adaptively
+
+            elsewhere = self._in_worker(worker, finder, target, linker, trees, task)
+            install_adaptively(
+                packages,
+                install_one,
+                lambda pkg: len(trees[pkg.name].manifest.files),
+                parallel=lambda: not _overlapping(packages, trees),
+                elsewhere=elsewhere,
+            )
+            log.debug("linking: %d of %d distributions installed by the link worker", elsewhere.count, len(packages))
+            return
         if (os.cpu_count() or 1) <= 2 and len(packages) > 1:
             from satchel.commands.linking import install_adaptively
 
@@ -387,6 +426,35 @@ class Installer:
                 future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _in_worker(
+        self,
+        worker: LinkWorker,
+        finder: SourceFinder,
+        target: Target,
+        linker: Linker,
+        trees: dict[str, Tree],
+        task: Any,
+    ) -> _InWorker:
+        from satchel.install.link_worker import LinkJob
+
+        def job(pkg: ResolvedPackage) -> LinkJob:
+            tree = trees[pkg.name]
+            version = target.interpreter.version
+            return LinkJob(
+                tree=os.fspath(tree.path),
+                source=tree.manifest.source,
+                files=len(tree.manifest.files),
+                paths=dict(target.paths),
+                interpreter=target.interpreter.executable,
+                requested=pkg.is_direct,
+                direct_url=self.direct_url(finder, pkg, tree),
+                compile_bytecode=self.compile_bytecode,
+                python_version=list(version) if version is not None else None,
+                mode=linker.mode,
+            )
+
+        return _InWorker(worker, job, linker, task)
 
     def direct_url(self, finder: SourceFinder, pkg: ResolvedPackage, tree: Tree | None = None) -> dict[str, Any] | None:
         """PEP 610 ``direct_url.json`` for a URL, path or VCS install."""
@@ -476,6 +544,32 @@ def installed_identity(direct_url: dict[str, Any] | None) -> str | None:
         sub = direct_url.get("subdirectory") or ""
         return f"{vcs.get('vcs')}+{direct_url['url']}@{vcs.get('commit_id')}#{sub}"
     return str(direct_url["url"])
+
+
+class _InWorker:
+    """``install_adaptively``'s ``elsewhere``: a distribution installed by the link worker, or
+    False (the worker could not, or is gone: the caller installs it itself)."""
+
+    def __init__(
+        self, worker: LinkWorker, job: Callable[[ResolvedPackage], LinkJob], linker: Linker, task: Any
+    ) -> None:
+        self.worker = worker
+        self.job = job
+        self.linker = linker
+        self.task = task
+        self.count = 0
+
+    def __call__(self, pkg: ResolvedPackage) -> bool:
+        reply = self.worker.install(self.job(pkg))
+        if reply is None or not reply.ok:
+            if reply is not None:
+                log.debug("%s: the link worker did not install it (%s); installing it here", pkg.name, reply.reason)
+            return False
+        if reply.fallback:
+            self.linker.fell_back(reply.fallback, reply.warning or f"copying files instead of linking ({reply.fallback})")
+        self.count += 1
+        self.task.advance()
+        return True
 
 
 def _overlapping(packages: Sequence[ResolvedPackage], trees: dict[str, Tree]) -> bool:

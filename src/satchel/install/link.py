@@ -183,6 +183,17 @@ class Linker:
 
         self._via_temp(dst, copy)
 
+    def fell_back(self, reason: str, message: str) -> None:
+        """Another Linker of this run in this mode (the link worker's) could not link and
+        copied, for ``reason``: copy from now on too, and give its warning ``message`` unless
+        this Linker gave one already."""
+        self._copy_only = True
+        with self._warn_lock:
+            if self.fallback_reason is not None:
+                return
+            self.fallback_reason = reason
+        log.warning("%s", message)
+
     def _fall_back(self, kind: str, src: StrPath, dst: StrPath, exc: OSError) -> None:
         with self._warn_lock:
             if self.fallback_reason is not None:

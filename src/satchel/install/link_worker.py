@@ -1,0 +1,204 @@
+"""Installing distributions in a second process, beside the one that runs the command.
+
+Linking a warm install is system calls (``mkdir`` and ``link``) with a little Python between
+them. Two threads of one process interleave those badly: each call gives up the interpreter lock
+and must take it back before the next line of Python runs, so on 2 cores the second thread
+brought trio's link phase from ~195 to ~150 ms, not to half. Two processes have a lock each:
+started together, they linked the same 37 distributions in 117-123 ms (jupyter's 97: ~300 ms
+against ~450).
+
+A :class:`LinkWorker` is started early in an install, so that its interpreter and imports
+(~60 ms of CPU on the other core) are done by the time linking starts. It is then handed one
+distribution at a time (:meth:`LinkWorker.install`): a :class:`LinkJob` written as one line of
+JSON on its standard input, answered by one line on its standard output. The worker runs the
+very :func:`satchel.install.wheel.install_tree` the command would, on the tree the command has
+checked (``Cache.get_tree``): the manifest is read from beside the tree again, and must name the
+same wheel and as many files.
+
+Whatever goes wrong in the worker is not reported from there. An install that fails there has
+been rolled back by ``install_tree`` (as it is in the command); the answer only says it did not
+succeed, and the command installs that distribution itself, which reports the failure in its
+own words if it fails again (a cache entry gone missing is unpacked again, there too). A worker
+that stops answering (it died, it could not start) takes no more jobs, and what it held is
+installed by the command. The worker never outlives the command's interest: it ends when its
+standard input closes, which the command's exit does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+#: What the worker process runs (``satchel.cli.link_worker``: the program's own start-up, then
+#: :func:`serve`).
+ENTRY = "from satchel.cli.link_worker import run; run()"
+
+
+@dataclass(frozen=True)
+class LinkJob:
+    """One distribution to install: ``install_tree``'s arguments, and what the tree's manifest
+    must say (``source``: the wheel's file name; ``files``: how many files)."""
+
+    tree: str
+    source: str
+    files: int
+    paths: dict[str, str]
+    interpreter: str
+    requested: bool
+    direct_url: dict[str, Any] | None
+    compile_bytecode: bool
+    python_version: list[int] | None
+    mode: str
+
+
+@dataclass(frozen=True)
+class LinkReply:
+    """What the worker answers: whether the distribution is installed, and why a hard link did
+    not work there (its Linker copied instead), if it did not."""
+
+    ok: bool
+    fallback: str | None = None
+    warning: str | None = None  # the worker's Linker's warning about it
+    reason: str | None = None  # why not ok (for -v)
+
+
+def serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The worker: answer each job line on ``inp`` with a reply line on ``out`` until ``inp``
+    ends. Never raises for a job: a job that fails is answered ``ok: false``."""
+    import json
+    import logging
+
+    # Nothing is printed here: a Linker's warning (the one thing installing warns about) goes
+    # back with the reply, and the command gives it, once a run.
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    root = logging.getLogger("satchel")
+    saved = root.handlers[:], root.propagate
+    root.handlers[:] = [handler]
+    root.propagate = False
+    try:
+        import satchel.cache.store
+        import satchel.install.wheel  # noqa: F401  (before "ready": the first job waits for none of it)
+
+        out.write(b"ready\n")
+        out.flush()
+        linkers: dict[str, Any] = {}
+        for line in inp:
+            try:
+                job = LinkJob(**json.loads(line))
+                reply = _run(job, linkers, warnings)
+            except Exception as exc:  # (answered, never raised: the command redoes the job)
+                reply = LinkReply(False, reason=f"{type(exc).__name__}: {exc}")
+            out.write(json.dumps(asdict(reply)).encode() + b"\n")
+            out.flush()
+    finally:
+        root.handlers[:], root.propagate = saved
+
+
+def _run(job: LinkJob, linkers: dict[str, Any], warnings: list[str]) -> LinkReply:
+    from satchel.cache.store import load_tree
+    from satchel.install.link import Linker
+    from satchel.install.wheel import install_tree
+
+    tree = load_tree(Path(job.tree))
+    if tree.manifest.source != job.source or len(tree.manifest.files) != job.files:
+        return LinkReply(False, reason="the cache entry is not the one checked")
+    linker = linkers.get(job.mode)
+    if linker is None:
+        linker = linkers[job.mode] = Linker(job.mode)
+    install_tree(
+        tree,
+        paths=job.paths,
+        interpreter_executable=job.interpreter,
+        linker=linker,
+        requested=job.requested,
+        direct_url=job.direct_url,
+        compile_bytecode=job.compile_bytecode,
+        python_version=tuple(job.python_version) if job.python_version is not None else None,
+    )
+    return LinkReply(True, fallback=linker.fallback_reason, warning=warnings[0] if warnings else None)
+
+
+class LinkWorker:
+    """The command's side of a worker process: :meth:`start` it, :meth:`install` with it from
+    one thread at a time, :meth:`close` it."""
+
+    def __init__(self, pid: int, to_worker: int, from_worker: int) -> None:
+        self.pid = pid
+        self._in = os.fdopen(to_worker, "wb")
+        self._out = os.fdopen(from_worker, "rb")
+        self._ready = False
+        self.gone = False
+
+    @classmethod
+    def start(cls, env: Mapping[str, str] | None = None) -> LinkWorker | None:
+        """Start a worker with this interpreter (``env``: its environment, default this
+        process's); None on one core, or when it cannot be started. Returns at once: the
+        worker gets ready while the command goes on."""
+        if not sys.executable or not hasattr(os, "posix_spawn") or (os.cpu_count() or 1) < 2:
+            return None  # (on one core the command would only wait for it)
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        try:
+            # (posix_spawn, not subprocess: the command need not import subprocess for this)
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-c", ENTRY],
+                dict(os.environ if env is None else env),
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, to_r, 0),
+                    (os.POSIX_SPAWN_DUP2, from_w, 1),
+                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                ],
+            )
+        except OSError:
+            for fd in (to_r, to_w, from_r, from_w):
+                os.close(fd)
+            return None
+        os.close(to_r)
+        os.close(from_w)
+        return cls(pid, to_w, from_r)
+
+    def install(self, job: LinkJob) -> LinkReply | None:
+        """Have the worker install ``job``; its reply, or None when the worker is gone (it then
+        takes no more jobs)."""
+        import json  # (here: the command's thread that hands jobs over imports it, not startup)
+
+        if self.gone:
+            return None
+        try:
+            if not self._ready:
+                if self._out.readline() != b"ready\n":
+                    raise OSError("the worker did not start")
+                self._ready = True
+            self._in.write(json.dumps(asdict(job)).encode() + b"\n")
+            self._in.flush()
+            line = self._out.readline()
+            if not line:
+                raise OSError("the worker stopped")
+            return LinkReply(**json.loads(line))
+        except (OSError, ValueError, TypeError):
+            self.gone = True
+            self._reap()
+            return None
+
+    def close(self) -> None:
+        """End the worker (it stops at the end of its input); not waited for."""
+        self.gone = True
+        for stream in (self._in, self._out):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._reap()
+
+    def _reap(self) -> None:
+        try:
+            os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
