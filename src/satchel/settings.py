@@ -58,6 +58,7 @@ class Settings:
     fast_path: bool = True  # SATCHEL_NO_FAST_PATH=1 turns the no-op install check and replays off
     replay: bool = True  # SATCHEL_NO_REPLAY=1 turns replays off (satchel.cache.replays)
     fsync: bool = True  # SATCHEL_UNSAFE_NO_FSYNC=1 (tests only) makes cache writes not durable
+    link_worker: bool = True  # SATCHEL_NO_LINK_WORKER=1: link and unpack in this process only
     remote: RemoteConfig | None = None  # the remote cache tier (remote_config below)
     cache_max_size: int | None = None  # SATCHEL_CACHE_MAX_SIZE: prune down to this many bytes, at most once a day
 
@@ -157,6 +158,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SATCHEL_NO_FAST_PATH": ("fast_path", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_NO_REPLAY": ("replay", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_UNSAFE_NO_FSYNC": ("fsync", lambda name, raw: not _flag(name, raw)),
+    "SATCHEL_NO_LINK_WORKER": ("link_worker", lambda name, raw: not _flag(name, raw)),
     "SATCHEL_CACHE_MAX_SIZE": ("cache_max_size", _size),
     # The remote tier's variables (SATCHEL_REMOTE_*) are read by remote_config() below.
 }

@@ -56,3 +56,9 @@ def test_an_install_of_several_distributions_uses_the_link_worker(satchel: Satch
     assert run_python(venv, "import gamma, delta.sub.mod, eta; print(delta.sub.mod.x)") == "1"
     assert not list(site_packages(venv).glob(".satchel-*"))
     assert "Nothing to do" in satchel.run("install", "-p", venv, "gamma").stderr
+    # SATCHEL_NO_LINK_WORKER=1: all in this process, and the same install
+    alone = satchel.venv("alone")
+    result = satchel.run("install", "-v", "-p", alone, "gamma", env={"SATCHEL_NO_LINK_WORKER": "1"})
+    assert "link worker" not in result.stderr, result.stderr
+    for name in ["gamma", *names]:
+        installed_files_match_record(alone, name)

@@ -235,3 +235,17 @@ def test_sync_replaces_a_direct_install_of_a_locked_version(satchel: Satchel, tr
     assert " - gamma==1.0" in result.stderr and " + gamma==1.0" in result.stderr, result
     assert not (site_packages(venv) / "gamma-1.0.dist-info" / "direct_url.json").exists()
     assert "Nothing to do" in satchel.run("sync", "-p", venv, lock).stderr
+
+
+def test_sync_into_a_new_environment_uses_the_link_worker(satchel: Satchel, tree: dict[str, Path]) -> None:
+    """sync starts a link worker once it knows it installs something (satchel.install.link_worker)."""
+    venv = satchel.venv()
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("\n".join(
+        hashed_line(name, version, tree[f"{name}-{version}"])
+        for name, version in (("alpha", "1.0"), ("beta", "2.0"), ("gamma", "1.0"))
+    ) + "\n")
+    result = satchel.run("sync", "-v", "-p", venv, lock)
+    assert "of 3 distributions installed by the link worker" in result.stderr, result.stderr
+    assert installed(venv) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0"}
+    assert run_python(venv, "import alpha, beta, gamma; print(beta.__version__)") == "2.0"

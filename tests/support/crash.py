@@ -47,15 +47,16 @@ STRACE_UNUSABLE = strace_unusable()
 
 def strace_satchel(
     satchel: Satchel, args: Sequence[str | Path], strace_args: Sequence[str], log: Path,
-    *, timeout: float = 120,
+    *, timeout: float = 120, env: dict[str, str] | None = None,
 ) -> Result:
-    """Run the satchel CLI under ``strace -f -qq -o log`` with ``strace_args``."""
+    """Run the satchel CLI under ``strace -f -qq -o log`` with ``strace_args`` (``env``: added
+    to its environment)."""
     assert STRACE is not None
     argv = [str(a) for a in args]
     proc = subprocess.run(
         [STRACE, "-f", "-qq", "-o", str(log), *strace_args, sys.executable, "-m", "satchel", *argv],
-        capture_output=True, text=True, cwd=satchel.tmp, env=satchel.base_env(), timeout=timeout,
-        stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, cwd=satchel.tmp, env={**satchel.base_env(), **(env or {})},
+        timeout=timeout, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     return Result(argv, proc.returncode, proc.stdout, proc.stderr)
 

@@ -17,7 +17,8 @@ import pytest
 
 from satchel.cache.store import Cache, Tree
 from satchel.install.link import Linker
-from satchel.install.link_worker import LinkJob, LinkReply, LinkWorker, serve
+from satchel.install.link_worker import LinkJob, LinkReply, LinkWorker, UnpackJob, serve
+from satchel.install.unpack import unpack_wheel
 from satchel.install.wheel import install_tree
 from tests.support.installs import fake_scheme, unpack_into_cache
 from tests.support.wheels import WheelSpec, build_wheel
@@ -171,8 +172,8 @@ def test_serve_answers_every_line_and_goes_on(tmp_path: Path) -> None:
     the next job is done."""
     trees = _trees(tmp_path)
     paths = fake_scheme(tmp_path / "env")
-    good = json.dumps(asdict(_job(trees["plain"], paths))).encode()
-    missing = json.dumps(asdict(_job(trees["plain"], paths, tree=str(tmp_path / "nowhere" / "tree")))).encode()
+    good = json.dumps({"link": asdict(_job(trees["plain"], paths))}).encode()
+    missing = json.dumps({"link": asdict(_job(trees["plain"], paths, tree=str(tmp_path / "nowhere" / "tree")))}).encode()
     out = io.BytesIO()
     serve(io.BytesIO(b"not json\n" + missing + b"\n" + good + b"\n"), out)
     lines = out.getvalue().splitlines()
@@ -235,3 +236,60 @@ def test_the_worker_ends_when_the_command_is_killed(tmp_path: Path) -> None:
         pytest.fail("the link worker outlived its command")
     finally:
         parent.kill()
+
+
+def _unpack_when_ready(worker: LinkWorker, job: UnpackJob) -> object:
+    """``worker.unpack(job)``, asked again until the worker has started (it answers None, at
+    once and doing nothing, while it starts)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listing = worker.unpack(job)
+        if listing is not None or worker.gone:
+            return listing
+        time.sleep(0.02)
+    raise AssertionError("the link worker did not start")
+
+
+def test_the_worker_unpacks_exactly_what_unpack_wheel_unpacks(tmp_path: Path, worker: LinkWorker) -> None:
+    specs = [
+        *SPECS,
+        WheelSpec("execs", "1.0", files={"execs/__init__.py": "", "execs/big.bin": bytes(range(256)) * 4096},
+                  data={"scripts": {"run-me": "#!/bin/sh\necho hi\n"}}),
+    ]
+    for spec in specs:
+        wheel = build_wheel(spec, tmp_path / "wheels")
+        there, here = tmp_path / "there" / spec.name, tmp_path / "here" / spec.name
+        there.mkdir(parents=True)
+        listing = _unpack_when_ready(worker, UnpackJob(str(wheel), str(there), spec.name, spec.version))
+        expected = unpack_wheel(wheel, here, expected_name=spec.name, expected_version=spec.version)
+        assert listing is not None
+        def key(f: object) -> tuple[object, ...]:
+            return (f.path, f.size, f.sha256, f.executable)  # type: ignore[attr-defined]
+        assert sorted(map(key, listing.files)) == sorted(map(key, expected.files))  # type: ignore[attr-defined]
+        for f in listing.files:  # type: ignore[attr-defined]
+            st = (there / f.path).lstat()
+            assert st.st_mtime_ns == f.mtime_ns and st.st_size == f.size
+            assert stat.S_IMODE(st.st_mode) == stat.S_IMODE((here / f.path).lstat().st_mode)
+        assert _snapshot(there) == _snapshot(here)
+
+
+def test_an_unpack_the_worker_cannot_do_is_none(tmp_path: Path, worker: LinkWorker) -> None:
+    spec = WheelSpec("plain", "1.0")
+    wheel = build_wheel(spec, tmp_path / "wheels")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    # ready first (a wheel it can unpack), then one named for another project
+    assert _unpack_when_ready(worker, UnpackJob(str(wheel), str(tmp_path / "ok"), spec.name, spec.version))
+    assert worker.unpack(UnpackJob(str(wheel), str(dest), "other", "1.0")) is None
+    assert not worker.gone  # a failed job is no failed worker
+    assert worker.unpack(UnpackJob(str(wheel), str(tmp_path / "again"), spec.name, spec.version)) is not None
+
+
+def test_an_unpack_while_the_worker_is_busy_is_left_to_the_caller(tmp_path: Path, worker: LinkWorker) -> None:
+    spec = WheelSpec("plain", "1.0")
+    wheel = build_wheel(spec, tmp_path / "wheels")
+    with worker._busy:  # (another thread's job under way)
+        started = time.monotonic()
+        assert worker.unpack(UnpackJob(str(wheel), str(tmp_path / "d"), spec.name, spec.version)) is None
+        assert time.monotonic() - started < 1
+    assert not (tmp_path / "d").exists()

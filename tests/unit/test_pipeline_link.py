@@ -302,3 +302,68 @@ def test_an_install_that_fails_in_the_worker_fails_here_with_this_process_error(
         _link(installer, target, packages, trees)
     assert re.match(r"cannot install p\d 1\.0: ", caught.value.message)
     assert str(scripts) in caught.value.message
+
+
+@pytest.mark.parametrize("damage", ["hash-mismatch", "truncated", "metadata-name"])
+def test_a_bad_wheel_fails_to_unpack_the_same_with_a_worker(tmp_path: Path, damage: str) -> None:
+    """An unpack the worker fails is done again here: the error, and what the cache is left
+    with, are those of a run without a worker."""
+    from satchel.cache import buckets
+    from satchel.errors import InstallError
+    from satchel.install.link_worker import UnpackJob
+    from tests.unit.test_install_unpack import tamper
+    from tests.unit.test_link_worker import _unpack_when_ready
+
+    spec = WheelSpec("demo", "1.0", metadata_name="other" if damage == "metadata-name" else None,
+                     files={"demo/__init__.py": "x = 1\n"})
+    wheel = build_wheel(spec, tmp_path / "wheels")
+    if damage == "truncated":
+        wheel.write_bytes(wheel.read_bytes()[:-40])
+    elif damage == "hash-mismatch":
+        tamper(wheel)
+    pkg = ResolvedPackage("demo", Version("1.0"), None, None, True)
+    messages = []
+    for with_worker in (False, True):
+        cache = Cache(tmp_path / f"cache-{with_worker}")
+        installer = Installer(cache, cast(IndexClient, None), BuildOptions())
+        if with_worker:
+            worker = _start_worker(installer)
+            good = build_wheel(WheelSpec("warm", "1.0"), tmp_path / "good")
+            assert _unpack_when_ready(worker, UnpackJob(str(good), str(tmp_path / "w"), "warm", "1.0"))
+        try:
+            with pytest.raises(InstallError) as caught:
+                installer._unpack(pkg, lambda: (wheel, "0" * 64, wheel.name), lambda path, reason: False)
+        finally:
+            installer.close()
+        messages.append(caught.value.message)
+        bucket = cache.bucket_dir(buckets.ARCHIVES)
+        assert not bucket.exists() or [p for p in bucket.rglob("*") if not p.name.endswith(".lock")] == [
+            p for p in bucket.rglob("*") if p.is_dir()
+        ]
+    assert "demo-1.0-py3-none-any.whl" in messages[0]
+    assert messages[1] == messages[0]
+
+
+def test_a_wheel_unpacked_by_the_worker_is_a_sound_cache_entry(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from satchel.cache import buckets
+    from satchel.cache.manifest import verify_tree
+    from satchel.install.link_worker import UnpackJob
+    from tests.unit.test_link_worker import _unpack_when_ready
+
+    cache = Cache(tmp_path / "cache")
+    installer = Installer(cache, cast(IndexClient, None), BuildOptions())
+    worker = _start_worker(installer)
+    good = build_wheel(WheelSpec("warm", "1.0"), tmp_path / "good")
+    assert _unpack_when_ready(worker, UnpackJob(str(good), str(tmp_path / "w"), "warm", "1.0"))
+    spec = WheelSpec("demo", "1.0", console_scripts={"demo": "demo:main"})
+    wheel = build_wheel(spec, tmp_path / "wheels")
+    pkg = ResolvedPackage("demo", Version("1.0"), None, None, True)
+    caplog.set_level("DEBUG", logger="satchel")
+    try:
+        tree = installer._unpack(pkg, lambda: (wheel, "ab" * 32, wheel.name), lambda path, reason: False)
+    finally:
+        installer.close()
+    assert any("unpacked by the link worker" in r.getMessage() for r in caplog.records)
+    assert verify_tree(tree.path, tree.manifest) is None
+    again = cache.get_tree(buckets.ARCHIVES, "demo/" + "ab" * 32)
+    assert again is not None and again.manifest == tree.manifest

@@ -230,7 +230,7 @@ def _install(
     # Most likely something is to be installed: the link worker starts now, to be ready when
     # linking starts (satchel.install.link_worker).
     worker = None
-    if not args.dry_run:
+    if not args.dry_run and settings.link_worker:
         from satchel.install.link_worker import LinkWorker
 
         worker = LinkWorker.start()

@@ -264,7 +264,7 @@ def _install(
         default_link_mode=settings.link_mode,
         compile_bytecode=request.compile_bytecode,
     )
-    if not request.dry_run:
+    if not request.dry_run and settings.link_worker:
         installer.start_link_worker(link_worker)  # (ready when linking starts: link_worker.py)
     finder = installer.finder(target.interpreter)
     # (a cold run's first pages load while the resolver is set up: see prefetch_uncached)

@@ -106,7 +106,7 @@ def install_locked(
             say_kept(kept, lock.packages)
             return 0
         _check_removable(remove)
-        if not request.dry_run and plan.install:
+        if not request.dry_run and plan.install and settings.link_worker:
             installer.start_link_worker()  # (getting ready while the wheels are found and checked)
         # Only what is to be installed is looked up (index pages, metadata of direct references).
         to_install = _to_install(lock, [w.item for w in plan.install], [w.name for w in plan.install], finder, place)

@@ -324,6 +324,16 @@ class Installer:
 
             def populate(dest: Path, path: Path = path) -> Listing:
                 with unpacking() if unpacking is not None else contextlib.nullcontext():
+                    worker = self._link_worker
+                    if worker is not None and not worker.gone:
+                        from satchel.install.link_worker import UnpackJob
+
+                        job = UnpackJob(os.fspath(path), os.fspath(dest), pkg.name, str(pkg.version))
+                        listing = worker.unpack(job)
+                        if listing is not None:
+                            log.debug("%s: unpacked by the link worker", path.name)
+                            return listing
+                        _empty(dest)  # (what a failed unpack there left: unpacked again here)
                     return unpack_wheel(path, dest, expected_name=pkg.name, expected_version=str(pkg.version))
 
             try:
@@ -544,6 +554,15 @@ def installed_identity(direct_url: dict[str, Any] | None) -> str | None:
         sub = direct_url.get("subdirectory") or ""
         return f"{vcs.get('vcs')}+{direct_url['url']}@{vcs.get('commit_id')}#{sub}"
     return str(direct_url["url"])
+
+
+def _empty(directory: Path) -> None:
+    """Remove everything in ``directory`` (made anew, empty)."""
+    if any(directory.iterdir()):
+        import shutil
+
+        shutil.rmtree(directory)
+        directory.mkdir()
 
 
 class _InWorker:

@@ -15,10 +15,19 @@ very :func:`satchel.install.wheel.install_tree` the command would, on the tree t
 checked (``Cache.get_tree``): the manifest is read from beside the tree again, and must name the
 same wheel and as many files.
 
+The same worker unpacks wheels for a cold install (:meth:`LinkWorker.unpack`), while it has
+nothing to link: inside ``Cache.build_tree``, one of ``prepare``'s two unpack turns hands the
+wheel to it when it is ready and free (else that turn unpacks in the command, as before), and it
+runs ``unpack_wheel`` into the directory the cache is building, answering with the listing the
+cache writes as the tree's manifest. Unpacking is CPU-bound: one wheel in the command and one
+in the worker no longer take turns at one interpreter lock (cold trio 1.67 -> 1.52 s, jupyter
+3.35 -> 3.14 s, medians of 4-5 interleaved rounds).
+
 Whatever goes wrong in the worker is not reported from there. An install that fails there has
 been rolled back by ``install_tree`` (as it is in the command); the answer only says it did not
 succeed, and the command installs that distribution itself, which reports the failure in its
-own words if it fails again (a cache entry gone missing is unpacked again, there too). A worker
+own words if it fails again (a cache entry gone missing is unpacked again, there too). A
+wheel it could not unpack is unpacked again by the command, into the emptied directory. A worker
 that stops answering (it died, it could not start) takes no more jobs, and what it held is
 installed by the command. The worker never outlives the command's interest: it ends when its
 standard input closes, which the command's exit does.
@@ -31,7 +40,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from satchel.cache.manifest import Listing
 
 #: What the worker process runs (``satchel.cli.link_worker``: the program's own start-up, then
 #: :func:`serve`).
@@ -56,6 +68,17 @@ class LinkJob:
 
 
 @dataclass(frozen=True)
+class UnpackJob:
+    """One wheel to unpack into ``dest`` (an empty directory the cache is building a tree in):
+    ``unpack_wheel``'s arguments."""
+
+    wheel: str
+    dest: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
 class LinkReply:
     """What the worker answers: whether the distribution is installed, and why a hard link did
     not work there (its Linker copied instead), if it did not."""
@@ -64,6 +87,7 @@ class LinkReply:
     fallback: str | None = None
     warning: str | None = None  # the worker's Linker's warning about it
     reason: str | None = None  # why not ok (for -v)
+    files: list[list[Any]] | None = None  # an unpack's listing: path, size, sha256, mtime_ns, executable
 
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
@@ -90,8 +114,11 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
         linkers: dict[str, Any] = {}
         for line in inp:
             try:
-                job = LinkJob(**json.loads(line))
-                reply = _run(job, linkers, warnings)
+                kind, fields = next(iter(json.loads(line).items()))
+                if kind == "unpack":
+                    reply = _unpack(UnpackJob(**fields))
+                else:
+                    reply = _run(LinkJob(**fields), linkers, warnings)
             except Exception as exc:  # (answered, never raised: the command redoes the job)
                 reply = LinkReply(False, reason=f"{type(exc).__name__}: {exc}")
             out.write(json.dumps(asdict(reply)).encode() + b"\n")
@@ -124,15 +151,25 @@ def _run(job: LinkJob, linkers: dict[str, Any], warnings: list[str]) -> LinkRepl
     return LinkReply(True, fallback=linker.fallback_reason, warning=warnings[0] if warnings else None)
 
 
+def _unpack(job: UnpackJob) -> LinkReply:
+    from satchel.install.unpack import unpack_wheel
+
+    listing = unpack_wheel(Path(job.wheel), Path(job.dest), expected_name=job.name, expected_version=job.version)
+    return LinkReply(True, files=[[f.path, f.size, f.sha256, f.mtime_ns, f.executable] for f in listing.files])
+
+
 class LinkWorker:
     """The command's side of a worker process: :meth:`start` it, :meth:`install` with it from
     one thread at a time, :meth:`close` it."""
 
     def __init__(self, pid: int, to_worker: int, from_worker: int) -> None:
+        import threading
+
         self.pid = pid
         self._in = os.fdopen(to_worker, "wb")
         self._out = os.fdopen(from_worker, "rb")
         self._ready = False
+        self._busy = threading.Lock()  # one job at a time
         self.gone = False
 
     @classmethod
@@ -165,18 +202,42 @@ class LinkWorker:
         return cls(pid, to_w, from_r)
 
     def install(self, job: LinkJob) -> LinkReply | None:
-        """Have the worker install ``job``; its reply, or None when the worker is gone (it then
-        takes no more jobs)."""
+        """Have the worker install ``job`` (waiting for it to be ready, and free); its reply, or
+        None when the worker is gone (it then takes no more jobs)."""
+        with self._busy:
+            return self._ask("link", job, wait=True)
+
+    def unpack(self, job: UnpackJob) -> Listing | None:
+        """Have the worker unpack a wheel, if it is ready and free now: the listing of what it
+        wrote, or None (not now; or it failed, and what it wrote is left in ``job.dest``)."""
+        from satchel.cache.manifest import Listing, ManifestFile
+
+        if not self._busy.acquire(blocking=False):
+            return None
+        try:
+            reply = self._ask("unpack", job, wait=False)
+        finally:
+            self._busy.release()
+        if reply is None or not reply.ok or reply.files is None:
+            return None
+        return Listing([ManifestFile(p, size, sha, mtime, bool(x)) for p, size, sha, mtime, x in reply.files])
+
+    def _ask(self, kind: str, job: LinkJob | UnpackJob, *, wait: bool) -> LinkReply | None:
         import json  # (here: the command's thread that hands jobs over imports it, not startup)
 
         if self.gone:
             return None
         try:
             if not self._ready:
+                if not wait:
+                    import select
+
+                    if not select.select([self._out], [], [], 0)[0]:
+                        return None  # still starting
                 if self._out.readline() != b"ready\n":
                     raise OSError("the worker did not start")
                 self._ready = True
-            self._in.write(json.dumps(asdict(job)).encode() + b"\n")
+            self._in.write(json.dumps({kind: asdict(job)}).encode() + b"\n")
             self._in.flush()
             line = self._out.readline()
             if not line:
