@@ -37,14 +37,16 @@ def test_install_a_tree_then_nothing_to_do(satchel: Satchel, index_server: Index
 
 def test_an_install_of_several_distributions_uses_the_link_worker(satchel: Satchel, index_server: IndexServer) -> None:
     """The command starts a link worker (satchel.install.link_worker) once it knows it has work,
-    and linking hands it distributions: whichever process installed one, it is whole."""
+    and linking hands it distributions (~600 files: over LINK_WORKER_MIN_FILES): whichever
+    process installed one, it is whole."""
     names = ["delta", "epsilon", "zeta", "eta"]
     publish(
         index_server,
         WheelSpec("gamma", "1.0", requires=names, console_scripts={"gamma-cli": "gamma:main"},
                   files={"gamma/__init__.py": "def main():\n    print('gamma')\n"}),
         *(WheelSpec(n, "1.0", console_scripts={f"{n}-cli": f"{n}:main"},
-                    files={f"{n}/__init__.py": "def main():\n    print('hi')\n", f"{n}/sub/mod.py": "x = 1\n"})
+                    files={f"{n}/__init__.py": "def main():\n    print('hi')\n", f"{n}/sub/mod.py": "x = 1\n",
+                           **{f"{n}/data/d{i // 20}/f{i}.txt": f"{i}\n" for i in range(150)}})
           for n in names),
     )
     venv = satchel.venv()

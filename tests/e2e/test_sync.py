@@ -237,15 +237,18 @@ def test_sync_replaces_a_direct_install_of_a_locked_version(satchel: Satchel, tr
     assert "Nothing to do" in satchel.run("sync", "-p", venv, lock).stderr
 
 
-def test_sync_into_a_new_environment_uses_the_link_worker(satchel: Satchel, tree: dict[str, Path]) -> None:
-    """sync starts a link worker once it knows it installs something (satchel.install.link_worker)."""
+def test_sync_into_a_new_environment_uses_the_link_worker(satchel: Satchel, index_server: IndexServer) -> None:
+    """sync starts a link worker once it knows it installs something (satchel.install.link_worker),
+    and hands it distributions when there are enough files (~600 here)."""
+    names = ["big-a", "big-b", "big-c"]
+    files = publish(index_server, *(
+        WheelSpec(n, "1.0", files={f"{n.replace('-', '_')}/f{i}.py": f"x = {i}\n" for i in range(200)})
+        for n in names
+    ))
     venv = satchel.venv()
     lock = satchel.tmp / "requirements.txt"
-    lock.write_text("\n".join(
-        hashed_line(name, version, tree[f"{name}-{version}"])
-        for name, version in (("alpha", "1.0"), ("beta", "2.0"), ("gamma", "1.0"))
-    ) + "\n")
+    lock.write_text("\n".join(hashed_line(n, "1.0", f) for n, f in zip(names, files, strict=True)) + "\n")
     result = satchel.run("sync", "-v", "-p", venv, lock)
     assert "of 3 distributions installed by the link worker" in result.stderr, result.stderr
-    assert installed(venv) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0"}
-    assert run_python(venv, "import alpha, beta, gamma; print(beta.__version__)") == "2.0"
+    assert installed(venv) == {n: "1.0" for n in names}
+    assert run_python(venv, "import big_a.f7, big_c.f199; print(big_a.f7.x + big_c.f199.x)") == "206"

@@ -119,3 +119,66 @@ def test_a_failure_stops_the_rest_and_is_raised(who: str, monkeypatch: pytest.Mo
     with pytest.raises(RuntimeError, match="broken"):
         install_adaptively(list(range(40)), install, lambda i: 1)
     assert len(done) == len(set(done)) and len(done) < 39, done  # stopped early, nothing twice
+
+
+class _Other:
+    """An ``Elsewhere`` that becomes ready when told, and records what it installed."""
+
+    def __init__(self, ready_at: threading.Event | None = None, gone: bool = False) -> None:
+        self.ready_at = ready_at or threading.Event()
+        self.gone = gone
+        self.installed: list[int] = []
+
+    def ready(self, timeout: float) -> bool | None:
+        if self.gone:
+            return None
+        return self.ready_at.wait(timeout)
+
+    def __call__(self, item: int, /) -> bool:
+        self.installed.append(item)
+        return True
+
+
+def test_another_process_takes_items_once_it_is_ready() -> None:
+    other = _Other()
+    here: list[int] = []
+
+    def install(i: int) -> None:
+        here.append(i)
+        if i == 1:
+            other.ready_at.set()
+        time.sleep(0.01)
+
+    assert install_adaptively(list(range(20)), install, lambda i: 1, elsewhere=other) is True
+    assert sorted(here + other.installed) == list(range(20))
+    assert other.installed and here[:2] == [0, 1]
+
+
+def test_another_process_still_starting_holds_nothing_back() -> None:
+    """Never ready: the calling thread installs everything, and the helper gives up as soon as
+    nothing is left (not after some timeout of the other process)."""
+    other = _Other()
+    here: list[int] = []
+    run = threading.Thread(
+        target=install_adaptively, args=(list(range(5)), here.append, lambda i: 1), kwargs={"elsewhere": other},
+        daemon=True,
+    )
+    run.start()
+    run.join(timeout=5)
+    assert not run.is_alive(), "the helper kept waiting for a process that was not ready"
+    assert here == list(range(5)) and other.installed == []
+
+
+def test_another_process_that_is_gone_leaves_all_to_the_calling_thread() -> None:
+    other = _Other(gone=True)
+    seen: list[str] = []
+    install_adaptively(list(range(8)), lambda i: seen.append(threading.current_thread().name), lambda i: 1, elsewhere=other)
+    assert seen == [threading.current_thread().name] * 8 and other.installed == []
+
+
+def test_with_another_process_overlapping_items_stay_on_the_calling_thread_in_order() -> None:
+    other = _Other()
+    other.ready_at.set()
+    here: list[int] = []
+    install_adaptively(list(range(6)), here.append, lambda i: 1, parallel=lambda: False, elsewhere=other)
+    assert here == list(range(6)) and other.installed == []

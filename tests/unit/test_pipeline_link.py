@@ -54,7 +54,10 @@ def _link(installer: Installer, target: Target, packages: list[ResolvedPackage],
         installer.close()
 
 
-def _start_worker(installer: Installer) -> LinkWorker:
+def _start_worker(installer: Installer, monkeypatch: pytest.MonkeyPatch | None = None) -> LinkWorker:
+    """The installer's link worker, asked whatever the number of files (``monkeypatch``)."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(pipeline, "LINK_WORKER_MIN_FILES", 0)
     installer.start_link_worker()
     worker = installer._link_worker
     if worker is None:
@@ -102,7 +105,7 @@ def test_distributions_writing_the_same_file_are_installed_in_order(
     ]
     installer, target, packages, trees = _setup(tmp_path, specs)
     if linking == "worker":
-        _start_worker(installer)
+        _start_worker(installer, monkeypatch)
     assert pipeline._overlapping(packages, trees)
     active, most, order = [0], [0], []
     lock = threading.Lock()
@@ -243,7 +246,7 @@ def test_a_link_worker_installs_beside_the_calling_thread(
     the worker surely gets some); every distribution ends up whole, once."""
     specs = [WheelSpec(f"p{i}", "1.0", console_scripts={f"tool{i}": f"p{i}:main"}) for i in range(6)]
     installer, target, packages, trees = _setup(tmp_path, specs)
-    _start_worker(installer)
+    _start_worker(installer, monkeypatch)
     here: list[str] = []
     real = wheel_module.install_tree
 
@@ -267,14 +270,14 @@ def test_a_link_worker_installs_beside_the_calling_thread(
 
 
 def test_a_dead_link_worker_leaves_the_install_to_this_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
     import signal
 
     specs = [WheelSpec(f"p{i}", "1.0") for i in range(4)]
     installer, target, packages, trees = _setup(tmp_path, specs)
-    worker = _start_worker(installer)
+    worker = _start_worker(installer, monkeypatch)
     os.kill(worker.pid, signal.SIGKILL)
     caplog.set_level("DEBUG", logger="satchel")
     _link(installer, target, packages, trees)
@@ -285,7 +288,7 @@ def test_a_dead_link_worker_leaves_the_install_to_this_process(
 
 @pytest.mark.parametrize("with_worker", [False, True])
 def test_an_install_that_fails_in_the_worker_fails_here_with_this_process_error(
-    tmp_path: Path, with_worker: bool
+    tmp_path: Path, with_worker: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker's failure is not the error: the distribution is installed here again, and
     this process's error (the same with or without a worker) is the run's."""
@@ -294,7 +297,7 @@ def test_an_install_that_fails_in_the_worker_fails_here_with_this_process_error(
     specs = [WheelSpec(f"p{i}", "1.0", console_scripts={f"tool{i}": f"p{i}:main"}) for i in range(3)]
     installer, target, packages, trees = _setup(tmp_path, specs)
     if with_worker:
-        _start_worker(installer)
+        _start_worker(installer, monkeypatch)
     scripts = Path(target.paths["scripts"])
     scripts.parent.mkdir(parents=True, exist_ok=True)
     scripts.write_text("not a directory\n")
@@ -367,3 +370,19 @@ def test_a_wheel_unpacked_by_the_worker_is_a_sound_cache_entry(tmp_path: Path, c
     assert verify_tree(tree.path, tree.manifest) is None
     again = cache.get_tree(buckets.ARCHIVES, "demo/" + "ab" * 32)
     assert again is not None and again.manifest == tree.manifest
+
+
+def test_a_small_install_is_linked_without_the_worker(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fewer files than LINK_WORKER_MIN_FILES: the worker is not asked (it would cost more than
+    it saves), and the install is whole."""
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(4)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    assert sum(len(t.manifest.files) for t in trees.values()) < pipeline.LINK_WORKER_MIN_FILES
+    _start_worker(installer)
+    caplog.set_level("DEBUG", logger="satchel")
+    _link(installer, target, packages, trees)
+    assert not any("link worker" in r.getMessage() for r in caplog.records)
+    site = Path(target.paths["purelib"])
+    assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)

@@ -27,9 +27,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+class Elsewhere(Protocol[T_contra]):
+    """Another process that installs items (``satchel.install.link_worker``, through
+    ``commands/pipeline.py``)."""
+
+    def ready(self, timeout: float) -> bool | None:
+        """Whether it takes items: True, False (not yet: asked again), None (it never will)."""
+
+    def __call__(self, item: T_contra, /) -> bool:
+        """Install ``item`` there; False when that was not done (it is then installed here)."""
+
+
+#: How long the helper waits for the other process at a time, between looks at what is left.
+READY_POLL_S = 0.005
 
 #: Time per linked file (wall clock, on the calling thread) above which a second thread helps.
 SLOW_NS_PER_FILE = 30_000
@@ -42,7 +57,7 @@ def install_adaptively(
     install: Callable[[T], None],
     files: Callable[[T], int],
     parallel: Callable[[], bool] = lambda: True,
-    elsewhere: Callable[[T], bool] | None = None,
+    elsewhere: Elsewhere[T] | None = None,
 ) -> bool:
     """``install(item)`` for every item, in order: on the calling thread, plus one helper thread
     once linking turns out slow (module docstring) and ``parallel()`` (asked at most once) says
@@ -50,9 +65,11 @@ def install_adaptively(
     way finishes) and is raised. Returns whether the helper was started.
 
     With ``elsewhere`` (another process that installs: ``satchel.install.link_worker``) the
-    helper starts at once, asks ``parallel()`` itself (the calling thread links meanwhile) and
-    hands each item it takes to ``elsewhere(item)``, which installs it there and says whether
-    it did; an item it did not is installed by the helper itself, with ``install``."""
+    helper starts at once, asks ``parallel()`` itself (the calling thread links meanwhile),
+    waits until ``elsewhere`` is ready -- giving up once nothing is left to take, so that a
+    process still starting never holds an item back -- and hands each item it takes to
+    ``elsewhere(item)``, which installs it there and says whether it did; an item it did not is
+    installed by the helper itself, with ``install``."""
     lock = threading.Lock()
     failures: list[BaseException] = []
     taken = [0]  # items handed out so far
@@ -64,10 +81,18 @@ def install_adaptively(
             taken[0] += 1
             return items[taken[0] - 1]
 
+    def left() -> bool:
+        with lock:
+            return not failures and taken[0] < len(items)
+
     def helper() -> None:
         try:
-            if elsewhere is not None and not parallel():
-                return  # the calling thread installs them all, in order
+            if elsewhere is not None:
+                if not parallel():
+                    return  # the calling thread installs them all, in order
+                while not (state := elsewhere.ready(READY_POLL_S)):
+                    if state is None or not left():
+                        return  # it never will, or there is nothing left for it
             while (item := take()) is not None:
                 if elsewhere is None or not elsewhere(item):
                     install(item)

@@ -46,6 +46,11 @@ UnpackSlot = Callable[[], AbstractContextManager[None]]
 #: (``commands/linking.py``).
 LINK_WORKERS = 4
 
+#: Files to link below which the link worker is not asked (the thread that feeds it, and the check
+#: that no two distributions write the same file, cost more than it saves: attrs, idna, sniffio
+#: and outcome, 76 files, linked in 14.5 ms with it and 10 ms without, 12 interleaved rounds).
+LINK_WORKER_MIN_FILES = 500
+
 
 @dataclass
 class Target:
@@ -392,7 +397,13 @@ class Installer:
             task.advance()
 
         worker = self._link_worker
-        if worker is not None and not worker.gone and len(packages) > 1 and not linker.fallback_reason:
+        if (
+            worker is not None
+            and not worker.gone
+            and len(packages) > 1
+            and not linker.fallback_reason
+            and sum(len(trees[pkg.name].manifest.files) for pkg in packages) >= LINK_WORKER_MIN_FILES
+        ):
             from satchel.commands.linking import install_adaptively
 
             elsewhere = self._in_worker(worker, finder, target, linker, trees, task)
@@ -577,6 +588,9 @@ class _InWorker:
         self.linker = linker
         self.task = task
         self.count = 0
+
+    def ready(self, timeout: float) -> bool | None:
+        return self.worker.ready(timeout)
 
     def __call__(self, pkg: ResolvedPackage) -> bool:
         reply = self.worker.install(self.job(pkg))

@@ -201,6 +201,28 @@ class LinkWorker:
         os.close(from_w)
         return cls(pid, to_w, from_r)
 
+    def ready(self, timeout: float | None) -> bool | None:
+        """Whether the worker is ready for a job, waiting up to ``timeout`` seconds (None: as
+        long as it takes) for it:
+        True, False (not yet), or None (it is gone, or could not start)."""
+        if self.gone:
+            return None
+        if self._ready:
+            return True
+        import select
+
+        try:
+            if not select.select([self._out], [], [], timeout)[0]:
+                return False
+            if self._out.readline() != b"ready\n":
+                raise OSError("the worker did not start")
+        except (OSError, ValueError):
+            self.gone = True
+            self._reap()
+            return None
+        self._ready = True
+        return True
+
     def install(self, job: LinkJob) -> LinkReply | None:
         """Have the worker install ``job`` (waiting for it to be ready, and free); its reply, or
         None when the worker is gone (it then takes no more jobs)."""
@@ -225,18 +247,13 @@ class LinkWorker:
     def _ask(self, kind: str, job: LinkJob | UnpackJob, *, wait: bool) -> LinkReply | None:
         import json  # (here: the command's thread that hands jobs over imports it, not startup)
 
+        if not self._ready:
+            state = self.ready(None if wait else 0)
+            if not state:
+                return None  # gone, or still starting
         if self.gone:
             return None
         try:
-            if not self._ready:
-                if not wait:
-                    import select
-
-                    if not select.select([self._out], [], [], 0)[0]:
-                        return None  # still starting
-                if self._out.readline() != b"ready\n":
-                    raise OSError("the worker did not start")
-                self._ready = True
             self._in.write(json.dumps({kind: asdict(job)}).encode() + b"\n")
             self._in.flush()
             line = self._out.readline()
