@@ -266,17 +266,21 @@ class LinkWorker:
             return None
 
     def close(self) -> None:
-        """End the worker (it stops at the end of its input); not waited for."""
+        """End the worker (it stops at the end of its input); not waited for: a daemon thread
+        collects its exit status, so that a program that runs many commands (the tests) keeps
+        no exited workers behind."""
+        import threading
+
         self.gone = True
         for stream in (self._in, self._out):
             try:
                 stream.close()
             except OSError:
                 pass
-        self._reap()
+        threading.Thread(target=self._reap, kwargs={"block": True}, name="satchel-reap", daemon=True).start()
 
-    def _reap(self) -> None:
+    def _reap(self, block: bool = False) -> None:
         try:
-            os.waitpid(self.pid, os.WNOHANG)
+            os.waitpid(self.pid, 0 if block else os.WNOHANG)
         except ChildProcessError:
             pass
