@@ -290,3 +290,34 @@ def test_an_unpack_while_the_worker_is_busy_is_left_to_the_caller(tmp_path: Path
         assert worker.unpack(UnpackJob(str(wheel), str(tmp_path / "d"), spec.name, spec.version)) is None
         assert time.monotonic() - started < 1
     assert not (tmp_path / "d").exists()
+
+
+def test_asking_whether_it_is_ready_from_another_thread_takes_no_reply(tmp_path: Path) -> None:
+    """While one thread has the worker start and unpack, another asks ``ready`` over and over
+    (a build's install beside prepare): only one of them reads the worker's output, so no
+    reply is taken for the line that says it started."""
+    import threading
+
+    started = LinkWorker.start()
+    if started is None:
+        pytest.skip("no link worker on this machine")
+    try:
+        spec = WheelSpec("plain", "1.0")
+        wheel = build_wheel(spec, tmp_path / "wheels")
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                started.ready(0.001)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        try:
+            for i in range(5):
+                listing = _unpack_when_ready(started, UnpackJob(str(wheel), str(tmp_path / f"d{i}"), spec.name, spec.version))
+                assert listing is not None and not started.gone
+        finally:
+            stop.set()
+            poller.join(timeout=10)
+    finally:
+        started.close()

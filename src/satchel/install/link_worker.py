@@ -159,8 +159,9 @@ def _unpack(job: UnpackJob) -> LinkReply:
 
 
 class LinkWorker:
-    """The command's side of a worker process: :meth:`start` it, :meth:`install` with it from
-    one thread at a time, :meth:`close` it."""
+    """The command's side of a worker process: :meth:`start` it, :meth:`install` and
+    :meth:`unpack` with it from any thread, :meth:`close` it. One lock makes each job, and the
+    wait for the line that says it started, the only reader of its output at the time."""
 
     def __init__(self, pid: int, to_worker: int, from_worker: int) -> None:
         import threading
@@ -202,9 +203,22 @@ class LinkWorker:
         return cls(pid, to_w, from_r)
 
     def ready(self, timeout: float | None) -> bool | None:
-        """Whether the worker is ready for a job, waiting up to ``timeout`` seconds (None: as
-        long as it takes) for it:
-        True, False (not yet), or None (it is gone, or could not start)."""
+        """Whether the worker takes jobs, waiting up to ``timeout`` seconds (None: as long as
+        it takes) for it to start: True, False (not yet, or busy starting for another thread),
+        or None (it is gone, or could not start)."""
+        if self.gone:
+            return None
+        if self._ready:
+            return True
+        if not self._busy.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        try:
+            return self._await_ready(timeout)
+        finally:
+            self._busy.release()
+
+    def _await_ready(self, timeout: float | None) -> bool | None:
+        """:meth:`ready`, with ``_busy`` held (the one reader of the worker's output)."""
         if self.gone:
             return None
         if self._ready:
@@ -245,12 +259,11 @@ class LinkWorker:
         return Listing([ManifestFile(p, size, sha, mtime, bool(x)) for p, size, sha, mtime, x in reply.files])
 
     def _ask(self, kind: str, job: LinkJob | UnpackJob, *, wait: bool) -> LinkReply | None:
+        """One job and its reply, with ``_busy`` held."""
         import json  # (here: the command's thread that hands jobs over imports it, not startup)
 
-        if not self._ready:
-            state = self.ready(None if wait else 0)
-            if not state:
-                return None  # gone, or still starting
+        if not self._await_ready(None if wait else 0):
+            return None  # gone, or still starting
         if self.gone:
             return None
         try:
