@@ -32,6 +32,7 @@ from typing import Protocol, TypeVar
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
 
+
 class Elsewhere(Protocol[T_contra]):
     """Another process that installs items (``satchel.install.link_worker``, through
     ``commands/pipeline.py``)."""

@@ -25,7 +25,7 @@ from satchel.errors import BuildError, HashMismatchError, ResolutionImpossible, 
 from satchel.index.client import IndexClient
 from satchel.index.models import IndexFile
 from satchel.install.installed import InstalledDist
-from satchel.progress import Progress
+from satchel.progress import Progress, Task
 from satchel.python.interpreter import Interpreter
 from satchel.resolve import ResolvedPackage
 
@@ -455,13 +455,12 @@ class Installer:
         target: Target,
         linker: Linker,
         trees: dict[str, Tree],
-        task: Any,
+        task: Task,
     ) -> _InWorker:
         from satchel.install.link_worker import LinkJob
 
         def job(pkg: ResolvedPackage) -> LinkJob:
             tree = trees[pkg.name]
-            version = target.interpreter.version
             return LinkJob(
                 tree=os.fspath(tree.path),
                 source=tree.manifest.source,
@@ -471,7 +470,7 @@ class Installer:
                 requested=pkg.is_direct,
                 direct_url=self.direct_url(finder, pkg, tree),
                 compile_bytecode=self.compile_bytecode,
-                python_version=list(version) if version is not None else None,
+                python_version=list(target.interpreter.version),
                 mode=linker.mode,
             )
 
@@ -581,7 +580,7 @@ class _InWorker:
     False (the worker could not, or is gone: the caller installs it itself)."""
 
     def __init__(
-        self, worker: LinkWorker, job: Callable[[ResolvedPackage], LinkJob], linker: Linker, task: Any
+        self, worker: LinkWorker, job: Callable[[ResolvedPackage], LinkJob], linker: Linker, task: Task
     ) -> None:
         self.worker = worker
         self.job = job
