@@ -182,3 +182,30 @@ def test_with_another_process_overlapping_items_stay_on_the_calling_thread_in_or
     here: list[int] = []
     install_adaptively(list(range(6)), here.append, lambda i: 1, parallel=lambda: False, elsewhere=other)
     assert here == list(range(6)) and other.installed == []
+
+
+def test_an_item_the_other_process_gave_back_after_a_failure_is_not_installed_here() -> None:
+    """The calling thread fails (an interrupt, say, which ends the other process too) while an
+    item is with the other process: the item it gives back is not installed by the helper."""
+    failed = threading.Event()
+    here: list[int] = []
+
+    class Interrupted(_Other):
+        def __call__(self, item: int, /) -> bool:
+            failed.wait(timeout=10)
+            time.sleep(0.05)  # (the calling thread has recorded its failure by now)
+            return False
+
+    other = Interrupted()
+    other.ready_at.set()
+
+    def install(i: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.05)  # (the helper has taken its item by now)
+            failed.set()
+            raise KeyboardInterrupt
+        here.append(i)
+
+    with pytest.raises(KeyboardInterrupt):
+        install_adaptively([0, 1], install, lambda i: 1, elsewhere=other)
+    assert here == []

@@ -95,8 +95,13 @@ def install_adaptively(
                     if state is None or not left():
                         return  # it never will, or there is nothing left for it
             while (item := take()) is not None:
-                if elsewhere is None or not elsewhere(item):
-                    install(item)
+                if elsewhere is not None:
+                    if elsewhere(item):
+                        continue
+                    with lock:
+                        if failures:
+                            return  # the run failed meanwhile (an interrupt ended the other process)
+                install(item)
         except BaseException as exc:  # handed to the calling thread, which raises it
             with lock:
                 failures.append(exc)
