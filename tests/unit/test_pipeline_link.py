@@ -386,3 +386,21 @@ def test_a_small_install_is_linked_without_the_worker(
     assert not any("link worker" in r.getMessage() for r in caplog.records)
     site = Path(target.paths["purelib"])
     assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)
+
+
+@pytest.mark.parametrize("mode", ["symlink", "clone"])
+def test_links_of_other_modes_stay_in_this_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The worker links hard links and copies only (symlinks and reflinks are left to this
+    process, whose Linker decides and warns about fallbacks); it is still there to unpack."""
+    specs = [WheelSpec(f"p{i}", "1.0") for i in range(4)]
+    installer, target, packages, trees = _setup(tmp_path, specs)
+    installer.link_mode = mode
+    worker = _start_worker(installer, monkeypatch)
+    assert installer._link_worker is worker
+    caplog.set_level("DEBUG", logger="satchel")
+    _link(installer, target, packages, trees)
+    assert not any("installed by the link worker" in r.getMessage() for r in caplog.records)
+    site = Path(target.paths["purelib"])
+    assert all((site / spec.dist_info / "RECORD").is_file() for spec in specs)

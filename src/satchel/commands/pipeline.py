@@ -86,12 +86,11 @@ class Installer:
         self._own_worker = False
 
     def start_link_worker(self, started: LinkWorker | None = None) -> None:
-        """Have :meth:`link` hand distributions to a link worker (``install/link_worker.py``):
-        ``started``, else one started now, so that it is ready by then. Only when linking hard
-        links or copies. Call :meth:`close` when done (it ends a worker started here)."""
+        """Have :meth:`prepare` and :meth:`link` hand work to a link worker
+        (``install/link_worker.py``): ``started``, else one started now, so that it is ready by
+        then. It unpacks in any link mode, and links when linking hard links or copies. Call
+        :meth:`close` when done (it ends a worker started here)."""
         if self._link_worker is not None:
-            return
-        if (self.link_mode or self.default_link_mode or "hardlink") not in ("hardlink", "copy"):
             return
         if started is None:
             from satchel.install.link_worker import LinkWorker
@@ -401,6 +400,7 @@ class Installer:
             worker is not None
             and not worker.gone
             and len(packages) > 1
+            and linker.mode in ("hardlink", "copy")
             and not linker.fallback_reason
             and sum(len(trees[pkg.name].manifest.files) for pkg in packages) >= LINK_WORKER_MIN_FILES
         ):
