@@ -35,6 +35,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "satchel"
         ({"SATCHEL_NO_FAST_PATH": "no"}, "fast_path", True),
         ({"SATCHEL_UNSAFE_NO_FSYNC": "TRUE"}, "fsync", False),
         ({"SATCHEL_UNSAFE_NO_FSYNC": "0"}, "fsync", True),
+        ({"SATCHEL_NO_LINK_WORKER": "1"}, "link_worker", False),
+        ({"SATCHEL_NO_LINK_WORKER": "off"}, "link_worker", True),
     ],
 )
 def test_good_values(environ: dict[str, str], field: str, value: object) -> None:
@@ -56,6 +58,7 @@ def test_good_values(environ: dict[str, str], field: str, value: object) -> None
         ("SATCHEL_LINK_MODE", "reflink", "one of hardlink, copy, symlink, clone"),
         ("SATCHEL_NO_FAST_PATH", "maybe", "1 or 0 (or true/false, yes/no, on/off)"),
         ("SATCHEL_UNSAFE_NO_FSYNC", "2", "1 or 0 (or true/false, yes/no, on/off)"),
+        ("SATCHEL_NO_LINK_WORKER", "later", "1 or 0 (or true/false, yes/no, on/off)"),
     ],
 )
 def test_bad_values_name_the_variable_the_value_and_what_is_expected(name: str, raw: str, expected: str) -> None:
