@@ -478,21 +478,32 @@ class Archive:
             fd = os.open(target, flags, mode)
         except FileExistsError:
             raise self._refuse(entry.member, "maps to the same file as another member") from None
-        hashers = {name: hashlib.new(name) for name in algorithms}
         size = 0
         mtime_ns = 0
         try:
             if not unique:
                 os.fchmod(fd, mode)  # exactly, also when a later member overwrites
-            for chunk in self._chunks(entry):
-                size += len(chunk)
+            whole = self._whole(entry)
+            if whole is not None:  # a small zip member, read in one go
+                size = len(whole)
                 if size > entry.size:
                     raise self._refuse(entry.member, "is larger than its declared size (zip bomb?)")
-                for h in hashers.values():
-                    h.update(chunk)
-                view = memoryview(chunk)
-                while view:
+                digests = {name: hashlib.new(name, whole).digest() for name in algorithms}
+                view = memoryview(whole)[os.write(fd, whole) if size else 0 :]
+                while view:  # (what a short write left)
                     view = view[os.write(fd, view) :]
+            else:
+                hashers = {name: hashlib.new(name) for name in algorithms}
+                for chunk in self._chunks(entry):
+                    size += len(chunk)
+                    if size > entry.size:
+                        raise self._refuse(entry.member, "is larger than its declared size (zip bomb?)")
+                    for h in hashers.values():
+                        h.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                digests = {n: h.digest() for n, h in hashers.items()}
             if read_only:
                 st = os.fstat(fd)
                 mtime_ns = st.st_mtime_ns
@@ -500,7 +511,30 @@ class Archive:
                     os.fchmod(fd, mode)  # the umask took bits away (changes no mtime)
         finally:
             os.close(fd)
-        return Written(size, {n: h.digest() for n, h in hashers.items()}, mtime_ns, executable)
+        return Written(size, digests, mtime_ns, executable)
+
+    def _whole(self, entry: Entry) -> bytes | None:
+        """The content of a stored or deflated zip member of at most ``_CHUNK`` bytes (packed
+        and unpacked), read in one go (``zipdata.member_bytes``); None for any other member,
+        which ``_chunks`` reads in pieces. Read errors are translated as ``_chunks`` does."""
+        handle = self._handle
+        info = entry.info
+        if (
+            not isinstance(handle, zipfile.ZipFile)
+            or not isinstance(info, zipfile.ZipInfo)
+            or info.file_size > _CHUNK
+            or info.compress_size > _CHUNK
+            or not zipdata.supported(info)
+            or handle.fp is None
+        ):
+            return None
+        encoding = getattr(handle, "metadata_encoding", None) or "cp437"
+        try:
+            return zipdata.member_bytes(handle.fp.fileno(), info, encoding=encoding)
+        except OSError as exc:
+            if exc.errno is None:
+                raise
+            raise ArchiveReadError(self.label, exc.strerror or str(exc)) from None
 
     @staticmethod
     def _mtime(entry: Entry) -> float:

@@ -43,11 +43,49 @@ def member_chunks(
     """The content of ``info`` (a stored or deflated member of the zip open on ``fd``), in pieces
     of at most ``chunk`` bytes. ``encoding`` is the ``ZipFile``'s metadata encoding (names
     without the UTF-8 flag)."""
+    buf, start = _located(fd, info, encoding, min(info.compress_size, chunk))
+    base = info.header_offset
+    first = buf[start : start + info.compress_size]
+    pieces = _compressed(fd, first, base + start + len(first), info.compress_size - len(first), chunk)
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = pieces
+    else:
+        out = _inflate(pieces, chunk)
+    return _checked(out, info)
+
+
+def member_bytes(fd: int, info: zipfile.ZipInfo, *, encoding: str = "cp437") -> bytes:
+    """The whole content of ``info``, as ``b"".join(member_chunks(fd, info))`` gives it (the same
+    checks, the same errors), for a member small enough to hold in memory: one ``pread`` for
+    the header and the data, one ``decompress`` call, and no generators (a wheel's thousands of
+    small files spent more in those than in inflating)."""
+    size = info.compress_size
+    buf, start = _located(fd, info, encoding, size)
+    if len(buf) < start + size:  # the file ends early: as the pieces do, with their error
+        return b"".join(member_chunks(fd, info, encoding=encoding))
+    raw = buf[start : start + size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = raw[: info.file_size]
+    else:
+        d = zlib.decompressobj(-15)
+        # Inflated only as far as the declared size (as the pieces are, which stop there): at
+        # least one byte, so that an empty member's stream is read as far as the pieces read it.
+        data = d.decompress(raw, max(info.file_size, 1))[: info.file_size]
+        if len(data) < info.file_size and not d.eof:
+            data += d.flush()
+    if zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return data
+
+
+def _located(fd: int, info: zipfile.ZipInfo, encoding: str, data_guess: int) -> tuple[bytes, int]:
+    """Read the member's local header and (at a guess) the first ``data_guess`` bytes of its
+    data; check the header as zipfile does. Returns the bytes read and where the data starts
+    in them."""
     if not supported(info):
         raise NotImplementedError(f"compression type {info.compress_type}")
     base = info.header_offset
     name_guess = len(info.orig_filename.encode("utf-8", "surrogateescape"))
-    data_guess = min(info.compress_size, chunk)
     buf = os.pread(fd, _HEADER.size + name_guess + len(info.extra) + _SLACK + data_guess, base)
     if len(buf) < _HEADER.size:
         raise zipfile.BadZipFile("Truncated file header")
@@ -78,13 +116,7 @@ def member_chunks(
         )
     if info.flag_bits & _ENCRYPTED:
         raise RuntimeError(f"File {info.filename!r} is encrypted, password required for extraction")
-    first = buf[start : start + info.compress_size]
-    pieces = _compressed(fd, first, base + start + len(first), info.compress_size - len(first), chunk)
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = pieces
-    else:
-        out = _inflate(pieces, chunk)
-    return _checked(out, info)
+    return buf, start
 
 
 def _compressed(fd: int, first: bytes, offset: int, left: int, chunk: int) -> Iterator[bytes]:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from satchel import zipdata
 from satchel.archives import (
     SDIST_RULES,
     WHEEL_RULES,
     Archive,
     ArchiveError,
+    ArchiveReadError,
     Entry,
     name_problem,
 )
@@ -159,6 +161,57 @@ def test_extract_hashes_and_keeps_modes_and_mtimes(tmp_path: Path) -> None:
     assert os.stat(tmp_path / "out/pkg/run.sh").st_mode & 0o111
     assert not os.stat(tmp_path / "out/pkg/data.txt").st_mode & 0o111
     assert os.stat(tmp_path / "out/pkg/data.txt").st_mtime == 1577934246  # 2020-01-02 03:04:06
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_small_members_are_read_in_one_go_and_big_ones_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only: bool
+) -> None:
+    """Members of at most a megabyte are read whole (``zipdata.member_bytes``), bigger ones in
+    pieces; either way every file holds its bytes and its digests are of those bytes."""
+    big = os.urandom(1 << 20) + b"tail"  # does not compress: over the limit packed too
+    members = {"pkg/empty.py": b"", "pkg/small.py": b"x = 1\n" * 100, "pkg/big.bin": big,
+               "pkg/zeros.bin": bytes(3 << 20)}  # fmt: skip
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("pkg/stored.txt", b"plain", compress_type=zipfile.ZIP_STORED)
+    members["pkg/stored.txt"] = b"plain"
+    whole: list[str] = []
+    real = zipdata.member_bytes
+
+    def counted(fd: int, info: zipfile.ZipInfo, *, encoding: str = "cp437") -> bytes:
+        whole.append(info.filename)
+        return real(fd, info, encoding=encoding)
+
+    monkeypatch.setattr(zipdata, "member_bytes", counted)
+    with Archive.open(path, "a.zip", WHEEL_RULES, tar=False) as opened:
+        written = opened.extract(
+            opened.entries, tmp_path / "out", algorithms=lambda e: ("sha256",), read_only=read_only
+        )
+    assert sorted(whole) == ["pkg/empty.py", "pkg/small.py", "pkg/stored.txt"]
+    for name, data in members.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+        assert written[name].size == len(data)
+        assert written[name].digests["sha256"] == hashlib.sha256(data).digest()
+
+
+def test_a_failing_read_of_a_small_member_is_a_read_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error reading the archive is the source's fault (ArchiveReadError), on the one-go
+    path as on the piecewise one."""
+    path = _zip(tmp_path / "a.zip", {"pkg/a.py": b"a = 1\n"})
+
+    def failing(fd: int, n: int, offset: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    with Archive.open(path, "a.zip", WHEEL_RULES, tar=False) as opened:
+        entries = opened.entries
+        monkeypatch.setattr(zipdata.os, "pread", failing)
+        with pytest.raises(ArchiveReadError, match="Input/output error"):
+            opened.extract(entries, tmp_path / "out", read_only=True)
 
 
 def test_not_an_archive(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """satchel/zipdata.py against zipfile: the same bytes, or an error of the same type, for every
-member of varied archives, whole and damaged."""
+member of varied archives, whole and damaged -- read in pieces (``member_chunks``) and in one go
+(``member_bytes``)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,14 @@ def _ours(zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: int) -> bytes | typ
         return type(exc)
 
 
+def _whole(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | type[BaseException]:
+    assert zf.fp is not None
+    try:
+        return zipdata.member_bytes(zf.fp.fileno(), info)
+    except _ERRORS as exc:
+        return type(exc)
+
+
 def _compare(path: Path, rng: random.Random) -> int:
     """Compare every member; returns how many members errored (both sides)."""
     try:
@@ -99,6 +108,7 @@ def _compare(path: Path, rng: random.Random) -> int:
             for chunk in (rng.choice([1, 7, 1000, 65536]), 1 << 20):
                 got = _ours(zf, info, chunk)
                 assert got == expected, (info.filename, chunk)
+            assert _whole(zf, info) == expected, (info.filename, "whole")
             errors += not isinstance(expected, bytes)
     return errors
 
@@ -156,6 +166,8 @@ def test_damage_is_detected(tmp_path: Path) -> None:
         a, b = zf.infolist()
         assert _ours(zf, a, 64) is zipfile.BadZipFile is _library(zf, a)
         assert _ours(zf, b, 64) is zipfile.BadZipFile is _library(zf, b)
+        assert _whole(zf, a) is zipfile.BadZipFile
+        assert _whole(zf, b) is zipfile.BadZipFile
 
 
 def test_a_long_local_extra_field_is_skipped(tmp_path: Path) -> None:
@@ -182,6 +194,7 @@ def test_a_long_local_extra_field_is_skipped(tmp_path: Path) -> None:
         assert zf.read(info) == payload
         assert _ours(zf, info, 1 << 20) == payload
         assert _ours(zf, info, 100) == payload
+        assert _whole(zf, info) == payload
 
 
 def test_bzip2_and_lzma_are_left_to_zipfile() -> None:
@@ -190,6 +203,8 @@ def test_bzip2_and_lzma_are_left_to_zipfile() -> None:
     assert not zipdata.supported(info)
     with pytest.raises(NotImplementedError):
         zipdata.member_chunks(0, info)
+    with pytest.raises(NotImplementedError):
+        zipdata.member_bytes(0, info)
 
 
 def test_overlapping_members_are_refused_where_zipfile_refuses_them(tmp_path: Path) -> None:
@@ -209,9 +224,68 @@ def test_overlapping_members_are_refused_where_zipfile_refuses_them(tmp_path: Pa
         a._end_offset = b.header_offset - 1
         with pytest.raises(zipfile.BadZipFile, match="Overlapped"):
             zipdata.member_chunks(zf.fp.fileno(), a)
+        with pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+            zipdata.member_bytes(zf.fp.fileno(), a)
         a._end_offset = b.header_offset
         assert b"".join(zipdata.member_chunks(zf.fp.fileno(), a)) == b"a" * 100
+        assert zipdata.member_bytes(zf.fp.fileno(), a) == b"a" * 100
 
 
 class _Noted(zipfile.ZipInfo):
     _end_offset: int | None
+
+
+def _deflated(payload: bytes, *, declared: int | None = None, tail: bytes = b"") -> tuple[bytes, int]:
+    """A zip of one deflated member ``m`` (its stream followed by ``tail``, the central directory's
+    sizes and CRC patched to say ``declared`` bytes of content), and the member's header offset."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = stream.compress(payload) + stream.flush() + tail
+    size = len(payload) if declared is None else declared
+    crc = zlib.crc32(payload[:size])
+    name = b"m"
+    local = struct.pack("<4s5H3L2H", b"PK\003\004", 20, 0, 8, 0, 0, crc, len(data), size, len(name), 0)
+    central = struct.pack(
+        "<4s6H3L5H2L", b"PK\001\002", 20, 20, 0, 8, 0, 0, crc, len(data), size, len(name), 0, 0, 0, 0, 0, 0
+    )
+    body = local + name + data
+    end = struct.pack("<4s4H2LH", b"PK\005\006", 0, 0, 1, 1, len(central) + len(name), len(body), 0)
+    return body + central + name + end, 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "declared", "tail"),
+    [
+        (b"x" * 5000, None, b""),  # whole
+        (b"x" * 5000, 100, b""),  # the stream holds more than the directory says: cut there
+        (os.urandom(3000), 2000, b""),
+        (b"", None, b""),  # an empty member
+        (b"abc" * 100, 0, b""),  # said to be empty, but its stream is not
+        (b"hello" * 50, None, b"\xff\xff\xff"),  # bytes after the end of the stream
+    ],
+)
+def test_member_bytes_reads_as_zipfile_at_the_edges(
+    tmp_path: Path, payload: bytes, declared: int | None, tail: bytes
+) -> None:
+    """Edges of the one-go read: where the declared size and the stream's own end disagree, it
+    gives what zipfile gives (inflating only as far as the declared size)."""
+    blob, _ = _deflated(payload, declared=declared, tail=tail)
+    path = tmp_path / "a.zip"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        (info,) = zf.infolist()
+        expected = _library(zf, info)
+        assert _whole(zf, info) == expected
+        assert _ours(zf, info, 1 << 20) == expected
+
+
+def test_a_corrupt_stream_fails_in_one_go_as_in_pieces(tmp_path: Path) -> None:
+    """A deflate stream that is not one fails with zlib's error, as zipfile fails."""
+    blob, _ = _deflated(b"a" * 1000)
+    data = bytearray(blob)
+    data[30 + 1] = 0xFF  # the first byte of the stream: an invalid block type
+    path = tmp_path / "a.zip"
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as zf:
+        (info,) = zf.infolist()
+        assert _library(zf, info) is zlib.error
+        assert _whole(zf, info) is zlib.error
