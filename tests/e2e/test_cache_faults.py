@@ -10,9 +10,9 @@ venv is made, and one of alpha's entries is broken; then
     hashes), refetches only what was broken (counted at the local index server), and leaves the
     entry healed: it exists again and ``cache verify`` exits 0.
 
-Entry kinds: index page (index-v1), core metadata (metadata-v1), the url-digest record kept for a
+Entry kinds: index page (index-v2), core metadata (metadata-v1), the url-digest record kept for a
 file whose source gave no hash (metadata-v1), downloaded file (files-v1), unpacked wheel
-(archives-v1), interpreter record (interpreters-v2), remembered resolution (resolutions-v2). Built wheels and prepared metadata (built-v1)
+(archives-v1), interpreter record (interpreters-v2), remembered resolution (resolutions-v3). Built wheels and prepared metadata (built-v1)
 have their rows in test_seeds.py (report 003: a local directory package, every fault), and
 replay records (replays-v1) theirs in test_replays.py.
 

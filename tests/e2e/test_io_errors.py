@@ -191,7 +191,7 @@ def pick_write(scene: Scene, in_target: str) -> int:
 WRITE_TARGETS = {
     "download": ("write", "files-v1/alpha/.tmp-"),
     "unpack": ("write", "archives-v1/alpha/.tmp-"),
-    "index-page": ("mkdir", "index-v1/alpha"),
+    "index-page": ("mkdir", "index-v2/alpha"),
     "metadata": ("mkdir", "metadata-v1/alpha"),
 }
 

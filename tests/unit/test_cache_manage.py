@@ -34,7 +34,7 @@ def populate(cache: Cache) -> dict[str, Path]:
     t = cache.build_tree(buckets.ARCHIVES, f"alpha/{digest}", tree)
     assert w.path is not None
     return {
-        "record": cache.root / "index-v1" / "alpha" / "idx.rec",
+        "record": cache.root / "index-v2" / "alpha" / "idx.rec",
         "file": w.path,
         "tree": t.path,
     }
@@ -48,7 +48,7 @@ def cache(tmp_path: Path) -> Cache:
 def test_info_and_list(cache: Cache) -> None:
     populate(cache)
     info = {i.bucket: i for i in manage.info(cache.root)}
-    assert info["index-v1"].entries == 2
+    assert info["index-v2"].entries == 2
     assert info["files-v1"].entries == 1
     assert info["archives-v1"].entries == 1
     assert info["files-v1"].size == len(b"alpha wheel")
@@ -122,9 +122,9 @@ def test_prune_removes_other_versions_and_old_litter_only(cache: Cache) -> None:
     (old / "x").write_text("old")
     unrelated = cache.root / "notes-v3"
     unrelated.mkdir()
-    fresh_tmp = cache.root / "index-v1" / ".tmp-abc-fresh"
+    fresh_tmp = cache.root / "index-v2" / ".tmp-abc-fresh"
     fresh_tmp.write_text("in progress")
-    stale_tmp = cache.root / "index-v1" / ".tmp-def-stale"
+    stale_tmp = cache.root / "index-v2" / ".tmp-def-stale"
     stale_tmp.write_text("litter")
     past = time.time() - 7200
     os.utime(stale_tmp, (past, past))
@@ -139,7 +139,7 @@ def test_prune_ci_keeps_only_costly_buckets(cache: Cache) -> None:
     populate(cache)
     (cache.root / "built-v1" / "alpha").mkdir(parents=True)
     manage.prune(cache.root, ci=True)
-    assert not (cache.root / "index-v1").exists()
+    assert not (cache.root / "index-v2").exists()
     assert not (cache.root / "archives-v1").exists()
     assert (cache.root / "built-v1").exists()
 
@@ -148,8 +148,8 @@ def test_prune_max_size_evicts_least_recently_used(cache: Cache) -> None:
     cache.write("old/idx.rec", Page("old" * 100))
     cache.write("new/idx.rec", Page("new" * 100))
     past = time.time() - 1000
-    os.utime(cache.root / "index-v1" / "old" / "idx.rec", (past, past))
-    size = (cache.root / "index-v1" / "new" / "idx.rec").stat().st_size
+    os.utime(cache.root / "index-v2" / "old" / "idx.rec", (past, past))
+    size = (cache.root / "index-v2" / "new" / "idx.rec").stat().st_size
     manage.prune(cache.root, max_size=size)
     assert cache.read(Page, "old/idx.rec") is None
     assert cache.read(Page, "new/idx.rec") is not None

@@ -119,7 +119,7 @@ def test_the_journal_notes_reads_and_writes_with_their_checksums(tmp_path: Path)
     # Written or modified moments ago: no identity is trusted yet, the check hashes them.
     assert [n.identity for n in noted] == [None, None]
     assert [(n.bucket, n.key, n.record_type) for n in noted] == [
-        ("index-v1", "beta/page.rec", "index-page"),
+        ("index-v2", "beta/page.rec", "index-page"),
         ("metadata-v1", META_KEY, "core-metadata"),
     ]
     assert noted[0].address is None and noted[1].address == "a" * 64  # metadata: fixed by its file
@@ -132,7 +132,7 @@ def test_the_journal_notes_reads_and_writes_with_their_checksums(tmp_path: Path)
 @pytest.mark.parametrize("fault", ["rewritten", "bit-flip", "truncated", "missing", "directory"])
 def test_any_change_to_a_noted_record_is_a_change(tmp_path: Path, fault: str) -> None:
     cache, noted = journaled(tmp_path)
-    path = cache.root / "index-v1" / "beta" / "page.rec"
+    path = cache.root / "index-v2" / "beta" / "page.rec"
     if fault == "rewritten":  # a whole, sound record, but another one (a refetched page)
         cache.write("beta/page.rec", dataclasses.replace(PAGE, fetched_at=3.0))
     elif fault == "bit-flip":  # the header's checksum is unchanged: only hashing the payload sees it
@@ -176,7 +176,7 @@ def test_the_file_noted_is_checked_by_its_header_alone(tmp_path: Path) -> None:
     the flip, the checksum from before) passes on the header; without the identity the payload
     is hashed and the flip found."""
     cache, noted = journaled(tmp_path)
-    path = cache.root / "index-v1" / "beta" / "page.rec"
+    path = cache.root / "index-v2" / "beta" / "page.rec"
     flip_payload_bit(path)
     st = os.stat(path)
     same_file = dataclasses.replace(noted[0], identity=[st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
@@ -193,7 +193,7 @@ def test_any_change_to_the_noted_file_is_a_change(
     trusting(monkeypatch)
     cache, noted = journaled(tmp_path)
     assert noted[0].identity is not None and cache.unchanged(noted).identities is None
-    path = cache.root / "index-v1" / "beta" / "page.rec"
+    path = cache.root / "index-v2" / "beta" / "page.rec"
     if fault == "rewritten":
         cache.write("beta/page.rec", dataclasses.replace(PAGE, fetched_at=3.0))
     elif fault == "truncated":

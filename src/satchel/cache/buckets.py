@@ -28,7 +28,7 @@ class Bucket:
         return f"{self.name}-v{self.version}"
 
 
-INDEX = Bucket("index", 1, "parsed index pages (simple API), with HTTP freshness")
+INDEX = Bucket("index", 2, "parsed index pages (simple API), with HTTP freshness")
 METADATA = Bucket("metadata", 1, "core metadata of distribution files")
 FILES = Bucket("files", 1, "downloaded wheels and sdists, addressed by sha256")
 ARCHIVES = Bucket("archives", 1, "unpacked wheels, addressed by the wheel's sha256, with manifests")
@@ -39,7 +39,7 @@ INTERPRETERS = Bucket(
 
 RESOLUTIONS = Bucket(
     "resolutions",
-    2,
+    3,
     "remembered resolutions, keyed by everything they depend on",
     per_package=False,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,7 +14,11 @@ class IndexFile:
     ``yanked`` is None when not yanked, else the reason ("" when none was given).
     ``metadata_hashes`` is None when the index does not serve a PEP 658 metadata file,
     else the hashes of that file (possibly empty when the index gave ``true``).
+
+    Stored as a row (``satchel.cache.schema``): a cached page holds thousands of them.
     """
+
+    __schema_row__: ClassVar[bool] = True
 
     filename: str
     url: str
