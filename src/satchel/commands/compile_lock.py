@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.markers import Marker
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -222,6 +222,53 @@ def _sha256(path: Path) -> str:
 # -- markers ------------------------------------------------------------------------------------
 
 
+def requirement_edge(
+    text: str, environment: Mapping[str, str], extras: Sequence[str]
+) -> tuple[str, str | None] | None:
+    """What one Requires-Dist line of a package installed with ``extras`` ("" for none, then
+    its extras) adds to :func:`package_markers`: the dependency's canonical name and the edge's
+    marker (None when it has none, or one that names an ``extra``), or None when the line does
+    not apply (unparseable, or its marker false, or failing, for every extra).
+
+    Lines in the narrow form (``satchel.standards.narrow``) are read without packaging's
+    parser, unless their marker holds and names no extra (the edge then carries packaging's
+    text of the marker, so packaging reads it); ``tests/unit/test_compile_lock.py`` compares this with
+    :func:`packaging_requirement_edge` on random lines."""
+    from satchel.standards.narrow import narrow_requirement
+
+    narrow = narrow_requirement(text)
+    if narrow is not None:
+        if narrow.marker is None:
+            return narrow.name, None
+        wanted = [canonicalize_name(e) for e in extras]
+        if not any(narrow.holds(environment, e) for e in wanted):
+            return None
+        if "extra" in text.partition(";")[2]:
+            return narrow.name, None
+    return packaging_requirement_edge(text, environment, extras)
+
+
+def packaging_requirement_edge(
+    text: str, environment: Mapping[str, str], extras: Sequence[str]
+) -> tuple[str, str | None] | None:
+    """:func:`requirement_edge`, every line read with packaging."""
+    try:
+        req = Requirement(text)
+    except ValueError:  # InvalidRequirement, or packaging's InvalidSpecifier for ``foo =1``
+        return None
+    dep = canonicalize_name(req.name)
+    marker = req.marker
+    if marker is None:
+        return dep, None
+    try:
+        if not any(marker.evaluate({**environment, "extra": e}) for e in extras):
+            return None
+    except Exception:
+        return None
+    text_marker = str(marker)
+    return dep, None if "extra" in text_marker else text_marker
+
+
 def package_markers(
     resolution: Resolution,
     roots: Sequence[tuple[str, str | None]],
@@ -248,24 +295,12 @@ def package_markers(
             continue
         extras = ["", *pkg.extras]
         for text in meta.requires_dist:
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
+            edge = requirement_edge(text, environment, extras)
+            if edge is None:
                 continue
-            dep = canonicalize_name(req.name)
-            if dep not in edges or dep == pkg.name:
-                continue
-            marker = req.marker
-            if marker is not None:
-                try:
-                    if not any(marker.evaluate({**environment, "extra": e}) for e in extras):
-                        continue
-                except Exception:
-                    continue
-                text_marker = str(marker)
-                edges[dep].append((pkg.name, None if "extra" in text_marker else text_marker))
-            else:
-                edges[dep].append((pkg.name, None))
+            dep, edge_marker = edge
+            if dep in edges and dep != pkg.name:
+                edges[dep].append((pkg.name, edge_marker))
 
     unset = object()
     result: dict[str, Any] = {name: unset for name in edges}
