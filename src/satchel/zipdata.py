@@ -8,8 +8,9 @@ gives exactly what reading the member with ``zipfile`` gives: the same checks of
 the end, and one of ``zipfile``'s exceptions (``BadZipFile``, ``EOFError``, ``NotImplementedError``,
 ``RuntimeError``, ``zlib.error``) where it raises one, including the overlapping-members check of
 the zipfile versions that have it (``ZipInfo._end_offset``). Only stored and deflated members are read
-here (``supported``); the caller reads the others with ``zipfile``. The differential test in
-``tests/unit/test_zipdata.py`` compares the two over varied and damaged archives.
+here (``supported``); the caller reads the others with ``zipfile``. ``member_bytes`` reads a small
+member whole, in one ``pread`` and one ``decompress``. The differential test in
+``tests/unit/test_zipdata.py`` compares both with ``zipfile`` over varied and damaged archives.
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ def member_chunks(
 
 
 def member_bytes(fd: int, info: zipfile.ZipInfo, *, encoding: str = "cp437") -> bytes:
-    """The whole content of ``info``, as ``b"".join(member_chunks(fd, info))`` gives it (the same
-    checks, the same errors), for a member small enough to hold in memory: one ``pread`` for
-    the header and the data, one ``decompress`` call, and no generators (a wheel's thousands of
-    small files spent more in those than in inflating)."""
+    """The whole content of ``info`` (stored or deflated), for a member small enough to hold in
+    memory: the local header's checks of :func:`member_chunks`, then one ``decompress`` call
+    that inflates no further than the declared size, and the CRC-32 -- what zipfile reads, or an
+    error of the type it raises (``tests/unit/test_zipdata.py``). One ``pread`` for the header and
+    the data, and no generators: a wheel's thousands of small files spent more in those than in
+    inflating."""
     size = info.compress_size
     buf, start = _located(fd, info, encoding, size)
     if len(buf) < start + size:  # the file ends early: as the pieces do, with their error

@@ -381,3 +381,42 @@ def test_decoding_rows_is_the_step_by_step_decoding(monkeypatch: pytest.MonkeyPa
 def _typical(key: str) -> object:
     return {"name": "n", "path": "p/q.py", "size": 7, "sha256": "ab" * 32, "mtime_ns": 10**18,
             "executable": False, "ratio": 0.25, "on": True, "note": "z", "extra": 1}[key]
+
+
+def test_threads_decoding_a_type_for_the_first_time_all_get_it() -> None:
+    """A converter plans itself on first use; threads that decode their first record of a type
+    at the same moment all get the record (page records are decoded by a pool of threads)."""
+    import sys
+    import threading
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # (switch threads as often as possible)
+    try:
+        for round_ in range(40):
+            row_cls = dataclasses.make_dataclass(f"R{round_}", [("a", str), ("b", int)], frozen=True)
+            row_cls.__schema_row__ = True  # type: ignore[attr-defined]
+            flat_cls = dataclasses.make_dataclass(f"F{round_}", [("a", str), ("b", int)], frozen=True)
+            barrier = threading.Barrier(8)
+            errors: list[BaseException] = []
+
+            def decode(
+                row_cls: type = row_cls,
+                flat_cls: type = flat_cls,
+                barrier: threading.Barrier = barrier,
+                errors: list[BaseException] = errors,
+            ) -> None:
+                barrier.wait()
+                try:
+                    assert schema.decode(row_cls, ["x", 1]) == row_cls("x", 1)
+                    assert schema.decode(flat_cls, {"a": "x", "b": 1}) == flat_cls("x", 1)
+                except BaseException as exc:  # (reported below)
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=decode) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not errors, errors
+    finally:
+        sys.setswitchinterval(interval)

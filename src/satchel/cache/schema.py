@@ -214,11 +214,12 @@ def _dataclass_converter(cls: Any) -> Converter:
     flat: list[tuple[tuple[str, ...], tuple[type, ...], bool] | None] = []
 
     def conv(value: Any) -> Any:
-        if not plan:
-            plan.extend(_steps(cls))
-            exacts = [step[3] for step in plan if step[3] is not None]
-            names = tuple(step[0] for step in plan)
-            flat.append((names, tuple(exacts), _init_only_stores(cls, len(plan))) if plan and len(exacts) == len(plan) else None)
+        if not flat:  # (what is published last: threads may decode their first record at once)
+            steps = _steps(cls)
+            exacts = [step[3] for step in steps if step[3] is not None]
+            names = tuple(step[0] for step in steps)
+            plan[:] = steps
+            flat.append((names, tuple(exacts), _init_only_stores(cls, len(steps))) if steps and len(exacts) == len(steps) else None)
         shape = flat[0]
         if (
             shape is not None
@@ -283,10 +284,11 @@ def _row_converter(cls: Any) -> Converter:
     shapes: dict[tuple[type, ...], tuple[int, ...] | None] = {}
 
     def conv(value: Any) -> Any:
-        if not plan:
-            plan.extend(_steps(cls))
+        if not takes:  # (what is published last: threads may decode their first row at once)
+            steps = _steps(cls)
             hints = typing.get_type_hints(cls)
-            takes.extend(_json_types(hints[step[0]]) for step in plan)
+            plan[:] = steps
+            takes[:] = [_json_types(hints[step[0]]) for step in steps]
         if type(value) is list and len(value) == len(plan):
             shape = tuple(map(type, value))
             deep = shapes.get(shape, _UNSEEN)
