@@ -63,3 +63,10 @@ def test_edges() -> None:
     assert requirement_edge('foo; python_version < "3.11"', env, [""]) is None
     assert requirement_edge("foo; sys_platform != 'win32'", env, [""]) == ("foo", 'sys_platform != "win32"')
     assert requirement_edge("not a requirement (", env, [""]) is None
+
+
+def test_an_environment_without_a_variable_is_left_to_packaging() -> None:
+    """(packaging fills a missing variable in from this interpreter's environment)"""
+    env = {k: v for k, v in {**default_environment(), **_ENVS[0]}.items() if k != "sys_platform"}
+    text = 'foo; sys_platform == "linux"'
+    assert requirement_edge(text, env, [""]) == packaging_requirement_edge(text, env, [""])

@@ -232,8 +232,8 @@ def requirement_edge(
 
     Lines in the narrow form (``satchel.standards.narrow``) are read without packaging's
     parser, unless their marker holds and names no extra (the edge then carries packaging's
-    text of the marker, so packaging reads it); ``tests/unit/test_compile_lock.py`` compares this with
-    :func:`packaging_requirement_edge` on random lines."""
+    text of the marker, so packaging reads it); ``tests/unit/test_compile_lock.py`` compares
+    this with :func:`packaging_requirement_edge` on random lines."""
     from satchel.standards.narrow import narrow_requirement
 
     narrow = narrow_requirement(text)
@@ -241,7 +241,11 @@ def requirement_edge(
         if narrow.marker is None:
             return narrow.name, None
         wanted = [canonicalize_name(e) for e in extras]
-        if not any(narrow.holds(environment, e) for e in wanted):
+        try:
+            holds = any(narrow.holds(environment, e) for e in wanted)
+        except Exception:  # (an environment without a variable it names: as packaging says)
+            return packaging_requirement_edge(text, environment, extras)
+        if not holds:
             return None
         if "extra" in text.partition(";")[2]:
             return narrow.name, None
