@@ -14,7 +14,7 @@ import json
 import os
 import pkgutil
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -188,6 +188,20 @@ class _Flat:
     note: str = "n"
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Any, list[int]]:
+    """Count the calls of ``schema.<name>`` (the step-by-step decoding, which the fast paths
+    leave to): the real function, and a one-item list that counts."""
+    real = getattr(schema, name)
+    calls = [0]
+
+    def counted(*args: object) -> object:
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(schema, name, counted)
+    return real, calls
+
+
 def _outcome(fn: object, value: object) -> object:
     try:
         return ("ok", fn(value))  # type: ignore[operator]
@@ -201,14 +215,7 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
     the same record, or the same error."""
     import random
 
-    step_by_step = schema._step_by_step
-    stepped = [0]
-
-    def counted(*args: object) -> object:
-        stepped[0] += 1
-        return step_by_step(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(schema, "_step_by_step", counted)
+    step_by_step, stepped = _count_calls(monkeypatch, "_step_by_step")
 
     from satchel.cache.manifest import ManifestFile
 
@@ -341,14 +348,7 @@ def test_decoding_rows_is_the_step_by_step_decoding(monkeypatch: pytest.MonkeyPa
 
     from satchel.index.models import IndexFile
 
-    step_by_step = schema._row_step_by_step
-    stepped = [0]
-
-    def counted(*args: object) -> object:
-        stepped[0] += 1
-        return step_by_step(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(schema, "_row_step_by_step", counted)
+    step_by_step, stepped = _count_calls(monkeypatch, "_row_step_by_step")
     rng = random.Random(11)
     odd = ["s", "", 1, 0, -2, True, False, 1.5, None, [], [1, "x"], {}, {"k": "v"}, {"k": 1}, {1: "v"},
            {"a": 1, "b": ("z",)}, {"a": 1, "b": ["z"]}]  # fmt: skip
