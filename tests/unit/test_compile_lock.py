@@ -24,7 +24,7 @@ def test_random_lines_give_the_edges_packaging_gives() -> None:
     rng = random.Random(751)
     environments = _environments()
     narrow = compared = 0
-    for _ in range(3000):
+    for _ in range(1200):
         text = _requirement_text(rng)
         if rng.random() < 0.3:  # markers that name an extra, as Requires-Dist lines often do
             text = text.split(";")[0] + rng.choice(
@@ -38,7 +38,7 @@ def test_random_lines_give_the_edges_packaging_gives() -> None:
                     text, env["sys_platform"], extras
                 )  # fmt: skip
                 compared += 1
-    assert narrow > 500 and compared > 50_000  # the narrow path was taken often
+    assert narrow > 200 and compared > 20_000  # the narrow path was taken often
 
 
 def test_real_requires_dist_lines_give_the_edges_packaging_gives() -> None:
