@@ -202,6 +202,19 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Any, list[
     return real, calls
 
 
+def _same_both_ways(
+    conv: Any, step_by_step: Any, cls: type, plan: Any, value: object, stepped: list[int]
+) -> bool:
+    """Decode ``value`` with the converter and step by step, assert the same outcome (record or
+    error), and say whether the converter took its fast path (it did not call the counted
+    step-by-step function)."""
+    before = stepped[0]
+    got = _outcome(conv, value)
+    want = _outcome(lambda v: step_by_step(cls, plan, v), value)
+    assert got == want, value
+    return stepped[0] == before
+
+
 def _outcome(fn: object, value: object) -> object:
     try:
         return ("ok", fn(value))  # type: ignore[operator]
@@ -241,11 +254,7 @@ def test_decoding_flat_records_is_the_step_by_step_decoding(monkeypatch: pytest.
             }
             if rng.random() < 0.02:
                 value = rng.choice([[1, 2], "s", None, 3])
-            before = stepped[0]
-            got = _outcome(conv, value)
-            fast += stepped[0] == before
-            want = _outcome(lambda v, cls=cls, plan=plan: step_by_step(cls, plan, v), value)
-            assert got == want, value
+            fast += _same_both_ways(conv, step_by_step, cls, plan, value, stepped)
             checked += 1
     assert checked == 6000 and 300 < fast < 5000, fast  # both paths were compared often
 
@@ -369,11 +378,7 @@ def test_decoding_rows_is_the_step_by_step_decoding(monkeypatch: pytest.MonkeyPa
                 value = [*value, rng.choice(odd)]
             if rng.random() < 0.02:
                 value = rng.choice([{"name": "n"}, "s", None, 3])
-            before = stepped[0]
-            got = _outcome(conv, value)
-            fast += stepped[0] == before
-            want = _outcome(lambda v, cls=cls, plan=plan: step_by_step(cls, plan, v), value)
-            assert got == want, value
+            fast += _same_both_ways(conv, step_by_step, cls, plan, value, stepped)
             checked += 1
     assert checked == 8000 and 1000 < fast < 7000, fast  # both paths were compared often
 
