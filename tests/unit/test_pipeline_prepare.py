@@ -257,3 +257,51 @@ def pipeline_sha(path: Path) -> str:
     from satchel.cache.store import sha256_of
 
     return sha256_of(path)
+
+
+def test_wheels_downloaded_before_but_not_unpacked_take_a_slot_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wheel file in the cache without its unpacked tree (a run stopped after its downloads, a
+    # pruned tree) is unpacked like one just downloaded: a core's worth at a time. (They were
+    # unpacked all at once, outside the slots, on the guess that a cached file meant a cached
+    # tree, which the lookup of cached trees had already ruled out.)
+    from satchel.index.options import IndexOptions
+    from satchel.install import unpack
+    from tests.support.wheels import WheelSpec, build_wheel
+
+    names = [f"w{i}" for i in range(6)]
+    wheels = {n: build_wheel(WheelSpec(n, "1.0", files={f"{n}/__init__.py": ""}), tmp_path / "w") for n in names}
+    cache = Cache(tmp_path / "cache")
+    for name, wheel in wheels.items():
+        with cache.file_writer(name, wheel.name, pipeline_sha(wheel)) as writer:
+            writer.write(wheel.read_bytes())
+    # a real client: it finds every file in the cache, so it never goes to this index
+    client = IndexClient(cache, IndexOptions(["http://127.0.0.1:9/simple/"]))
+    inst = Installer(cache, client, BuildOptions())
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    unpacking = most = 0
+    lock = threading.Lock()
+    real_unpack = unpack.unpack_wheel
+
+    def unpack_wheel(*args: Any, **kwargs: Any) -> Any:
+        nonlocal unpacking, most
+        with lock:
+            unpacking += 1
+            most = max(most, unpacking)
+        try:
+            time.sleep(0.05)
+            return real_unpack(*args, **kwargs)
+        finally:
+            with lock:
+                unpacking -= 1
+
+    monkeypatch.setattr(unpack, "unpack_wheel", unpack_wheel)
+    packages = [
+        ResolvedPackage(n, Version("1.0"), IndexFile(w.name, f"http://127.0.0.1:9/{w.name}", {"sha256": pipeline_sha(w)}), None, True)
+        for n, w in wheels.items()
+    ]
+    trees = run(inst, packages)
+    assert all((t.path / n / "__init__.py").is_file() for n, t in trees.items())
+    assert client.stats["downloads"] == 0
+    assert most == 2

@@ -125,8 +125,9 @@ class Installer:
         and a cold install took 10% longer than 2 at a time). A wheel holds its slot while it
         is unpacked, not while the cache then makes the tree durable (a syncfs waits on the
         disk, not on a core: a cold trio install took ~1.83 s holding it, ~1.64 s not). A
-        source build holds its slot throughout. A wheel that was in the cache
-        already is most likely unpacked too, so it is only checked. The biggest jobs go first,
+        source build holds its slot throughout. Trees the cache holds already are looked up
+        first, in the calling thread; any other wheel, downloaded before or not, is unpacked
+        in a slot. The biggest jobs go first,
         to the network and to the slots -- sources to build, then wheels by how many files
         they hold (jedi's 5,600 small files take longer than jupyterlab's 17 MB), as far as
         the index or the metadata read told: one big wheel started last would finish long
@@ -184,10 +185,10 @@ class Installer:
                 if downloading:
                     assert pkg.file is not None
                     self.client.download(pkg.name, pkg.file)  # a failure is final: no retry
+                # (not unpacked: the trees in the cache were found above. A wheel downloaded
+                # before without its tree -- a run stopped after its downloads, a pruned tree --
+                # is unpacked in a slot like one just downloaded)
                 cost = work(pkg)
-                if not (downloading or cost >= build):
-                    # a wheel that was in the cache already, so most likely unpacked too
-                    return self.tree_for(finder, pkg)
                 turn = (-cost, position)
 
                 @contextlib.contextmanager
