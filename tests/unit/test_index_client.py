@@ -155,6 +155,23 @@ def test_only_pages_the_cache_lacks_are_fetched_early(index_server: IndexServer,
         local.close()
 
 
+def test_fetching_early_warms_tls_up_only_when_it_fetches(index_server: IndexServer, tmp_path: Path) -> None:
+    # The first request's TLS context is built beside the worker that imports urllib3 for it
+    # (HttpClient.warm_up): on a cold run only, never when nothing is fetched.
+    publish(index_server, WheelSpec("demo", "1.0"), WheelSpec("other", "1.0"))
+    first = client(tmp_path, index_server.index_url)
+    first.find_files("demo")
+    first.close()
+    c = client(tmp_path, index_server.index_url)
+    try:
+        assert c.prefetch_uncached(["demo"]) == []
+        assert c._http is None  # nothing to fetch: no HTTP client, no TLS
+        assert c.prefetch_uncached(["other"]) == ["other"]
+        assert c.http._warming is not None
+    finally:
+        c.close()
+
+
 def test_dropped_prefetches_are_fetched_when_asked_for(index_server: IndexServer, tmp_path: Path) -> None:
     publish(index_server, *(WheelSpec(f"p{i}", "1.0") for i in range(6)))
     index_server.stall("/simple/p0/", 0.5)

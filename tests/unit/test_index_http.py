@@ -360,3 +360,60 @@ def test_an_unusable_ssl_cert_location_is_warned_about_once_tls_is_used(
         with caplog.at_level("WARNING", logger="satchel"):
             assert client(environ=dict(os.environ)).get(server.project_url("demo")).status == 200
         assert not [r for r in caplog.records if "SSL_CERT_FILE" in r.getMessage()]
+
+
+def test_warm_up_builds_the_tls_context_beside_and_the_first_request_uses_it(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    import ssl
+
+    from tests.support.index_server import make_self_signed_cert
+
+    cert, key = make_self_signed_cert(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # (honoured by the context warm_up builds)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    built_in: list[str] = []
+    real = ssl.create_default_context
+
+    def create_default_context(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built_in.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+    with IndexServer(index_dir, tls=(cert, key)) as server:
+        publish(server, WheelSpec("demo", "1.0"))
+        http = client(environ=dict(os.environ))
+        http.warm_up()
+        http.warm_up()  # (once is enough)
+        assert http.get(server.project_url("demo")).status == 200
+        assert http.get(server.project_url("demo")).status == 200
+        assert built_in == ["satchel-tls"]  # one context, built beside, used by the requests
+        plain = client(environ=dict(os.environ))
+        assert plain.get(server.project_url("demo")).status == 200
+        assert built_in == ["satchel-tls", threading.current_thread().name]  # (without: here)
+
+
+def test_a_warm_up_that_fails_leaves_the_error_to_the_first_request(
+    index_dir: Path, tmp_path: Path
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    from tests.support.index_server import make_self_signed_cert
+
+    cert, key = make_self_signed_cert(tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with IndexServer(index_dir, tls=(cert, key)) as server:
+        publish(server, WheelSpec("demo", "1.0"))
+        errors = []
+        for warm in (False, True):
+            http = client(cafile=str(garbage))
+            if warm:
+                http.warm_up()
+            with pytest.raises(Exception) as exc:
+                http.get(server.project_url("demo"))
+            errors.append((type(exc.value), str(exc.value)))
+        assert errors[0] == errors[1]
+        assert server.count() == 0

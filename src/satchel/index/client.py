@@ -159,9 +159,12 @@ class IndexClient:
         if self.options.offline:
             return []
         remote = [url for url in self.options.index_urls if not url.startswith("file:")]
-        started = []
+        started: list[str] = []
         for name in names:
             if any(not self.cache.holds(CachedPage.bucket, page_key(name, url)) for url in remote):
+                if not started:
+                    # (the TLS context, built beside the worker that imports urllib3 meanwhile)
+                    self.http.warm_up()
                 self.prefetch(name)
                 started.append(name)
         return started

@@ -117,8 +117,31 @@ class HttpClient:
         self._managers: dict[str | None, Any] = {}  # proxy URL (None = direct) -> PoolManager
         self._addresses: Any = None  # dns.AddressCache: each host looked up once per client
         self._ssl_context: ssl.SSLContext | None = None
+        self._warming: threading.Thread | None = None  # warm_up's
+        self._warmed: ssl.SSLContext | None = None
 
     # -- public API ------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Start building the TLS context now, in a thread of its own, for the first request to
+        find ready: OpenSSL reads the trust store (~17-19 ms here) without the interpreter lock,
+        beside the thread that imports urllib3 for that request (~30 ms with the lock). The
+        context is the one the first request would build (``ssl.create_default_context``, which
+        honours ``SSL_CERT_FILE``); if building it fails, the first request builds it again and
+        reports the error."""
+        with self._lock:
+            if self._ssl_context is not None or self._warming is not None:
+                return
+            self._warming = threading.Thread(target=self._build_context, name="satchel-tls", daemon=True)
+            self._warming.start()
+
+    def _build_context(self) -> None:
+        import ssl
+
+        try:
+            self._warmed = ssl.create_default_context(cafile=self._cafile)
+        except Exception:  # (built again by the first request, which reports it)
+            pass
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """GET ``url`` and read the whole body (content-decoded). 404/410 are returned, not raised."""
@@ -378,6 +401,9 @@ class HttpClient:
 
     def _manager_for(self, url: str) -> Any:
         proxy = self._proxy_for(url)
+        warming = self._warming
+        if warming is not None and self._ssl_context is None:
+            warming.join()  # (the context warm_up is building: ready, or failed, soon)
         with self._lock:
             manager = self._managers.get(proxy)
             if manager is not None:
@@ -388,7 +414,8 @@ class HttpClient:
 
             if self._ssl_context is None:
                 warn_unusable_cert_locations(self._environ)
-                self._ssl_context = ssl.create_default_context(cafile=self._cafile)
+                warmed, self._warmed = self._warmed, None
+                self._ssl_context = warmed or ssl.create_default_context(cafile=self._cafile)
             common: dict[str, Any] = {
                 "num_pools": 20,
                 "maxsize": self._pool_maxsize,
