@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -310,9 +312,10 @@ def test_client_is_thread_safe(index_server: IndexServer) -> None:
     assert index_server.count("/simple/p") == 50
 
 
-def test_tls_uses_the_system_store_and_ssl_cert_file(
-    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def tls_index(index_dir: Path, tmp_path: Path) -> Iterator[tuple[IndexServer, Path]]:
+    """A local index over HTTPS, serving demo 1.0 with a self-signed certificate; and that
+    certificate (the test is skipped without the openssl command)."""
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl command")
     from tests.support.index_server import make_self_signed_cert
@@ -320,6 +323,13 @@ def test_tls_uses_the_system_store_and_ssl_cert_file(
     cert, key = make_self_signed_cert(tmp_path)
     with IndexServer(index_dir, tls=(cert, key)) as server:
         publish(server, WheelSpec("demo", "1.0"))
+        yield server, cert
+
+
+def test_tls_uses_the_system_store_and_ssl_cert_file(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tls_index(index_dir, tmp_path) as (server, cert):
         url = server.project_url("demo")
         assert url.startswith("https://127.0.0.1:")
         with pytest.raises(IndexError_) as exc:
@@ -336,16 +346,10 @@ def test_tls_uses_the_system_store_and_ssl_cert_file(
 def test_an_unusable_ssl_cert_location_is_warned_about_once_tls_is_used(
     index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    from tests.support.index_server import make_self_signed_cert
-
-    cert, key = make_self_signed_cert(tmp_path)
     missing = tmp_path / "no-such-bundle.pem"
     monkeypatch.setenv("SSL_CERT_FILE", str(missing))
     monkeypatch.setenv("SSL_CERT_DIR", f"{tmp_path / 'no-such-dir'}{os.pathsep}{tmp_path}")
-    with IndexServer(index_dir, tls=(cert, key)) as server:
-        publish(server, WheelSpec("demo", "1.0"))
+    with tls_index(index_dir, tmp_path) as (server, cert):
         http = client(environ=dict(os.environ))
         with caplog.at_level("WARNING", logger="satchel"):
             assert not caplog.records  # nothing said before TLS is used
@@ -365,15 +369,8 @@ def test_an_unusable_ssl_cert_location_is_warned_about_once_tls_is_used(
 def test_warm_up_builds_the_tls_context_beside_and_the_first_request_uses_it(
     index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
     import ssl
 
-    from tests.support.index_server import make_self_signed_cert
-
-    cert, key = make_self_signed_cert(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # (honoured by the context warm_up builds)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     built_in: list[str] = []
     real = ssl.create_default_context
 
@@ -382,8 +379,9 @@ def test_warm_up_builds_the_tls_context_beside_and_the_first_request_uses_it(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ssl, "create_default_context", create_default_context)
-    with IndexServer(index_dir, tls=(cert, key)) as server:
-        publish(server, WheelSpec("demo", "1.0"))
+    with tls_index(index_dir, tmp_path) as (server, cert):
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # (honoured by the context warm_up builds)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
         http = client(environ=dict(os.environ))
         http.warm_up()
         http.warm_up()  # (once is enough)
@@ -398,15 +396,9 @@ def test_warm_up_builds_the_tls_context_beside_and_the_first_request_uses_it(
 def test_a_warm_up_that_fails_leaves_the_error_to_the_first_request(
     index_dir: Path, tmp_path: Path
 ) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    from tests.support.index_server import make_self_signed_cert
-
-    cert, key = make_self_signed_cert(tmp_path)
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
-    with IndexServer(index_dir, tls=(cert, key)) as server:
-        publish(server, WheelSpec("demo", "1.0"))
+    with tls_index(index_dir, tmp_path) as (server, _cert):
         errors = []
         for warm in (False, True):
             http = client(cafile=str(garbage))
