@@ -343,15 +343,21 @@ def test_tls_uses_the_system_store_and_ssl_cert_file(
         assert client(cafile=str(cert)).get(url).status == 200
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["plain", "warmed-up"])
 def test_an_unusable_ssl_cert_location_is_warned_about_once_tls_is_used(
-    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, warm: bool
 ) -> None:
+    # (warmed up: the context built ahead, as a cold run does, warns all the same, and no sooner)
     missing = tmp_path / "no-such-bundle.pem"
     monkeypatch.setenv("SSL_CERT_FILE", str(missing))
     monkeypatch.setenv("SSL_CERT_DIR", f"{tmp_path / 'no-such-dir'}{os.pathsep}{tmp_path}")
     with tls_index(index_dir, tmp_path) as (server, cert):
         http = client(environ=dict(os.environ))
         with caplog.at_level("WARNING", logger="satchel"):
+            if warm:
+                http.warm_up()
+                assert http._warming is not None
+                http._warming.join()
             assert not caplog.records  # nothing said before TLS is used
             with pytest.raises(IndexError_):
                 http.get(server.project_url("demo"))
