@@ -301,7 +301,10 @@ def test_wheels_downloaded_before_but_not_unpacked_take_a_slot_too(
         ResolvedPackage(n, Version("1.0"), IndexFile(w.name, f"http://127.0.0.1:9/{w.name}", {"sha256": pipeline_sha(w)}), None, True)
         for n, w in wheels.items()
     ]
-    trees = run(inst, packages)
+    try:
+        trees = run(inst, packages)
+    finally:
+        client.close()
     assert all((t.path / n / "__init__.py").is_file() for n, t in trees.items())
     assert client.stats["downloads"] == 0
     assert most == 2
