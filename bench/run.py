@@ -50,7 +50,9 @@ ALL_SETS = ("django-seed", "trio", "jupyter", "boto3")
 # the set's lock (compiled once by satchel with hashes); both against uv, pip has neither.
 # noop-full, compile-full: the same, with satchel's replays off (SATCHEL_NO_REPLAY=1): the
 # no-op check and the compile themselves, not the replay of their last run.
-INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "noop-full", "resolve", "compile", "compile-full", "sync")
+# sync-cold: the same lock synced into a fresh venv with an empty cache (a CI job's first run).
+INSTALL_SCENARIOS = ("cold", "warm", "warm-offline", "noop", "noop-full", "resolve", "compile", "compile-full", "sync",
+                     "sync-cold")
 ALL_SCENARIOS = (*INSTALL_SCENARIOS, "version")
 DEFAULT_SCENARIOS = ALL_SCENARIOS
 SCENARIO_TITLES = {
@@ -63,6 +65,7 @@ SCENARIO_TITLES = {
     "compile": "Warm compile (populated cache, --offline, lock to standard output)",
     "compile-full": "Warm compile, satchel's replays off (SATCHEL_NO_REPLAY=1)",
     "sync": "Sync of an environment already matching the lock (hashed requirements.txt)",
+    "sync-cold": "Sync of the lock into a fresh venv, empty cache",
     "version": "Start-up (`--version`)",
 }
 # --quick: checking a change in under 3 minutes (the tools' venvs made already)
@@ -483,7 +486,7 @@ class Bench:
 
     def install_cmd(self, tool: str, venv: Path, req: Path, scenario: str, set_name: str) -> list[str] | None:
         """The timed command, or None where the tool has no such mode."""
-        if scenario in ("compile", "sync"):
+        if scenario in ("compile", "sync", "sync-cold"):
             return self.lock_cmd(tool, venv, req, scenario, set_name)
         if tool == "uv":
             cmd = [str(self.tools_dir / "uv" / "bin" / "uv"), "pip", "install",
@@ -511,7 +514,8 @@ class Bench:
         return cmd
 
     def lock_cmd(self, tool: str, venv: Path, req: Path, scenario: str, set_name: str) -> list[str] | None:
-        """`compile` (warm, offline, to standard output) and `sync` (of the set's lock)."""
+        """`compile` (warm, offline, to standard output) and `sync`/`sync-cold` (of the set's
+        lock)."""
         if tool not in ("satchel", "uv"):
             return None
         if tool == "uv":
@@ -528,9 +532,9 @@ class Bench:
     def lock_path(self, set_name: str) -> Path:
         return self.work / "locks" / f"{set_name}.txt"
 
-    def synced_venv(self, tool: str, set_name: str, req: Path) -> Path | None:
-        """A venv synced to the set's lock (untimed): the lock compiled once by satchel, with
-        hashes, from its warm cache; then one sync by ``tool``."""
+    def ensure_lock(self, set_name: str, req: Path) -> bool:
+        """The set's lock (untimed), compiled once by satchel with hashes, from its cache;
+        whether it is there."""
         lock = self.lock_path(set_name)
         if not lock.is_file():
             lock.parent.mkdir(parents=True, exist_ok=True)
@@ -540,7 +544,14 @@ class Bench:
                             stdout_path=self.logs / f"lock-{set_name}.out",
                             stderr_path=self.logs / f"lock-{set_name}.err", timeout=self.args.timeout)
             if res["rc"] != 0:
-                return None
+                return False
+        return True
+
+    def synced_venv(self, tool: str, set_name: str, req: Path) -> Path | None:
+        """A venv synced to the set's lock (untimed): the lock (:meth:`ensure_lock`), then one
+        sync by ``tool``."""
+        if not self.ensure_lock(set_name, req):
+            return None
         path = self.noop_root / f"sync-{tool}-{set_name}"
         marker = path / ".bench-synced"
         if marker.exists():
@@ -610,7 +621,11 @@ class Bench:
                 return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
                                    cmd=None, stderr_tail=f"skipped: {self.gave_up[(tool, set_name)]}")
             try:
-                if scenario == "cold":
+                if scenario == "sync-cold" and not self.ensure_lock(set_name, req):
+                    # (made before the cache is emptied: compiling it fills satchel's cache)
+                    return self.record(**base, status="failed", wall_s=None, maxrss_kb=None, rc=None,
+                                       cmd=None, stderr_tail=f"compiling the lock failed (see {self.logs})")
+                if scenario in ("cold", "sync-cold"):
                     self.discard(self.cache_dir(tool, set_name))
                     self.primed.discard((tool, set_name))
                 elif (tool, set_name) not in self.primed:
@@ -641,7 +656,7 @@ class Bench:
             env["SATCHEL_NO_REPLAY"] = "1"
         out = self.logs / f"{tag}.out"
         err = self.logs / f"{tag}.err"
-        if scenario in ("cold", "warm", "warm-offline"):
+        if scenario in ("cold", "warm", "warm-offline", "sync-cold"):
             # (the runs that write a new environment: each starts on a disk at rest)
             self.settled_s.append(settle_disk())
         res = timed_run(cmd, env=env, cwd=self.cwd, stdout_path=out, stderr_path=err,
@@ -1202,8 +1217,11 @@ def profile(bench: Bench, sets: list[str], scenarios: list[str]) -> None:
             if scenario not in INSTALL_SCENARIOS:
                 continue
             stem = outdir / f"satchel-{scenario}-{set_name}"
+            if scenario in ("sync", "sync-cold") and not bench.ensure_lock(set_name, req):
+                log(f"the lock of {set_name} could not be compiled; see {bench.logs}")
+                continue
             for label, suffix, prof_args in profilers:
-                if scenario == "cold":
+                if scenario in ("cold", "sync-cold"):
                     rmtree(bench.cache_dir("satchel", set_name))
                     bench.primed.discard(("satchel", set_name))
                 elif ("satchel", set_name) not in bench.primed:
