@@ -197,15 +197,20 @@ def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     assert not (site_packages(venv) / "alpha").exists()
     assert run_python(venv, "import sys; print(sys.prefix != sys.base_prefix)") == "True"
 
-    # A directory with other things in it is only emptied with --clear.
+    # A directory with other things in it is only emptied with --clear --force.
     other = satchel.tmp / "notavenv"
     other.mkdir()
     (other / "precious.txt").write_text("keep me")
     result = satchel.run("venv", other, check=False)
     assert_error(result, str(other), "not a virtual environment")
-    assert "--clear" in result.stderr
+    assert "--clear --force" in result.stderr
     assert (other / "precious.txt").exists()
-    satchel.run("venv", other, "--clear")
+    # --clear alone empties only a virtual environment (uv's rule); --force as well empties this
+    result = satchel.run("venv", other, "--clear", check=False)
+    assert_error(result, str(other), "not a virtual environment (no pyvenv.cfg)")
+    assert "--force" in result.stderr
+    assert (other / "precious.txt").exists()
+    satchel.run("venv", other, "--clear", "--force")
     assert not (other / "precious.txt").exists()
     assert run_python(other, "import sys; print(sys.prefix != sys.base_prefix)") == "True"
 

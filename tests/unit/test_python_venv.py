@@ -18,7 +18,7 @@ from satchel.python import probe
 from satchel.python.cached import get_facts
 from satchel.python.facts import ProbeFacts
 from satchel.python.probe import run_probe
-from satchel.python.venv import create_venv
+from satchel.python.venv import create_venv, protected_reason
 from tests.support.pythons import pyenv_python
 
 CHECK = (
@@ -162,18 +162,50 @@ def test_existing_non_venv_directory_is_refused(tmp_path: Path) -> None:
     (target / "precious.txt").write_text("keep me")
     with pytest.raises(InterpreterError, match="exists and is not a virtual environment") as info:
         create_venv(target, Path(sys.executable))
-    assert info.value.hint and "--clear" in info.value.hint
+    assert info.value.hint and "--clear --force" in info.value.hint
     assert (target / "precious.txt").read_text() == "keep me"
 
 
-def test_clear_empties_a_directory(tmp_path: Path) -> None:
+def test_clear_alone_empties_only_a_virtual_environment(tmp_path: Path) -> None:
+    # uv's rule: --clear replaces a venv; a directory that is not one takes --force as well.
+    target = tmp_path / "stuff"
+    (target / "sub").mkdir(parents=True)
+    (target / "precious.txt").write_text("keep me")
+    with pytest.raises(InterpreterError, match="not a virtual environment") as info:
+        create_venv(target, Path(sys.executable), clear=True)
+    assert info.value.hint and "--force" in info.value.hint
+    assert (target / "precious.txt").read_text() == "keep me"
+    assert (target / "sub").is_dir()
+
+
+def test_clear_and_force_empty_a_directory(tmp_path: Path) -> None:
     target = tmp_path / "stuff"
     (target / "sub").mkdir(parents=True)
     (target / "old.txt").write_text("x")
-    create_venv(target, Path(sys.executable), clear=True)
+    create_venv(target, Path(sys.executable), clear=True, force=True)
     assert not (target / "old.txt").exists()
     assert not (target / "sub").exists()
     assert (target / "pyvenv.cfg").is_file()
+
+
+def test_the_root_and_home_directories_are_protected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the root itself is only ever asked about, never passed to create_venv: a test that failed
+    # there would empty the machine)
+    assert protected_reason(Path("/")) == "it is the root of the file system"
+    assert protected_reason(Path("/usr/..")) == "it is the root of the file system"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "precious.txt").write_text("keep me")
+    (home / "pyvenv.cfg").write_text("home = /usr/bin\n")  # (python -m venv ~ was run once)
+    link = tmp_path / "link-to-home"
+    link.symlink_to(home)
+    monkeypatch.setenv("HOME", str(home))
+    assert protected_reason(link) == "it is your home directory"
+    assert protected_reason(tmp_path) is None
+    for path in (home, link):
+        with pytest.raises(InterpreterError, match="your home directory, and satchel never empties it"):
+            create_venv(path, Path(sys.executable), clear=True, force=True)
+    assert (home / "precious.txt").read_text() == "keep me"
 
 
 def test_existing_venv_is_replaced(tmp_path: Path, cache: Cache) -> None:

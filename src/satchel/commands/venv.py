@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             base,
             prompt=args.prompt,
             clear=args.clear,
+            force=args.force,
             system_site_packages=args.system_site_packages,
             cache=cache,
         )

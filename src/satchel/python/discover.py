@@ -100,7 +100,7 @@ def find_target(python: str | None, *, system: bool, cwd: Path, cache: Cache | N
                 return exe
             raise InterpreterError(
                 f"{candidate} is not a virtual environment (no {_bin_python_name()})",
-                hint="recreate it with `satchel venv --clear`, or pass -p/--python",
+                hint="delete it and create it again with `satchel venv`, or pass -p/--python",
             )
     raise InterpreterError("no virtual environment found", hint=NO_VENV_HINT)
 

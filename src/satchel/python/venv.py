@@ -129,16 +129,19 @@ def create_venv(
     *,
     prompt: str | None = None,
     clear: bool = False,
+    force: bool = False,
     system_site_packages: bool = False,
     cache: Cache | None = None,
 ) -> Path:
     """Create a virtual environment at ``path`` for the Python ``interpreter_executable`` (itself
     possibly a venv's python: its base interpreter is used). Returns the new venv's python.
 
-    An existing venv at ``path`` is replaced; an existing non-empty directory that is not a venv
-    is an error unless ``clear`` (then its contents are removed). With ``system_site_packages``
-    the venv also sees the base interpreter's site-packages (``python -m venv``'s option).
-    Raises InterpreterError.
+    An existing venv at ``path`` (a directory with a ``pyvenv.cfg``) is replaced. An existing
+    non-empty directory that is not a venv is an error, unless both ``clear`` and ``force``
+    (as uv's ``--clear --force``): then its contents are removed. Nothing ever empties the
+    file system's root or the user's home directory. With ``system_site_packages`` the venv
+    also sees the base interpreter's site-packages (``python -m venv``'s option). Raises
+    InterpreterError.
     """
     if os.name == "nt":
         raise InterpreterError("creating virtual environments on Windows is not supported yet")
@@ -151,7 +154,7 @@ def create_venv(
         )
     venv = Path(os.path.abspath(path))
     layout = _layout(facts)
-    _prepare_dir(venv, clear=clear)
+    _prepare_dir(venv, clear=clear, force=force)
     if prompt == ".":
         prompt = Path.cwd().name
     try:
@@ -178,7 +181,19 @@ def _layout(facts: ProbeFacts) -> dict[str, str]:
     return layout
 
 
-def _prepare_dir(venv: Path, *, clear: bool) -> None:
+def protected_reason(path: Path) -> str | None:
+    """Why the directory ``path`` may never be emptied to make a venv there (the file system's
+    root, the user's home directory, as they are after symlinks), or None."""
+    real = os.path.realpath(path)
+    if real == os.path.realpath(os.sep):
+        return "it is the root of the file system"
+    home = os.environ.get("HOME") or os.path.expanduser("~")
+    if home and home != "~" and real == os.path.realpath(home):
+        return "it is your home directory"
+    return None
+
+
+def _prepare_dir(venv: Path, *, clear: bool, force: bool = False) -> None:
     if venv.is_symlink() and not venv.exists():
         raise InterpreterError(f"cannot create a venv at {venv}: it is a dangling symlink")
     if venv.exists() and not venv.is_dir():
@@ -195,11 +210,23 @@ def _prepare_dir(venv: Path, *, clear: bool) -> None:
         raise InterpreterError(f"cannot read {venv}: {exc.strerror or exc}") from None
     if not entries:
         return
-    if not clear and not (venv / "pyvenv.cfg").is_file():
+    protected = protected_reason(venv)
+    if protected is not None:  # (whatever it holds: a pyvenv.cfg there is no licence to empty it)
         raise InterpreterError(
-            f"{venv} exists and is not a virtual environment",
-            hint="pick another path, or pass --clear to delete its contents",
+            f"cannot create a venv at {venv}: {protected}, and satchel never empties it",
+            hint="pick a directory of its own, such as .venv",
         )
+    if not (venv / "pyvenv.cfg").is_file():
+        if not clear:
+            raise InterpreterError(
+                f"{venv} exists and is not a virtual environment",
+                hint="pick another path (--clear --force would delete everything in it)",
+            )
+        if not force:
+            raise InterpreterError(
+                f"{venv} is not a virtual environment (no pyvenv.cfg): --clear empties only those",
+                hint="pick another path, or add --force to delete everything in it",
+            )
     for entry in entries:
         try:
             if entry.is_dir() and not entry.is_symlink():
