@@ -270,6 +270,59 @@ def test_broken_entry_is_reported_then_healed(
     assert after.returncode == 0, after
 
 
+IN_THE_WAY = [
+    f"{buckets.INDEX.dirname}/alpha",
+    f"{buckets.METADATA.dirname}/alpha",
+    f"{buckets.FILES.dirname}/alpha",
+    f"{buckets.ARCHIVES.dirname}/alpha",
+    buckets.ARCHIVES.dirname,
+]
+
+
+@pytest.mark.parametrize("where", IN_THE_WAY)
+def test_a_file_where_a_directory_belongs_is_reported_then_cleared(
+    where: str, template: Template, tmp_path: Path
+) -> None:
+    """A file in place of a bucket's directory (or a project's in it) made every write below it
+    fail with EEXIST or ENOTDIR, and `cache verify` saw nothing. Now verify reports it, and an
+    install clears it with one warning naming it, and writes its entries there again."""
+    satchel = Satchel(tmp_path, tmp_path / "cache", index_url=template.server.index_url)
+    shutil.copytree(template.caches[False], satchel.cache_dir)
+    blocked = satchel.cache_dir / where
+    shutil.rmtree(blocked)
+    if where.startswith(buckets.FILES.dirname):  # (else the unpacked tree needs no file)
+        shutil.rmtree(satchel.cache_dir / buckets.ARCHIVES.dirname / "alpha")
+    blocked.write_text("not a directory\n")
+
+    verify = satchel.run("cache", "verify", check=False)
+    assert verify.returncode == 1, verify
+    corrupt = [line for line in verify.stdout.splitlines() if line.startswith("corrupt:")]
+    assert len(corrupt) == 1 and f"{blocked}: not a directory" in corrupt[0], verify
+
+    fresh = satchel.venv("fresh")
+    result = satchel.run("install", "-p", fresh, "alpha")
+    assert " + alpha==1.0" in result.stderr and " + beta==1.0" in result.stderr, result
+    assert len(result.warnings()) == 1, result
+    assert f"broken cache entry {blocked}: not a directory" in result.warnings()[0], result
+    installed_files_match_record(fresh, "alpha")
+    installed_files_match_record(fresh, "beta")
+    assert blocked.is_dir() and any(blocked.iterdir()), f"nothing was written to {blocked} again"
+    after = satchel.run("cache", "verify", check=False)
+    assert after.returncode == 0, after
+
+
+def test_verify_repair_removes_a_file_where_a_directory_belongs(template: Template, tmp_path: Path) -> None:
+    satchel = Satchel(tmp_path, tmp_path / "cache", index_url=template.server.index_url)
+    shutil.copytree(template.caches[False], satchel.cache_dir)
+    blocked = satchel.cache_dir / buckets.METADATA.dirname / "alpha"
+    shutil.rmtree(blocked)
+    blocked.write_text("not a directory\n")
+    repair = satchel.run("cache", "verify", "--repair", check=False)
+    assert f"removed: {blocked}: not a directory" in repair.stdout, repair
+    assert not blocked.exists()
+    assert satchel.run("cache", "verify", check=False).returncode == 0
+
+
 def test_template_cache_is_sound_and_warm(template: Template, tmp_path: Path) -> None:
     """The starting point of every cell: verify passes and a second install is silent."""
     for direct_url, cache in template.caches.items():

@@ -132,11 +132,13 @@ class Check:
 
 
 def unchanged(
-    roots: Sequence[Path], noted: Iterable[Noted], broken: Callable[[Path, str], None]
+    roots: Sequence[Path],
+    noted: Iterable[Noted],
+    broken: Callable[[Path, OSError | record.CorruptEntry], None],
 ) -> Check:
     """Whether every noted record is still stored (in the first of ``roots`` that has it),
     whole and sound, with the same type and payload checksum (module docstring). A record that
-    cannot be read, or is not whole and sound, is passed to ``broken`` with the reason, as a
+    cannot be read, or is not whole and sound, is passed to ``broken`` with what failed, as a
     read would pass it (the caller reports and removes it, so the work that follows fetches it
     again)."""
     now = time.time_ns()
@@ -154,11 +156,8 @@ def unchanged(
                 break
             except FileNotFoundError:
                 continue
-            except OSError as exc:
-                broken(path, exc.strerror or str(exc))
-                return Check(False)
-            except record.CorruptEntry as exc:
-                broken(path, exc.reason)
+            except (OSError, record.CorruptEntry) as exc:
+                broken(path, exc)
                 return Check(False)
             except ValueError:
                 return Check(False)

@@ -34,7 +34,7 @@ class Entry:
     """One cache entry on disk, as `cache list` and `cache clean` see it."""
     bucket: Bucket
     path: Path
-    kind: str  # "record" | "tree" | "file" | "build-env" | "git-db"
+    kind: str  # "record" | "tree" | "file" | "build-env" | "git-db" | "stray"
     package: str | None
 
     def size(self) -> int:
@@ -97,6 +97,8 @@ def iter_entries(root: Path, bucket: Bucket, package: str | None = None) -> Iter
             return
         base = base / package
     if not base.is_dir():
+        if base.exists() or base.is_symlink():  # a file where the bucket's directory belongs
+            yield Entry(bucket, base, "stray", package)
         return
     yield from _walk(base, root / bucket.dirname, bucket)
 
@@ -133,6 +135,11 @@ def _walk(directory: Path, bucket_root: Path, bucket: Bucket) -> Iterator[Entry]
                 yield from _walk(path, bucket_root, bucket)
         elif child.name.endswith(".rec") or not bucket.per_package:
             yield Entry(bucket, path, "record", package)
+        else:
+            # A file (or a link) where the bucket keeps only directories: damage, which makes
+            # every write below that name fail (verify says so; the store clears it when it
+            # needs the way, Cache.clear_way).
+            yield Entry(bucket, path, "stray", package)
 
 
 # -- info / list ---------------------------------------------------------------------------------
@@ -304,6 +311,8 @@ def verify(root: Path, *, repair: bool = False) -> VerifyReport:
 def check_entry(entry: Entry) -> str | None:
     """Fully check one entry; None when sound, else the reason."""
     try:
+        if entry.kind == "stray":
+            return "not a directory: the cache keeps only directories there"
         if entry.kind == "record":
             return _check_record(entry)
         if entry.kind in ("build-env", "git-db"):

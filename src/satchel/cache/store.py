@@ -213,6 +213,41 @@ class Cache:
             with contextlib.suppress(OSError):
                 atomic.discard(path)
 
+    def _heal_error(self, path: Path, exc: OSError) -> None:
+        """:meth:`_heal` for a read of ``path`` that failed with ``exc``. Not a directory: what
+        is broken is a file where a directory belongs on the way (:meth:`clear_way`), named
+        in the one warning, not the entry below it that cannot exist."""
+        if isinstance(exc, NotADirectoryError) and self.clear_way(path):
+            return
+        self._heal(path, exc.strerror or str(exc))
+
+    def _heal_failure(self, path: Path, failure: OSError | CorruptEntry) -> None:
+        """:meth:`_heal` for a read of ``path`` that raised ``failure``."""
+        if isinstance(failure, OSError):
+            self._heal_error(path, failure)
+        else:
+            self._heal(path, failure.reason)
+
+    def clear_way(self, path: Path) -> bool:
+        """Discard, with a warning, what is not a directory where the cache needs one on the
+        way to ``path`` below its write root: a file or a link there (damage by hand or by
+        another tool) fails every write below it with EEXIST or ENOTDIR. True when something
+        was removed (then the write is worth trying again); never outside the cache."""
+        root = self.write_root
+        if self.read_only or not path.is_relative_to(root):
+            return False
+        here = root
+        for part in path.relative_to(root).parts[:-1]:
+            here = here / part
+            if (here.exists() or here.is_symlink()) and not here.is_dir():
+                self.warn_entry(here, "not a directory")
+                try:
+                    atomic.discard(here)
+                except OSError:
+                    return False
+                return True
+        return False
+
     def cannot_write(self, what: str, exc: OSError) -> CacheWriteFailed:
         """The error for a write of ``what`` that failed (call after ``write_failed``)."""
         return CacheWriteFailed(
@@ -256,7 +291,7 @@ class Cache:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                self._heal(path, exc.strerror or str(exc))
+                self._heal_error(path, exc)
                 continue
             try:
                 rec = record.loads(data, cls)
@@ -304,6 +339,8 @@ class Cache:
                     continue
                 failure: OSError = exc
             except OSError as exc:
+                if attempt == 0 and _in_the_way(exc) and self.clear_way(path):
+                    continue
                 failure = exc
             self.write_failed(failure)
             with contextlib.suppress(OSError):
@@ -346,7 +383,7 @@ class Cache:
                 _check_segment(entry.bucket)
             except ValueError:
                 return journal.Check(False)
-        check = journal.unchanged(self.read_roots(), noted, self._heal)
+        check = journal.unchanged(self.read_roots(), noted, self._heal_failure)
         if check.unchanged:
             for open_journal in self._journals:
                 for entry in check.identities or noted:
@@ -385,7 +422,7 @@ class Cache:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                self._heal(path, exc.strerror or str(exc))
+                self._heal_error(path, exc)
                 _remove_empty_dir(path.parent)
                 continue
             if actual == sha256:
@@ -422,7 +459,12 @@ class Cache:
         files_dir = self.bucket_dir(buckets.FILES)  # one root for the temp and the final name
         base = files_dir / name
         try:
-            atomic.make_dirs(base)
+            try:
+                atomic.make_dirs(base)
+            except OSError as exc:
+                if not (_in_the_way(exc) and self.clear_way(base / filename)):
+                    raise
+                atomic.make_dirs(base)
             tmp = atomic.temp_name(base / filename)
             fh = open(tmp, "xb")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -442,7 +484,12 @@ class Cache:
                 raise DigestMismatch(expected_sha256, actual)
             final = files_dir / self.file_key(name, actual, filename)
             os.chmod(tmp, 0o444)
-            _replace_into_new_dir(tmp, final)
+            try:
+                _replace_into_new_dir(tmp, final)
+            except OSError as exc:
+                if not (_in_the_way(exc) and self.clear_way(final)):
+                    raise
+                _replace_into_new_dir(tmp, final)
             atomic.fsync_dir(final.parent)
             writer.path = final
             writer.sha256 = actual
@@ -503,7 +550,7 @@ class Cache:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                self._heal(entry, exc.strerror or str(exc))
+                self._heal_error(entry, exc)
                 continue
             problem = None
             try:
@@ -542,7 +589,7 @@ class Cache:
         A tree built here is uploaded to the remote tier (read-write mode, ``upload``).
         """
         _check_key(key)
-        vanished = False
+        vanished = cleared = False
         for _attempt in range(3):
             on_scratch = self.degraded  # (another thread may degrade the cache meanwhile)
             entry = self.bucket_dir(bucket) / key
@@ -560,6 +607,9 @@ class Cache:
             except OSError as exc:
                 if isinstance(exc, FileNotFoundError) and not vanished:
                     vanished = True  # a forced clean removed a directory under us: once more
+                    continue
+                if not cleared and _in_the_way(exc) and self.clear_way(entry / "manifest"):
+                    cleared = True  # a file where a directory belongs, now gone: once more
                     continue
                 if _is_not_a_disk_error(exc):
                     raise
@@ -677,6 +727,11 @@ def touch(path: Path) -> None:
 def sha256_of(path: Path) -> str:
     """The sha256 hex digest of the file at ``path`` (:func:`satchel.standards.digests.file_digest`)."""
     return file_digest(path)[0]
+
+
+def _in_the_way(exc: OSError) -> bool:
+    """Whether a failed write says something other than a directory sits on its path."""
+    return isinstance(exc, (FileExistsError, NotADirectoryError))
 
 
 def _is_not_a_disk_error(exc: OSError) -> bool:
