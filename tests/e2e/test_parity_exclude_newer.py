@@ -4,8 +4,13 @@ PEP 700 upload times (issue 15)."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from satchel.cache import buckets, replays
+from tests.support.cache import bucket_dir
 from tests.support.cli import Satchel, assert_error
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
@@ -66,3 +71,53 @@ def test_exclude_newer_duration(satchel: Satchel, index_server: IndexServer) -> 
     satchel.run("install", "-p", venv, "--exclude-newer", "1 week", "alpha")
     out = satchel.run("list", "-p", venv, "--outdated", "--format", "json", "--exclude-newer", "1 day")
     assert json.loads(out.stdout)[0]["latest_version"] == "2.0"
+
+
+@pytest.mark.parametrize("value", ["99999999 days", "P99999999D", "9999-12-31T23:59:59-05:00", "0001-01-01"])
+def test_exclude_newer_out_of_range_is_an_error(satchel: Satchel, index_server: IndexServer, value: str) -> None:
+    # (were OverflowError and ValueError tracebacks)
+    _publish(index_server)
+    venv = satchel.venv()
+    bad = satchel.run("install", "-p", venv, "--dry-run", "--exclude-newer", value, "alpha", check=False)
+    assert_error(bad, f"--exclude-newer {value!r}", "hint:")
+
+
+def test_every_command_rejects_an_exclude_newer_out_of_range(satchel: Satchel, index_server: IndexServer) -> None:
+    _publish(index_server)
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "alpha")
+    (satchel.tmp / "requirements.in").write_text("alpha\n")
+    flag = ("--exclude-newer", "99999999 days")
+    for command in (
+        ("install", "-p", venv, "alpha", *flag),  # the no-op check's path
+        ("download", "-d", satchel.tmp / "dl", "alpha", *flag),
+        ("index", "versions", "alpha", "-p", venv, *flag),
+        ("list", "-p", venv, "--outdated", *flag),
+        ("compile", "requirements.in", *flag),
+    ):
+        assert_error(satchel.run(*command, check=False), "--exclude-newer '99999999 days'", "hint:")
+
+
+def test_compile_applies_exclude_newer(satchel: Satchel, index_server: IndexServer) -> None:
+    _publish(index_server)
+    (satchel.tmp / "requirements.in").write_text("alpha\n")
+
+    def pins(*options: str) -> list[str]:
+        text = satchel.run("compile", "requirements.in", *options).stdout
+        return [line for line in text.splitlines() if line and not line.lstrip().startswith("#")]
+
+    assert pins() == ["alpha==3.0"]
+    # As install: the newer files are ignored (the resolution remembered without the cut-off
+    # is not reused with it), under either name.
+    assert pins("--exclude-newer", "2024-01-01") == ["alpha==1.0"]
+    assert pins("--uploaded-prior-to", "2024-03-01T00:00:00Z") == ["alpha==2.0"]
+    # Once what they read has settled, the run without the cut-off stores a replay; the run
+    # with it never does (a duration is relative to now), and is not answered by the other's.
+    for _ in range(2):
+        time.sleep(replays.RACY_NS / 1e9 + 0.1)
+        assert pins() == ["alpha==3.0"]
+        assert pins("--exclude-newer", "2024-01-01") == ["alpha==1.0"]
+    assert len(list(bucket_dir(satchel.cache_dir, buckets.REPLAYS).glob("*.rec"))) == 1
+    # A bad value is an error, as for install.
+    bad = satchel.run("compile", "requirements.in", "--exclude-newer", "last tuesday", check=False)
+    assert_error(bad, "--exclude-newer 'last tuesday'", "hint:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -42,6 +43,22 @@ def test_dates_and_naive_times_are_local() -> None:
 def test_bad_values(text: str) -> None:
     with pytest.raises(SatchelError, match="--exclude-newer"):
         parse_exclude_newer(text, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999 days", "P99999999D", "9" * 400 + " days", "9999-12-31T23:59:59-05:00", "0001-01-01"]
+)
+def test_values_out_of_range(text: str) -> None:
+    # (were OverflowError and ValueError tracebacks)
+    with pytest.raises(SatchelError, match=re.escape(f"--exclude-newer {text!r}")) as info:
+        parse_exclude_newer(text, now=NOW)
+    assert info.value.hint
+
+
+def test_the_ends_of_the_range_in_utc() -> None:
+    assert parse_exclude_newer("0001-01-01T00:00:00Z") == datetime.min.replace(tzinfo=timezone.utc)
+    latest = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    assert parse_exclude_newer("9999-12-31T23:59:59Z") == latest
 
 
 def test_upload_times() -> None:

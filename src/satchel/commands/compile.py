@@ -416,7 +416,8 @@ def _write(output: Path, text: str) -> None:
 
 def _install_request(args: argparse.Namespace, parsed: ParsedRequirements) -> InstallRequest:
     """What install's index and build helpers need to know, from compile's options (-U and -P
-    revalidate those index pages, as for install)."""
+    revalidate those index pages, and --exclude-newer is checked and drops newer files, as for
+    install)."""
     return InstallRequest(
         requirements=parsed,
         python=args.python,
@@ -429,4 +430,5 @@ def _install_request(args: argparse.Namespace, parsed: ParsedRequirements) -> In
         index=IndexChoice.from_args(args),
         config_settings=tuple(config_pairs(args.config_settings, "--config-settings")),
         build_isolation=not args.no_build_isolation,
+        exclude_newer=args.exclude_newer,
     )

@@ -29,14 +29,22 @@ _ISO_DURATION = r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.
 def parse_exclude_newer(text: str, *, now: datetime | None = None) -> datetime:
     """A cut-off time from an RFC 3339 / ISO 8601 timestamp (``2024-03-01T12:00:00Z``; without
     an offset: local time), a date (``2024-03-01``: midnight local time, so that day's uploads
-    are excluded), or a duration back from now (``7 days``, ``2 weeks``, ``12h``, ``P1W``)."""
+    are excluded), or a duration back from now (``7 days``, ``2 weeks``, ``12h``, ``P1W``).
+    Raises :class:`SatchelError` for anything else, and for a time at the ends of the calendar
+    (a duration reaching back before the year 1, ``9999-12-31T23:00:00-05:00``, ``0001-01-01``)."""
     from datetime import datetime, timedelta, timezone
 
     value = text.strip()
     current = now or datetime.now(timezone.utc)
     seconds = _duration(value)
     if seconds is not None:
-        return current - timedelta(seconds=seconds)
+        try:
+            return current - timedelta(seconds=seconds)
+        except OverflowError:
+            raise SatchelError(
+                f"--exclude-newer {text!r}: a duration reaching back before the year 1",
+                hint="give a shorter duration, or a date such as 2024-03-01",
+            ) from None
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -44,9 +52,15 @@ def parse_exclude_newer(text: str, *, now: datetime | None = None) -> datetime:
             f"--exclude-newer {text!r}: not a date, a timestamp or a duration",
             hint="for example 2024-03-01, 2024-03-01T12:00:00Z or '7 days'",
         ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # naive: local time, like pip and uv
-    return when.astimezone(timezone.utc)
+    try:
+        if when.tzinfo is None:
+            when = when.astimezone()  # naive: local time, like pip and uv
+        return when.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # (past the year 9999 or before 1, here or in UTC)
+        raise SatchelError(
+            f"--exclude-newer {text!r}: out of the range of dates satchel can use",
+            hint="give a time between 0001-01-02 and 9999-12-30, for example 2024-03-01",
+        ) from None
 
 
 def _duration(value: str) -> float | None:
