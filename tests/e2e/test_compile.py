@@ -547,3 +547,32 @@ def test_no_emit_package_leaves_a_package_out(satchel: Satchel, index: IndexServ
     assert sorted(p.name for p in read_pylock(tmp_path / "pylock.toml").packages) == ["app", "helper"]
     bad = satchel.run("compile", "requirements.in", "--no-emit-package", "not a name", check=False)
     assert_error(bad, "--no-emit-package 'not a name': not a project name")
+
+
+def test_the_output_file_may_not_be_a_source(satchel: Satchel, index: IndexServer) -> None:
+    """pip-compile's rule: `compile req.in -o req.in` (or a constraints file, an included file,
+    a pyproject.toml as output) would write the lock over what it was read from."""
+    publish(index, WheelSpec("alpha", "1.0"))
+    tmp = satchel.tmp
+    (tmp / "base.txt").write_text("alpha\n")
+    (tmp / "requirements.in").write_text("-r base.txt\n")
+    (tmp / "constraints.txt").write_text("alpha<2\n")
+    (tmp / "sub").mkdir()
+    (tmp / "sub" / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\ndependencies = ["alpha"]\n')
+    (tmp / "link.in").symlink_to(tmp / "requirements.in")
+    sources = ["base.txt", "requirements.in", "constraints.txt", "sub/pyproject.toml"]
+    before = {name: (tmp / name).read_bytes() for name in sources}
+    for args, output in (
+        (["requirements.in"], "requirements.in"),
+        (["requirements.in"], "./base.txt"),
+        (["requirements.in", "-c", "constraints.txt"], "constraints.txt"),
+        (["sub/pyproject.toml"], "sub/pyproject.toml"),
+        (["link.in"], "requirements.in"),
+        (["requirements.in"], "pylock.toml"),  # (fine: written, below)
+    ):
+        result = satchel.run("compile", *args, "-o", output, check=output == "pylock.toml")
+        if output == "pylock.toml":
+            continue
+        assert_error(result, f"the output file {Path(output)} is also a source", "hint:")
+    assert {name: (tmp / name).read_bytes() for name in sources} == before
+    assert (tmp / "pylock.toml").is_file()

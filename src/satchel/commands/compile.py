@@ -55,6 +55,8 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     if replaying is not None:
         _note_files(replaying, args, output, cwd)
     sources = read_sources(args, cwd)
+    if output is not None:
+        _refuse_overwriting_a_source(output, sources, cwd)
     if replaying is not None:
         _note_sources(replaying, args, settings, sources)
     cache = open_cache(settings)
@@ -68,6 +70,21 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     if replaying is not None:
         replaying.finish(status)
     return status
+
+
+def _refuse_overwriting_a_source(output: Path, sources: Sources, cwd: Path) -> None:
+    """The output file must be none of the files the sources were read from (a requirements,
+    constraints or pyproject.toml file, included ones too): writing the lock there would lose
+    them (pip-compile refuses the same)."""
+    target = os.path.realpath(cwd / output)
+    read = [name for name, _ in sources.parsed.read]
+    read += [os.fspath(cwd / p.path) for p in (*sources.projects, *(d.project for d in sources.dynamic))]
+    for name in read:
+        if os.path.realpath(cwd / name) == target:
+            raise SatchelError(
+                f"the output file {output} is also a source ({name}): writing the lock there would lose it",
+                hint="name another output file with -o/--output-file",
+            )
 
 
 def _note_files(replaying: Replaying, args: argparse.Namespace, output: Path | None, cwd: Path) -> None:
