@@ -174,6 +174,8 @@ CASES = [
     case("group-include-unknown", *INSTALL, "--group", "dev", files={"pyproject.toml": GROUPS.replace('"beta"]', '{{include-group = "nope"}}]')}, needles=("pyproject.toml", "no dependency group 'nope'", "included from 'dev'")),
     case("pyproject-missing", *INSTALL, "-r", "{tmp}/pyproject.toml", needles=("{tmp}/pyproject.toml: no such file",)),
     case("pyproject-not-toml", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": "[project\n"}, needles=("pyproject.toml: not valid TOML",)),
+    case("pyproject-nested-too-deeply", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": "x = " + "[" * 5000 + "]" * 5000}, needles=("pyproject.toml: not valid TOML", "nested too deeply")),
+    case("group-path-nested-too-deeply", *INSTALL, "--group", "{tmp}/pyproject.toml:dev", files={"pyproject.toml": "x = " + "[" * 5000 + "]" * 5000}, needles=("{tmp}/pyproject.toml: not valid TOML", "nested too deeply")),
     case("pyproject-no-project", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": GROUPS}, needles=("pyproject.toml: no [project] table",)),
     case("pyproject-bad-dependency", *INSTALL, "-r", "pyproject.toml", files={"pyproject.toml": '[project]\nname = "p"\ndependencies = ["beta >>> 1"]\n'}, needles=("pyproject.toml", "beta >>> 1")),
     case("pyproject-unknown-extra", *INSTALL, "-r", "pyproject.toml", "--extra", "docs", files={"pyproject.toml": '[project]\nname = "p"\n'}, needles=("pyproject.toml: the project has no extra 'docs'",)),

@@ -22,6 +22,10 @@ CASES = [
     ("wheel of another project", (HEAD + f'[[packages]]\nname = "other"\nwheels = [{GOOD_WHEEL}]\n').encode(), "not consistent with package name"),
     ("unknown hash algorithm", (HEAD + '[[packages]]\nname = "app"\nversion = "1.0"\nwheels = [{ url = "http://h/app-1.0-py3-none-any.whl", hashes = { nohash = "00" } }]\n').encode(), "none of the hash algorithms"),
     ("hg repository", (HEAD + '[[packages]]\nname = "app"\nvcs = { type = "hg", url = "https://h/r", commit-id = "abc" }\n').encode(), "hg repositories are not supported"),
+    ("digest too short", (HEAD + '[[packages]]\nname = "app"\nversion = "1.0"\nwheels = [{ url = "http://h/app-1.0-py3-none-any.whl", hashes = { sha256 = "abc" } }]\n').encode(), "packages[0] (app): malformed sha256 digest 'abc' of app-1.0-py3-none-any.whl (expected 64 hex digits)"),
+    ("digest not hex", (HEAD + '[[packages]]\nname = "app"\nversion = "1.0"\nwheels = [{ url = "http://h/app-1.0-py3-none-any.whl", hashes = { sha256 = "' + "z" * 64 + '" } }]\n').encode(), "malformed sha256 digest 'zzzz"),
+    ("sdist digest malformed", (HEAD + f'[[packages]]\nname = "app"\nversion = "1.0"\nwheels = [{GOOD_WHEEL}]\nsdist = {{ url = "http://h/app-1.0.tar.gz", hashes = {{ sha512 = "' + "a" * 64 + '" } }\n').encode(), "of app-1.0.tar.gz (expected 128 hex digits)"),
+    ("nested too deeply", b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "not valid TOML: arrays or inline tables nested too deeply"),
     ("missing path", (HEAD + '[[packages]]\nname = "app"\nversion = "1.0"\nwheels = [{ path = "nowhere/app-1.0-py3-none-any.whl", hashes = { sha256 = "' + "a" * 64 + '" } }]\n').encode(), "does not exist"),
 ]
 

@@ -199,6 +199,20 @@ def test_pylock_lock_level_errors(
     assert installed(venv) == {}
 
 
+def test_pylock_with_bom_and_uppercase_digest_syncs(
+    satchel: Satchel, index_server: IndexServer, wheels: dict[str, Path]
+) -> None:
+    """A leading UTF-8 BOM is accepted (as in requirements files), and an uppercase digest is
+    read as the same digest (as ``--hash`` reads one)."""
+    venv = satchel.venv()
+    entry = file_entry(index_server, wheels["app"])
+    entry["hashes"] = {"sha256": entry["hashes"]["sha256"].upper()}
+    lock = satchel.tmp / "pylock.toml"
+    lock.write_bytes(b"\xef\xbb\xbf" + render_pylock([{"name": "app", "version": "1.0", "wheels": [entry]}]).encode())
+    satchel.run("sync", "-p", venv, lock)
+    assert installed(venv) == {"app": "1.0"}
+
+
 def test_pylock_written_by_uv_syncs(satchel: Satchel, index_server: IndexServer) -> None:
     """Interop: `uv pip compile --format pylock.toml` against the local index, synced by satchel."""
     publish(

@@ -57,6 +57,7 @@ def test_no_build_system_means_setuptools_legacy_backend(tmp_path: Path) -> None
         ('[build-system]\nrequires = "setuptools"\n', "list of strings"),
         ('[build-system]\nrequires = ["set tools !"]\n', "invalid requirement"),
         ("[build-system\n", "not valid TOML"),
+        ("x = " + "[" * 5000 + "]" * 5000, "not valid TOML: arrays or inline tables nested too deeply"),
     ],
 )
 def test_bad_build_systems_are_clear_errors(tmp_path: Path, text: str, error: str) -> None:

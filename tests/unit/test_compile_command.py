@@ -7,7 +7,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from satchel.commands.compile import command_line
-from satchel.commands.compile_sources import pins_in_text
+from satchel.commands.compile_sources import existing_pins, pins_in_text
 from satchel.requirements.parser import parse_requirements_file
 
 
@@ -53,6 +53,15 @@ theta==1.0  # trailing comment
     assert pins_in_text(path.read_text()) == expected
     assert expected == {"alpha": Version("1.0"), "beta-pkg": Version("2.0.post1"),
                         "gamma": Version("3.0.dev1"), "theta": Version("1.0")}  # fmt: skip
+
+
+def test_existing_pylock_pins_read_with_a_bom_and_skipped_when_nested_too_deeply(tmp_path: Path) -> None:
+    output = tmp_path / "pylock.toml"
+    lock = 'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "alpha"\nversion = "1.0"\ndirectory = { path = "." }\n'
+    output.write_bytes(b"\xef\xbb\xbf" + lock.encode())
+    assert existing_pins(output, "pylock.toml") == {"alpha": Version("1.0")}
+    output.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert existing_pins(output, "pylock.toml") == {}  # a warning: the compile starts afresh
 
 
 def test_package_markers_follow_the_paths_that_need_a_package() -> None:

@@ -48,8 +48,8 @@ def test_completeness_follows_extras_and_markers() -> None:
 def test_checkable_hash_algorithms_are_hashlibs() -> None:
     import hashlib
 
-    from satchel.requirements.pylock import CHECKABLE
+    from satchel.requirements.pylock import CHECKABLE, HEX_DIGITS
 
     assert {a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_")} == CHECKABLE
     for algo in CHECKABLE:
-        assert hashlib.new(algo, b"x").hexdigest()
+        assert len(hashlib.new(algo, b"x").hexdigest()) == HEX_DIGITS[algo]

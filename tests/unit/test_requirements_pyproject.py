@@ -112,6 +112,20 @@ def test_malformed_files(tmp_path: Path) -> None:
         project_requirements(no_project)
 
 
+def test_nested_too_deeply_is_not_valid_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(RequirementsFileError, match=r"pyproject.toml: not valid TOML: .*nested too deeply"):
+        read_pyproject(path)
+
+
+def test_leading_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + PYPROJECT.encode())
+    project = read_pyproject(path)
+    assert project.name == "my-app"
+    assert names(project_requirements(project)) == ["alpha>=1", 'beta; python_version < "3.10"']
+
+
 def test_dynamic_dependencies_need_the_backend(tmp_path: Path) -> None:
     project = read_pyproject(
         write(tmp_path, '[project]\nname = "x"\ndynamic = ["version", "dependencies"]\n')

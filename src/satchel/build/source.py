@@ -236,7 +236,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 
 def load_pyproject(project: Path) -> dict[str, Any] | None:
-    """The parsed pyproject.toml of ``project``, None when it has none; BuildError when invalid."""
+    """The parsed pyproject.toml of ``project``, None when it has none; BuildError when invalid
+    (nested too deeply to parse included)."""
     path = project / "pyproject.toml"
     try:
         return _load_toml(path)
@@ -246,6 +247,8 @@ def load_pyproject(project: Path) -> dict[str, Any] | None:
         raise BuildError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError
         raise BuildError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:  # the parser recurses once per level of [ or {
+        raise BuildError(f"{path} is not valid TOML: arrays or inline tables nested too deeply to read") from None
 
 
 def static_project_name(project: Path) -> str | None:

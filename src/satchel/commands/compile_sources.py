@@ -191,12 +191,9 @@ def pins_in_text(text: str) -> dict[str, Version]:
 
 
 def _pylock_pins(path: Path) -> dict[str, Version]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
     from packaging.pylock import Pylock
 
-    with open(path, "rb") as fh:
-        lock = Pylock.from_dict(tomllib.load(fh))
+    from satchel.requirements.toml import parse_toml
+
+    lock = Pylock.from_dict(parse_toml(path.read_bytes(), str(path)))
     return {str(p.name): p.version for p in lock.packages if p.version is not None}

@@ -21,13 +21,14 @@ from typing import Any
 
 from satchel.errors import RequirementsFileError
 from satchel.requirements.locked import DIRECT, FILE, LockedPackage
+from satchel.requirements.toml import parse_toml
 from satchel.requirements.urls import path_to_url
 
 log = logging.getLogger("satchel")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from packaging.pylock import Package, Pylock
+    from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel, Pylock
 
 
 def is_pylock_path(path: str | os.PathLike[str]) -> bool:
@@ -38,28 +39,18 @@ def is_pylock_path(path: str | os.PathLike[str]) -> bool:
 
 
 def read_pylock(path: Path, display: str) -> Pylock:
-    """The lock at ``path``, validated; errors name ``display`` (the path as given)."""
-    import sys
-
+    """The lock at ``path``, validated (a leading BOM allowed; every file's digests checked by
+    :func:`_check_digests`); errors name ``display`` (the path as given)."""
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
     from packaging.version import Version
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - satchel runs on 3.10 with tomli
-        import tomli as tomllib
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RequirementsFileError(
             f"cannot read {display}: {exc.strerror or exc}"
         ) from None
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RequirementsFileError(f"{display}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RequirementsFileError(f"{display}: not valid TOML ({exc})") from None
+    doc = parse_toml(data, display)
     # packaging warns about a newer minor version through its own logger; say it once, here.
     quiet = logging.getLogger("packaging.pylock")
     level = quiet.level
@@ -79,6 +70,7 @@ def read_pylock(path: Path, display: str) -> Pylock:
         ) from None
     finally:
         quiet.setLevel(level)
+    _check_digests(lock, display)
     if lock.lock_version > Version("1.0"):
         log.warning(
             "%s: lock-version %s is newer than 1.0; reading it by the 1.0 rules", display, lock.lock_version
@@ -247,11 +239,47 @@ def _location(path: str | None, url: str | None, base: Path, where: str) -> str:
     return url
 
 
-#: hashlib.algorithms_guaranteed without the variable-length shakes (tests check it against
-#: hashlib; a constant here keeps hashlib, and OpenSSL, out of an already-synced run).
-CHECKABLE = frozenset(
-    {"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
-)
+#: hashlib.algorithms_guaranteed without the variable-length shakes, and the hex digits of
+#: each one's digest (tests check both against hashlib; a constant here keeps hashlib, and
+#: OpenSSL, out of an already-synced run).
+HEX_DIGITS = {
+    "md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128,
+    "sha3_224": 56, "sha3_256": 64, "sha3_384": 96, "sha3_512": 128, "blake2b": 128, "blake2s": 64,
+}
+CHECKABLE = frozenset(HEX_DIGITS)
+
+
+def _check_digests(lock: Pylock, display: str) -> None:
+    """Every digest the lock gives for a file (wheels, sdists, archives) in an algorithm of
+    :data:`CHECKABLE` is hex (either case) of that algorithm's length; else an error naming
+    ``display``, the package and the file. (Other algorithms are ignored, as :func:`_hashes`
+    ignores them.)"""
+    for index, package in enumerate(lock.packages):
+        files = [*(package.wheels or ()), package.sdist, package.archive]
+        for file in files:
+            if file is None:
+                continue
+            for algo, digest in file.hashes.items():
+                length = HEX_DIGITS.get(algo.lower())
+                if length is None or (len(digest) == length and not digest.lower().strip("0123456789abcdef")):
+                    continue
+                shown = digest if len(digest) <= 140 else digest[:137] + "..."
+                raise RequirementsFileError(
+                    f"{display}, packages[{index}] ({package.name}): malformed {algo} digest "
+                    f"{shown!r} of {_file_name(file)} (expected {length} hex digits)",
+                    hint="write the lock again with the tool that made it, or copy the digest "
+                    "again, e.g. from the output of 'sha256sum <file>'",
+                )
+
+
+def _file_name(file: PackageWheel | PackageSdist | PackageArchive) -> str:
+    """How an error names a lock's file: its ``name``, else the last part of its path or URL
+    (not the whole URL, which may hold credentials)."""
+    name = getattr(file, "name", None)
+    if name:
+        return str(name)
+    where = (file.path or "").replace("\\", "/") or (file.url or "").split("#", 1)[0].split("?", 1)[0]
+    return where.rstrip("/").rsplit("/", 1)[-1] or "?"
 
 
 def _hashes(hashes: Mapping[str, str], where: str) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 from satchel.errors import RequirementsFileError
 from satchel.requirements.models import RequirementSpec
 from satchel.requirements.parser import parse_requirement_line
+from satchel.requirements.toml import parse_toml
 
 PYPROJECT = "pyproject.toml"
 
@@ -89,21 +90,16 @@ class PyProject:
 
 
 def read_pyproject(path: str | Path) -> PyProject:
-    """Read ``path``; a clear error naming it when it is missing, not TOML, or malformed."""
+    """Read ``path`` (a leading BOM allowed); a clear error naming it when it is missing, not
+    TOML (:func:`~satchel.requirements.toml.parse_toml`), or malformed."""
     path = Path(path)
     try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise RequirementsFileError(f"{path}: no such file") from None
     except OSError as exc:
         raise RequirementsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # tomllib.TOMLDecodeError: says the line and column
-        raise RequirementsFileError(f"{path}: not valid TOML: {exc}") from None
+    data = parse_toml(raw, str(path))
 
     project = data.get("project")
     if project is not None and not isinstance(project, dict):
