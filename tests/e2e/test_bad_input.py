@@ -274,3 +274,13 @@ def test_index_url_that_is_not_a_url_when_nothing_is_to_do(world: World) -> None
     assert_error(result, "--index-url 'not a url' is not a URL")
     ok = world.satchel.run("install", "-p", world.venv, "-i", world.index, "alpha")
     assert "Nothing to do" in ok.stderr
+
+def test_a_missing_wheel_or_archive_named_like_a_file(world: World, tmp_path: Path) -> None:
+    # was: "No package named 'x.whl' on the index", with nothing said of the file it looked like
+    for name in ("x.whl", "foo-1.0.tar.gz"):
+        result = world.satchel.run("install", "-p", world.venv, name, check=False, cwd=tmp_path)
+        assert result.returncode == 1, result
+        warnings = result.warnings()
+        assert len(warnings) == 1 and f"'{name}' looks like a file name, but there is no such file" in warnings[0], result
+        assert str(tmp_path / name) in warnings[0], result
+        assert "Traceback" not in result.stderr

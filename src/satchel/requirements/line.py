@@ -8,6 +8,7 @@ stored as written for the VCS layer. Files (includes, option lines, continuation
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -38,6 +39,8 @@ _NAMED_URL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
 _PATH_EXTRAS_RE = re.compile(r"^(?P<path>.*?)(?P<extras>\[[^\[\]]*\])?$")
 _HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX_RE = r"^[0-9a-fA-F]+$"  # (compiled when first used: hashes are rare)
+
+log = logging.getLogger("satchel")
 
 
 def parse_requirement_line(
@@ -266,6 +269,16 @@ def _parse_path(text: str, where: str, base_dir: Path) -> _Parsed | None:
     extras_text = match.group("extras")
     candidate = base_dir / bare
     if not (looks_like_path(bare) or (is_archive_name(bare) and candidate.is_file())):
+        if is_archive_name(bare) and not candidate.exists():
+            # (as pip: a project may have such a name, so it is still asked for; but the error
+            # that follows would only say no such project exists)
+            log.warning(
+                "%s: '%s' looks like a file name, but there is no such file (%s): looking it up "
+                "as a project name",
+                where,
+                bare,
+                os.path.abspath(candidate),
+            )
         return None
     if not candidate.exists():
         raise RequirementsFileError(
