@@ -588,3 +588,14 @@ def test_an_identity_that_moved_while_the_run_read_stores_nothing(
     moved.finish(0)
     assert moved.declined is not None and "changed while the run read it" in moved.declined
     assert not Path(replays.path_of(str(tmp_path / "cache"), moved.text)).exists()
+
+
+def test_a_file_where_the_replays_directory_belongs_is_a_plain_miss(tmp_path: Path) -> None:
+    # was Broken ("Not a directory"): `SATCHEL_CACHE_DIR=<a file> satchel install --cache-dir
+    # <dir> ...` warned of a broken entry in a cache the run did not even use
+    root = tmp_path / "a-file"
+    root.write_text("x")
+    assert replays.load(str(root / buckets.REPLAYS.dirname / "k.rec"), "satchel list") is None
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / buckets.REPLAYS.dirname).write_text("x")
+    assert replays.load(str(tmp_path / "cache" / buckets.REPLAYS.dirname / "k.rec"), "satchel list") is None

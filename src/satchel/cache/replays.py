@@ -138,7 +138,10 @@ def load(path: str, text: str) -> dict[str, Any] | Broken | None:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # (a file where the cache, or its replays directory, belongs: no record is there. It
+        # is that cache's damage, reported when the cache is used -- and maybe it is not: a
+        # SATCHEL_CACHE_DIR naming a file, with --cache-dir given)
         return None
     except OSError as exc:
         return Broken(path, exc.strerror or str(exc))
