@@ -73,7 +73,7 @@ def test_pylock_markers_extras_and_groups_select_packages(
     satchel.run("sync", "-p", venv, lock, "--group", "docs", "--group", "dev")
     assert installed(venv) == {"app": "1.0", "devtool": "1.0"}
     unknown = satchel.run("sync", "-p", venv, lock, "--extra", "gui", check=False)
-    assert_error(unknown, "pylock.toml: the lock has no extra 'gui' (it has: cli)")
+    assert_error(unknown, "pylock.toml: the lock has no extra 'gui' (it has: cli)", "hint: pick an extra the lock was made with")
 
 
 def test_pylock_group_named_with_its_path(

@@ -154,7 +154,7 @@ def _chosen(kind: str, asked: Collection[str], available: Sequence[str], display
             have = ", ".join(available) or "none"
             raise RequirementsFileError(
                 f"{display}: the lock has no {kind} {name!r} (it has: {have})",
-                hint=f"pick a {kind} the lock was made with",
+                hint=f"pick {'an' if kind == 'extra' else 'a'} {kind} the lock was made with",
             )
         out.append(found)
     return out
