@@ -65,6 +65,11 @@ def test_tree_known_environment(satchel: Satchel, index_server: IndexServer) -> 
         "        └── app v1.0",
     ]
     assert satchel.run("tree", "-p", venv, "lib", "--depth", "1").stdout == "lib v1.0\n└── shared v1.0\n"
+    # A name that is not installed: said (uv says nothing), and the tree of the rest, exit 0
+    partly = satchel.run("tree", "-p", venv, "--package", "lib", "--package", "Not_There")
+    assert partly.warnings() == ["warning: package not installed: not-there"], partly
+    assert partly.stdout.startswith("lib v1.0\n")
+    assert satchel.run("tree", "-p", venv, "--package", "lib", "--prune", "lib").warnings() == []
 
 
 @pytest.mark.skipif(UV is None, reason="the pinned uv is not installed in the test venv")

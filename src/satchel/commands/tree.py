@@ -12,6 +12,7 @@ feedback-arc-set heuristic; satchel takes the first by name.)
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterable
 
@@ -27,11 +28,14 @@ from satchel.settings import Settings
 
 Edge = tuple[str, str]  # (normalized name, version specifier as required)
 
+log = logging.getLogger("satchel")
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     interp = target_interpreter(args, settings)
     pruned = {str(canonicalize_name(n)) for n in args.prune}
-    dists = {d.name: d for d in list_installed(interp.paths) if d.name not in pruned}
+    installed = list_installed(interp.paths)
+    dists = {d.name: d for d in installed if d.name not in pruned}
     latest: dict[str, str] = {}
     if args.outdated:
         latest = _outdated(args, settings, interp, dists)
@@ -46,6 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 graph[name].append((child, spec or "*"))
     wanted = {str(canonicalize_name(n)) for n in [*args.names, *args.package]}
+    for name in sorted(wanted - {d.name for d in installed}):  # (as uv, no error: the rest's tree)
+        log.warning("package not installed: %s", name)
     if wanted:
         graph = _reachable(graph, wanted)
     roots = _roots(graph)
