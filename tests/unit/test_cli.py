@@ -64,3 +64,25 @@ def test_help_documents_every_flag() -> None:
 
     walk(build_parser(), [])
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "helps"),
+    [
+        (["cache", "prune", "--bogus"], "satchel cache prune --help"),
+        (["index", "versions", "six", "--bogus"], "satchel index versions --help"),
+        (["install", "--bogus", "six"], "satchel install --help"),
+        (["--bogus"], "satchel --help"),
+    ],
+)
+def test_an_unknown_argument_points_at_its_commands_help(
+    argv: list[str], helps: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (the hint named `satchel --help` for every subcommand: argparse reports unknown
+    # arguments from the top-level parser)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: unrecognized arguments: --bogus\n" in err
+    assert err.endswith(f"hint: see `{helps}`\n")

@@ -114,6 +114,23 @@ def _collect_for_work() -> None:
     gc.enable()
 
 
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``satchel cache prune``'s for
+    ``satchel cache prune --bogus``."""
+    import argparse
+
+    current = parser
+    while True:
+        chosen = None
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = getattr(args, action.dest, None)
+                chosen = action.choices.get(name) if name else None
+        if chosen is None:
+            return current
+        current = chosen
+
+
 def _main(
     args_list: list[str], collecting: bool, broken: Broken | None = None, keep_compiled_code: bool = False
 ) -> int:
@@ -126,7 +143,9 @@ def _main(
 
         install()
     parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
-    args = parser.parse_args(args_list)
+    args, extras = parser.parse_known_args(args_list)
+    if extras:  # (said by the subcommand's parser: its hint names its own --help)
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     if not args.command:
         parser.print_help()
         return 2
