@@ -355,3 +355,27 @@ def test_pylock_editable_directory(satchel: Satchel, tmp_path: Path) -> None:
     assert " + edpkg==1.0" in result.stderr, result
     info = json.loads(next(site_packages(venv).glob("edpkg-1.0.dist-info")).joinpath("direct_url.json").read_text())
     assert info == {"url": (satchel.tmp / "proj").as_uri(), "dir_info": {"editable": True}}
+
+
+def test_a_local_wheel_of_the_lock_is_read_offline_and_checked(satchel: Satchel, tmp_path: Path) -> None:
+    """A lock's wheel on the local disk needs no network: --offline reads it (with an empty
+    cache), and checks its digest. (Was "not in the cache (--offline)", also for a wrong
+    digest: the real problem went unsaid.)"""
+    from tests.support.wheels import build_wheel
+
+    wheel = build_wheel(WheelSpec("app", "1.0"), tmp_path / "dist")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    head = 'lock-version = "1.0"\ncreated-by = "tests"\n[[packages]]\nname = "app"\nversion = "1.0"\n'
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(head + f'wheels = [{{ path = "{wheel}", hashes = {{ sha256 = "{digest}" }} }}]\n')
+    venv = satchel.venv("offline")
+    satchel.run("sync", "--offline", "-p", venv, lock)
+    assert installed(venv) == {"app": "1.0"}
+
+    wrong = "0" * 64
+    lock.write_text(head + f'wheels = [{{ path = "{wheel}", hashes = {{ sha256 = "{wrong}" }} }}]\n')
+    (tmp_path / "other").mkdir()
+    fresh = Satchel(tmp_path / "other", tmp_path / "other-cache")
+    result = fresh.run("sync", "--offline", "-p", fresh.venv("v"), lock, check=False)
+    assert_error(result, "app-1.0-py3-none-any.whl")
+    assert "not in the cache" not in result.stderr and wrong in result.stderr, result

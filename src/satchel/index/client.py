@@ -51,7 +51,9 @@ class _Parts:
         self.pages = PageLoader(
             cache, options, self.records, stats, http=lambda: client.http, any_http=client._http_client
         )
-        self.downloads = Downloads(cache, options, self.records, stats, http=lambda: client.http)
+        self.downloads = Downloads(
+            cache, options, self.records, stats, http=lambda: client.http, any_http=client._http_client
+        )
         self.downloads.on_download = client._on_download
         self.metadata = MetadataFetcher(
             cache, options, self.records, stats, self.downloads, http=lambda: client.http

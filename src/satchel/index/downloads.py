@@ -39,13 +39,17 @@ class Downloads:
         stats: dict[str, int],
         *,
         http: Callable[[], HttpClient],
+        any_http: Callable[[], HttpClient] | None = None,
     ) -> None:
-        """``http``: the HTTP client (an error with --offline)."""
+        """``http``: the HTTP client (an error with --offline); ``any_http``: the HTTP client
+        even offline, for ``file:`` URLs (a local file needs no network: with --offline it is
+        still read, and checked against its digest)."""
         self.cache = cache
         self.options = options
         self._records = records
         self._stats = stats
         self._http = http
+        self._any_http = any_http or http
         # URL -> ((filename, sha256), path) of what this run downloaded (and hashed)
         self._fetched: dict[str, tuple[tuple[str, str | None], Path]] = {}
         # Download progress, when someone shows it: called with (expected total or None) when a
@@ -78,7 +82,7 @@ class Downloads:
         local = self.cached_file(name, file)
         if local is not None:
             return local
-        if self.options.offline:
+        if self.options.offline and not _is_local(file.url):
             raise OfflineError(
                 f"{file.filename} is not in the cache (--offline)",
                 hint="run the same install once without --offline to fill the cache",
@@ -110,7 +114,8 @@ class Downloads:
     def _download_once(self, name: str, file: IndexFile) -> tuple[Path, str]:
         expected = file.sha256
         try:
-            with self.cache.file_writer(name, file.filename, expected) as writer, self._http().stream(file.url) as resp:
+            http = self._any_http() if _is_local(file.url) else self._http()
+            with self.cache.file_writer(name, file.filename, expected) as writer, http.stream(file.url) as resp:
                 report = self.on_download
                 if report is not None:
                     length = resp.headers.get("content-length", "")
@@ -151,3 +156,8 @@ def fragment_hashes(url: str) -> dict[str, str]:
                 )
             out[algo] = digest
     return out
+
+
+def _is_local(url: str) -> bool:
+    """A ``file:`` URL: read from the disk, never the network."""
+    return url[:5].lower() == "file:"
