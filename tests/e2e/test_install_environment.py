@@ -81,6 +81,44 @@ def test_uninstall_without_record_is_refused(satchel: Satchel, index_server: Ind
     assert (site_packages(venv) / "alpha" / "__init__.py").exists()
 
 
+def test_show_files_without_record_says_they_are_unknown(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    """``show -f`` of a distribution without a RECORD (removed, or a .dist-info holding only
+    METADATA) says the files are unknown, as pip's "Cannot locate RECORD", and exits 0; the
+    other packages shown still list theirs."""
+    publish(index_server, WheelSpec("alpha", "1.0"), WheelSpec("beta", "2.0"))
+    venv = satchel.venv()
+    satchel.run("install", "-p", venv, "alpha", "beta")
+    sp = site_packages(venv)
+    record = sp / "beta-2.0.dist-info" / "RECORD"
+    record.unlink()
+    lone = sp / "gamma-3.0.dist-info"
+    lone.mkdir()
+    (lone / "METADATA").write_text("Metadata-Version: 2.1\nName: gamma\nVersion: 3.0\n")
+
+    result = satchel.run("show", "-p", venv, "beta", "alpha", "gamma", "-f")
+    assert result.returncode == 0 and result.stderr == "", result
+    beta_part, alpha_part, gamma_part = result.stdout.split("---\n")
+    assert "Name: beta\nVersion: 2.0\n" in beta_part
+    assert beta_part.endswith(
+        f"Files:\nCannot locate RECORD: {record} is missing, so the installed files are unknown\n"
+    ), beta_part
+    assert "Files:\n  alpha/__init__.py\n" in alpha_part
+    assert "Name: gamma\nVersion: 3.0\n" in gamma_part
+    assert gamma_part.endswith(
+        f"Files:\nCannot locate RECORD: {lone / 'RECORD'} is missing, so the installed files are unknown\n"
+    ), gamma_part
+    # Unreadable or malformed: the same kind of line, saying why.
+    record.mkdir()
+    shown = satchel.run("show", "-p", venv, "beta", "-f").stdout
+    assert shown.endswith(f"Files:\nCannot read RECORD: {record} (Is a directory), so the installed files are unknown\n")
+    record.rmdir()
+    record.write_text("a,b,c,d\n")
+    shown = satchel.run("show", "-p", venv, "beta", "--files").stdout
+    assert f"Files:\nCannot read RECORD: {record} (line 1: " in shown, shown
+
+
 def test_uninstall_from_requirement_files(satchel: Satchel, index_server: IndexServer) -> None:
     """``uninstall -r FILE`` (pip's and uv's): the names the file lists, whatever their
     versions, markers or URLs; a line naming no project is an error naming its line."""

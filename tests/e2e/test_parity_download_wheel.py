@@ -121,6 +121,22 @@ def test_download_checks_hashes(satchel: Satchel, index_server: IndexServer, tmp
     assert not (tmp_path / "bad").exists() or _names(tmp_path / "bad") == []
 
 
+def test_download_that_cannot_be_saved_leaves_no_temp_file(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A file that cannot be saved (a directory in its place; a name with no room for the temp
+    file's prefix and suffix) is a one-line error, and no ``*.satchel-tmp`` file stays behind."""
+    long = "a" * 230  # its wheel's name fits in 255 bytes; ".<it>.satchel-tmp" does not
+    publish(index_server, WheelSpec("gamma", "1.0"), WheelSpec(long, "1.0"))
+    dest = tmp_path / "dest"
+    (dest / "gamma-1.0-py3-none-any.whl").mkdir(parents=True)
+    result = satchel.run("download", "-p", sys.executable, "-d", dest, "gamma", check=False)
+    assert_error(result, f"cannot save {dest / 'gamma-1.0-py3-none-any.whl'}")
+    result = satchel.run("download", "-p", sys.executable, "-d", dest, long, check=False)
+    assert_error(result, f"cannot save {dest / (long + '-1.0-py3-none-any.whl')}", "File name too long")
+    assert sorted(p.name for p in dest.iterdir()) == ["gamma-1.0-py3-none-any.whl"]
+
+
 def test_direct_references_same_files_as_pip(satchel: Satchel, index_server: IndexServer, tmp_path: Path) -> None:
     from tests.support.wheels import build_wheel
 

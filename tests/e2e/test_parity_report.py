@@ -91,6 +91,30 @@ def test_report_fields_and_dry_run_to_stdout(satchel: Satchel, index_server: Ind
     assert_error(bad, "cannot write the report")
 
 
+def test_report_that_cannot_be_written_leaves_no_temp_file(
+    satchel: Satchel, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A report aimed at a directory (or at ".") is a one-line error, and the temp file it was
+    written to first does not stay beside it."""
+    publish(index_server, WheelSpec("alpha", "1.0"))
+    venv = satchel.venv()
+    rep = tmp_path / "rep"
+    (rep / "sub").mkdir(parents=True)
+    (rep / "sub" / "keep.txt").write_text("mine")
+    before = sorted(rep.rglob("*"))
+    bad = satchel.run("install", "-p", venv, "--dry-run", "--report", rep / "sub", "alpha", check=False)
+    assert_error(bad, f"cannot write the report to {rep / 'sub'}")
+    assert list(tmp_path.rglob("*.satchel-tmp")) == []
+    bad = satchel.run("install", "-p", venv, "--dry-run", "--report", ".", "alpha", check=False, cwd=rep)
+    assert_error(bad, "cannot write the report to .: Is a directory")
+    assert sorted(rep.rglob("*")) == before
+    assert (rep / "sub" / "keep.txt").read_text() == "mine"
+    # A real install, whose report fails after the install: no temp file either.
+    bad = satchel.run("install", "-p", venv, "--report", rep / "sub", "alpha", check=False)
+    assert_error(bad, "cannot write the report")
+    assert list(tmp_path.rglob("*.satchel-tmp")) == []
+
+
 _MARKERS = """
 import json, os, platform, sys
 v = sys.implementation.version

@@ -195,6 +195,18 @@ def test_file_urls(tmp_path: Path) -> None:
         pass
 
 
+def test_file_urls_with_a_name_too_long_to_exist_are_missing(tmp_path: Path) -> None:
+    """ENAMETOOLONG (a project name of 300 letters) is a missing file, not an OSError."""
+    long = "a" * 300
+    http = client()
+    assert http.get((tmp_path / long).as_uri() + "/").status == 404
+    assert http.get((tmp_path / long / "index.html").as_uri()).status == 404
+    with pytest.raises(IndexError_, match="does not exist"), http.stream((tmp_path / long).as_uri()):
+        pass
+    with pytest.raises(IndexError_, match="does not exist"):
+        http.get_range((tmp_path / long).as_uri(), 0, 1)
+
+
 def test_basic_auth_from_url(index_dir: Path) -> None:
     with IndexServer(index_dir, auth=("alice", "s3cr:t")) as server:
         publish(server, WheelSpec("demo", "1.0"))

@@ -8,6 +8,7 @@ content must hash to that digest. Everything else that is not a temp file or a l
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -96,11 +97,23 @@ def iter_entries(root: Path, bucket: Bucket, package: str | None = None) -> Iter
         if not bucket.per_package:
             return
         base = base / package
+        if _too_long(base):
+            return  # no file can have that name: the package has no entries
     if not base.is_dir():
         if base.exists() or base.is_symlink():  # a file where the bucket's directory belongs
             yield Entry(bucket, base, "stray", package)
         return
     yield from _walk(base, root / bucket.dirname, bucket)
+
+
+def _too_long(path: Path) -> bool:
+    """True if ``path`` has a name too long for the file system (a project name of 300
+    letters): nothing can be there, and Path.exists() would raise OSError (ENAMETOOLONG)."""
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        return exc.errno == errno.ENAMETOOLONG
+    return False
 
 
 def _walk(directory: Path, bucket_root: Path, bucket: Bucket) -> Iterator[Entry]:
@@ -181,7 +194,7 @@ def clean(root: Path, packages: list[str]) -> list[Path]:
             continue
         for package in packages:
             target = root / bucket.dirname / package
-            if target.exists():
+            if not _too_long(target) and target.exists():
                 atomic.discard(target)
                 removed.append(target)
     return removed

@@ -11,6 +11,7 @@ target environment has installed does not matter), as pip's commands do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -182,7 +183,8 @@ def _save(source: Path, target: Path) -> None:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # (not there: below a file, or a name too long)
+            tmp.unlink()
         raise SatchelError(f"cannot save {target}: {exc.strerror or exc}") from None
     say(f"Saved {_shown(target)}")
 

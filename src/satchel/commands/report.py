@@ -10,6 +10,7 @@ environment).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -159,11 +160,16 @@ def write_report(
         sys.stdout.flush()
         return
     path = Path(destination)
+    if not path.name:  # "." or "/": a directory, with no name to make a temp file's from
+        raise SatchelError(f"cannot write the report to {destination}: Is a directory")
+    tmp = path.with_name(f".{path.name}.satchel-tmp")
     try:
-        tmp = path.with_name(f".{path.name}.satchel-tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
+        # (a directory at ``path``, a full disk: leave no temp file behind)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise SatchelError(f"cannot write the report to {destination}: {exc.strerror or exc}") from None
 
 

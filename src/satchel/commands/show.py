@@ -10,8 +10,8 @@ from packaging.utils import canonicalize_name
 
 from satchel.commands.environment import target_interpreter
 from satchel.errors import SatchelError
-from satchel.install.installed import list_installed
-from satchel.install.record import read_record
+from satchel.install.installed import InstalledDist, list_installed
+from satchel.install.record import RecordError, read_record
 from satchel.settings import Settings
 
 
@@ -42,13 +42,32 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         out.write(f"Installer: {dist.installer or ''}\n")
         out.write(f"Requires: {', '.join(sorted(_dep_names(dist.requires_dist)))}\n")
         out.write(f"Required-by: {', '.join(required_by)}\n")
-        if args.files and dist.record_path is not None:
-            out.write("Files:\n")
-            for entry in read_record(dist.record_path):
-                out.write(f"  {entry.path}\n")
+        if args.files:
+            out.write(_files_section(dist))
     if missing:
         raise SatchelError(f"package(s) not installed: {', '.join(missing)}")
     return 0
+
+
+def _files_section(dist: InstalledDist) -> str:
+    """The ``Files:`` section of ``show -f``: RECORD's paths, indented; or, when there is no
+    readable RECORD, one line saying why the installed files are unknown (pip's "Cannot locate
+    RECORD or installed-files.txt"), not an error: the rest of what show says is still true."""
+    record = dist.record_path
+    if record is None:
+        return f"Files:\nCannot locate RECORD: {dist.dist_info} is .egg-info metadata, {_UNKNOWN}\n"
+    try:
+        entries = read_record(record)
+    except (FileNotFoundError, NotADirectoryError):
+        return f"Files:\nCannot locate RECORD: {record} is missing, {_UNKNOWN}\n"
+    except OSError as exc:
+        return f"Files:\nCannot read RECORD: {record} ({exc.strerror or exc}), {_UNKNOWN}\n"
+    except RecordError as exc:
+        return f"Files:\nCannot read RECORD: {record} ({exc}), {_UNKNOWN}\n"
+    return "Files:\n" + "".join(f"  {entry.path}\n" for entry in entries)
+
+
+_UNKNOWN = "so the installed files are unknown"
 
 
 def _dep_names(requires: list[str]) -> set[str]:

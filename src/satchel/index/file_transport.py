@@ -1,12 +1,14 @@
 """The ``file:`` transport: ``HttpClient``'s GET, stream and range requests for local files.
 
 A directory answers with its ``index.html``; a missing file is a 404 for ``get`` and an error for
-``stream`` and ranges, like a download from a server.
+``stream`` and ranges, like a download from a server. A name too long for the file system
+(ENAMETOOLONG: a project name of 300 letters) is missing too: no file can have it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -25,17 +27,17 @@ log = logging.getLogger("satchel.http")
 def file_get(url: str) -> Response:
     t0 = time.monotonic()
     path, final = _file_path(url)
-    if path.is_dir():
-        if not final.endswith("/"):
-            final += "/"
-        path = path / "index.html"
     try:
+        if path.is_dir():
+            if not final.endswith("/"):
+                final += "/"
+            path = path / "index.html"
         body = path.read_bytes()
         status = 200
-    except FileNotFoundError:
-        body, status = b"", 404
     except OSError as e:
-        raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
+        if not _missing(e):
+            raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
+        body, status = b"", 404
     headers = {"content-type": _guess_type(path)} if status == 200 else {}
     headers["content-length"] = str(len(body))
     log.debug("GET %s -> %s (%d bytes, %.3fs)", final, status, len(body), time.monotonic() - t0)
@@ -47,9 +49,9 @@ def file_stream(url: str) -> Iterator[StreamResponse]:
     path, final = _file_path(url)
     try:
         fh: BinaryIO = path.open("rb")
-    except FileNotFoundError:
-        raise IndexError_(f"{final} does not exist") from None
     except OSError as e:
+        if _missing(e):
+            raise IndexError_(f"{final} does not exist") from None
         raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
     with fh:
         size = os.fstat(fh.fileno()).st_size
@@ -77,9 +79,9 @@ def file_range(url: str, spec: str) -> RangeResponse:
                 raise RangeNotSupported(f"{final}: range {spec} is not satisfiable")
             fh.seek(first)
             body = fh.read(last - first + 1)
-    except FileNotFoundError:
-        raise IndexError_(f"{final} does not exist") from None
     except OSError as e:
+        if _missing(e):
+            raise IndexError_(f"{final} does not exist") from None
         raise IndexError_(f"cannot read {final}: {e.strerror or e}") from None
     log.debug("GET %s [%s] -> 206 (%d bytes)", final, spec, len(body))
     return RangeResponse(final, first, size, body, {"content-range": f"bytes {first}-{last}/{size}"})
@@ -96,6 +98,11 @@ def _resolve_range(spec: str, size: int) -> tuple[int, int]:
     first = int(m.group(1))
     last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
     return first, last
+
+
+def _missing(e: OSError) -> bool:
+    """True if ``e`` says there is no such file: not found, or a name too long to exist."""
+    return isinstance(e, FileNotFoundError) or e.errno == errno.ENAMETOOLONG
 
 
 def _file_path(url: str) -> tuple[Path, str]:

@@ -10,10 +10,10 @@ files uploaded after it, and files whose index gives no upload time.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from satchel.cache.freshness import Freshness
@@ -156,7 +156,8 @@ class PageLoader:
             from urllib.parse import unquote, urlsplit
 
             parts = urlsplit(index_url)
-            if parts.netloc in ("", "localhost") and not Path(unquote(parts.path)).is_dir():
+            # (os.path.isdir: a path too long to exist is no directory, not an OSError)
+            if parts.netloc in ("", "localhost") and not os.path.isdir(unquote(parts.path)):
                 # Not a project missing from the index: no index there at all.
                 raise IndexError_(
                     f"index {index_url} does not exist",
