@@ -50,9 +50,11 @@ def test_install_of_a_too_long_name_is_the_same_error_from_an_http_index(
 ) -> None:
     assert satchel.index_url is not None
     from_http = _install(satchel, satchel.index_url, LONG)
-    assert _install(satchel, file_index, LONG) == [
-        line for line in from_http if not line.startswith("warning:")
-    ]
+    assert _install(satchel, file_index, LONG) == from_http
+    # (the cache had warned of a broken entry, then given up caching for the rest of the run:
+    # the answer's record is not kept, and nothing else changes)
+    assert not [line for line in from_http if line.startswith("warning:")], from_http
+    assert satchel.run("cache", "verify").returncode == 0
 
 
 def test_index_versions_of_a_too_long_name_from_a_file_index(
@@ -81,3 +83,12 @@ def test_cache_list_and_clean_of_a_too_long_name_find_nothing(
     cleaned = satchel.run("cache", "clean", LONG)
     assert cleaned.stdout == f"Removed 0 entries for {LONG}\n", cleaned
     assert " alpha " in satchel.run("cache", "list", "alpha").stdout
+
+
+def test_a_find_links_location_too_long_to_exist_is_missing(satchel: Satchel, tmp_path: Path) -> None:
+    # (was an OSError traceback from is_dir())
+    venv = satchel.venv()
+    where = tmp_path / LONG
+    result = satchel.run("install", "-p", venv, "--no-index", "-f", str(where), "alpha", check=False)
+    assert_error(result, "No package named 'alpha'")
+    assert f"warning: find-links location {where} does not exist; ignoring it" in result.stderr, result

@@ -291,6 +291,8 @@ class Cache:
             except FileNotFoundError:
                 continue
             except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    continue  # (a key too long to be a file name: never stored, see write)
                 self._heal_error(path, exc)
                 continue
             try:
@@ -341,6 +343,12 @@ class Cache:
             except OSError as exc:
                 if attempt == 0 and _in_the_way(exc) and self.clear_way(path):
                     continue
+                if exc.errno == errno.ENAMETOOLONG:
+                    # A key too long to be a file name (a project name of hundreds of letters,
+                    # which an index only answers "not found" for): this record is not kept,
+                    # and the cache stays in use for the rest.
+                    log.debug("not caching %s: the name is too long for the file system", key)
+                    return
                 failure = exc
             self.write_failed(failure)
             with contextlib.suppress(OSError):

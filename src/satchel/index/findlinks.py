@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import urllib.parse
@@ -34,11 +35,15 @@ def find_links_files(location: str, project: str, http: HttpClient | None) -> li
         if http is None:
             raise OfflineError(f"find-links page {location} needs the network but --offline was given")
         return _from_page(location, project, http)
-    if path.is_dir():
-        return _from_directory(path, project)
-    if path.is_file():
-        page_url = path.resolve().as_uri()
-        return parse_html(path.read_bytes(), page_url, project)
+    try:
+        if path.is_dir():
+            return _from_directory(path, project)
+        if path.is_file():
+            page_url = path.resolve().as_uri()
+            return parse_html(path.read_bytes(), page_url, project)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:  # (a name no file can have: missing, as below)
+            raise IndexError_(f"cannot read find-links location {location}: {exc.strerror or exc}") from None
     log.warning("find-links location %s does not exist; ignoring it", location)
     return []
 
