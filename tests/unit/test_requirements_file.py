@@ -114,8 +114,13 @@ def test_named_url(tmp_path: Path) -> None:
 
 
 def test_named_file_url(tmp_path: Path) -> None:
-    (spec,) = parse(tmp_path, "foo @ file:///abs/path/foo\n").requirements
-    assert spec.name == "foo" and spec.url == "file:///abs/path/foo"
+    (tmp_path / "foo").mkdir()
+    url = (tmp_path / "foo").as_uri()
+    (spec,) = parse(tmp_path, f"foo @ {url}\n").requirements
+    assert spec.name == "foo" and spec.url == url
+    # a local file that is not there is said with its line, as a bare path is
+    with pytest.raises(RequirementsFileError, match=r"reqs.txt:1: local file 'file:///abs/path/foo' does not exist"):
+        parse(tmp_path, "foo @ file:///abs/path/foo\n")
 
 
 def test_bare_url_with_marker(tmp_path: Path) -> None:

@@ -193,15 +193,8 @@ def build_spec(
         else:
             name, requirement, url, extras, marker = _parse_pep508(text, where, base_dir)
 
-    if url is not None and url.lower().startswith(("http://", "https://")):
-        from satchel.settings import url_problem
-
-        problem = url_problem(url, schemes=("http", "https"))
-        if problem:
-            raise RequirementsFileError(
-                f"{where}: {redact(url)!r} is not a URL: {problem}",
-                hint="a direct reference looks like 'name @ https://host/path/name-1.0.tar.gz'",
-            )
+    if url is not None:
+        _check_url(url, where, editable=editable)
     if editable:
         _check_editable(text, url, where)
     if constraint:
@@ -366,6 +359,37 @@ def _make_requirement(
         return Requirement(text)
     except InvalidRequirement:
         return None
+
+
+def _check_url(url: str, where: str, *, editable: bool) -> None:
+    """What can be told of a direct reference's URL before anything is fetched, said with the
+    line it is on: an http(s) URL must be one, a VCS URL must name a host (but git+file:), and
+    a local file must exist (an editable one is checked by :func:`_check_editable`)."""
+    lower = url.lower()
+    if lower.startswith(("http://", "https://")):
+        from satchel.settings import url_problem
+
+        problem = url_problem(url, schemes=("http", "https"))
+        if problem:
+            raise RequirementsFileError(
+                f"{where}: {redact(url)!r} is not a URL: {problem}",
+                hint="a direct reference looks like 'name @ https://host/path/name-1.0.tar.gz'",
+            )
+    elif is_vcs_url(url):
+        from urllib.parse import urlsplit
+
+        inner = urlsplit(url.split("+", 1)[1])
+        if inner.scheme.lower() != "file" and not inner.netloc:
+            raise RequirementsFileError(
+                f"{where}: {redact(url)!r} names no host",
+                hint="a VCS URL looks like 'git+https://host/owner/repo.git@ref'",
+            )
+    elif not editable:
+        local = url_to_path(url)
+        if local is not None and not local.exists():
+            raise RequirementsFileError(
+                f"{where}: local file '{redact(url)}' does not exist", hint=f"looked for {local}"
+            )
 
 
 def _check_editable(text: str, url: str | None, where: str) -> None:
