@@ -217,8 +217,11 @@ class Cache:
         """:meth:`_heal` for a read of ``path`` that failed with ``exc``. Not a directory: what
         is broken is a file where a directory belongs on the way (:meth:`clear_way`), named
         in the one warning, not the entry below it that cannot exist."""
-        if isinstance(exc, NotADirectoryError) and self.clear_way(path):
-            return
+        if isinstance(exc, NotADirectoryError):
+            if self.clear_way(path):
+                return
+            if not self.read_only and path.is_relative_to(self.write_root):
+                return  # (another thread, reading or writing, cleared the way first: a miss)
         self._heal(path, exc.strerror or str(exc))
 
     def _heal_failure(self, path: Path, failure: OSError | CorruptEntry) -> None:
