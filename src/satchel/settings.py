@@ -212,23 +212,27 @@ def remote_config(
     environment: SATCHEL_REMOTE_CACHE, SATCHEL_REMOTE_CACHE_MODE, SATCHEL_REMOTE_CACHE_KEY,
     SATCHEL_REMOTE_CONNECT_TIMEOUT, SATCHEL_REMOTE_READ_TIMEOUT, SATCHEL_REMOTE_UPLOAD_WAIT, and
     the backend's own variables (AWS_*, SATCHEL_REMOTE_CACHE_USERNAME/PASSWORD/TOKEN). None
-    when no remote is configured. Bad values raise SatchelError (one line and a hint)."""
+    when no remote is configured. Bad values raise SatchelError (one line and a hint), whether
+    a remote is configured or not: the mode and the times are checked whenever they are given."""
     env = os.environ if environ is None else environ
     where = "--remote-cache"
     if url is None:
         url, where = env.get("SATCHEL_REMOTE_CACHE") or None, "SATCHEL_REMOTE_CACHE"
-    if not url:
-        return None
+    timed = ("SATCHEL_REMOTE_CONNECT_TIMEOUT", "SATCHEL_REMOTE_READ_TIMEOUT", "SATCHEL_REMOTE_UPLOAD_WAIT")
+    if not url and mode is None and upload_wait is None and not any(
+        env.get(name) for name in ("SATCHEL_REMOTE_CACHE_MODE", *timed)
+    ):
+        return None  # (nothing to check: satchel.cache.remote is not imported)
     from satchel.cache.remote import config as rc
 
-    target = rc.parse_target(url, where=where)
+    target = rc.parse_target(url, where=where) if url else None
     if mode is not None:
         parsed_mode = rc.parse_mode(mode)
     else:
         parsed_mode = rc.parse_mode(
             env.get("SATCHEL_REMOTE_CACHE_MODE") or "read", where="SATCHEL_REMOTE_CACHE_MODE"
         )
-    if parsed_mode == "read-write" and not target.writable:
+    if target is not None and parsed_mode == "read-write" and not target.writable:
         from satchel.errors import SatchelError
 
         raise SatchelError(
@@ -237,11 +241,19 @@ def remote_config(
         )
 
     def seconds(name: str, given: str | None, default: float, *, allow_zero: bool = False) -> float:
+        # (an option given empty is a bad value; an empty variable is unset, as in parse_environ)
         text, source = (given, "--remote-upload-wait") if given is not None else (env.get(name), name)
-        if text is None or text == "":
+        if text is None or (given is None and text == ""):
             return default
         return rc.parse_seconds(text, where=source, allow_zero=allow_zero)
 
+    connect_timeout = seconds("SATCHEL_REMOTE_CONNECT_TIMEOUT", None, rc.DEFAULT_CONNECT_TIMEOUT)
+    read_timeout = seconds("SATCHEL_REMOTE_READ_TIMEOUT", None, rc.DEFAULT_READ_TIMEOUT)
+    upload_wait_seconds = seconds(
+        "SATCHEL_REMOTE_UPLOAD_WAIT", upload_wait, rc.DEFAULT_UPLOAD_WAIT, allow_zero=True
+    )
+    if target is None:
+        return None
     key_text = env.get("SATCHEL_REMOTE_CACHE_KEY") or None
     passed = ("AWS_", "SATCHEL_REMOTE_CACHE_USERNAME", "SATCHEL_REMOTE_CACHE_PASSWORD",
               "SATCHEL_REMOTE_CACHE_TOKEN")
@@ -249,10 +261,8 @@ def remote_config(
         target=target,
         mode=parsed_mode,
         key=key_text.encode() if key_text else None,
-        connect_timeout=seconds("SATCHEL_REMOTE_CONNECT_TIMEOUT", None, rc.DEFAULT_CONNECT_TIMEOUT),
-        read_timeout=seconds("SATCHEL_REMOTE_READ_TIMEOUT", None, rc.DEFAULT_READ_TIMEOUT),
-        upload_wait=seconds(
-            "SATCHEL_REMOTE_UPLOAD_WAIT", upload_wait, rc.DEFAULT_UPLOAD_WAIT, allow_zero=True
-        ),
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        upload_wait=upload_wait_seconds,
         environ=tuple(sorted((k, v) for k, v in env.items() if k.startswith(passed))),
     )

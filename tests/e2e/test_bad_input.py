@@ -79,6 +79,9 @@ CASES = [
     case("link-mode-env", *NEW, env={"SATCHEL_LINK_MODE": "teleport"}, needles=("SATCHEL_LINK_MODE", "'teleport'", "hardlink")),
     case("no-fast-path-env", *INSTALL, "alpha", env={"SATCHEL_NO_FAST_PATH": "maybe"}, needles=("SATCHEL_NO_FAST_PATH", "'maybe'")),
     case("no-fsync-env", "cache", "dir", env={"SATCHEL_UNSAFE_NO_FSYNC": "perhaps"}, needles=("SATCHEL_UNSAFE_NO_FSYNC", "'perhaps'")),
+    case("remote-connect-timeout-env", *INSTALL, "alpha", env={"SATCHEL_REMOTE_CONNECT_TIMEOUT": "abc"}, needles=("SATCHEL_REMOTE_CONNECT_TIMEOUT", "'abc'")),
+    case("remote-read-timeout-env", "list", env={"SATCHEL_REMOTE_READ_TIMEOUT": "-1"}, needles=("SATCHEL_REMOTE_READ_TIMEOUT", "'-1'")),
+    case("remote-cache-mode-env", *INSTALL, "alpha", env={"SATCHEL_REMOTE_CACHE_MODE": "write"}, needles=("SATCHEL_REMOTE_CACHE_MODE", "'write'")),
     case("cache-dir-env-under-proc", *NEW, env={"SATCHEL_CACHE_DIR": "/proc/nope/cache"}, needles=("/proc/nope/cache", "cannot be created"), outcome=WARNING),
     # -- pip's configuration ----------------------------------------------------------------------
     case("pip-index-url-env", *NEW, env={"PIP_INDEX_URL": "not a url", "SATCHEL_INDEX_URL": ""}, needles=("PIP_INDEX_URL", "not a url")),
@@ -156,6 +159,39 @@ CASES = [
     case("config-settings", *NEW, "--config-settings", "novalue", needles=("--config-settings", "'novalue'")),
     case("upgrade-package-name", *INSTALL, "alpha", "-P", "not a name", needles=("--upgrade-package", "not a name")),
     case("only-binary-name", *NEW, "--only-binary", "a b!", needles=("--only-binary", "a b!")),
+    # (name lists: :all:, :none: or project names, each checked on every command that takes them;
+    # an empty item between commas is skipped as pip skips it, a value with no item is an error)
+    case("all-releases-name", *INSTALL, "alpha", "--all-releases", ":bogus:", needles=("--all-releases", "':bogus:' is not a project name")),
+    case("only-final-name", *INSTALL, "alpha", "--only-final", "!!", needles=("--only-final", "'!!' is not a project name")),
+    case("no-binary-only-commas", *INSTALL, "alpha", "--no-binary", ",,,", needles=("--no-binary", "',,,'", "no project name")),
+    case("only-binary-empty", *INSTALL, "alpha", "--only-binary", "", needles=("--only-binary", "''", "no project name")),
+    case("download-only-binary-name", "download", "-d", "{tmp}/dl", "alpha", "--only-binary", "!!", needles=("--only-binary", "'!!'")),
+    case("download-all-releases-name", "download", "-d", "{tmp}/dl", "alpha", "--all-releases", ":bogus:", needles=("--all-releases", "':bogus:'")),
+    case("download-no-build-isolation-package", "download", "-d", "{tmp}/dl", "alpha", "--no-build-isolation-package", "!!", needles=("--no-build-isolation-package", "'!!'")),
+    case("compile-no-binary-commas", "compile", "requirements.in", "--no-binary", ",", files={"requirements.in": "alpha\n"}, needles=("--no-binary", "','", "no project name")),
+    case("tree-prune-name", "tree", "-p", "{venv}", "--prune", "a b!", needles=("--prune", "'a b!'")),
+    case("tree-package-name", "tree", "-p", "{venv}", "--package", "a b!", needles=("--package", "'a b!'")),
+    # (target options: pip's tags and implementation names, uv's --python-platform names; never empty)
+    case("download-abi", "download", "-d", "{tmp}/dl", "alpha", "--abi", "!!", "--only-binary", ":all:", needles=("--abi", "'!!'", "ABI tag")),
+    case("download-abi-empty", "download", "-d", "{tmp}/dl", "alpha", "--abi", "", "--no-deps", needles=("--abi", "''")),
+    case("download-platform-empty", "download", "-d", "{tmp}/dl", "alpha", "--platform", "", "--no-deps", needles=("--platform", "''", "platform tag")),
+    case("download-platform-dashes", "download", "-d", "{tmp}/dl", "alpha", "--platform", "macosx-11.0-arm64", "--no-deps", needles=("--platform", "'macosx-11.0-arm64'")),
+    case("download-implementation-empty", "download", "-d", "{tmp}/dl", "alpha", "--implementation", "", needles=("--implementation", "''")),
+    case("download-implementation-versioned", "download", "-d", "{tmp}/dl", "alpha", "--implementation", "cp312", "--no-deps", needles=("--implementation", "'cp312'")),
+    case("download-python-version-empty", "download", "-d", "{tmp}/dl", "alpha", "--python-version", "", needles=("--python-version", "''")),
+    case("index-versions-abi", "index", "versions", "alpha", "-p", "{venv}", "--abi", "a.b", needles=("--abi", "'a.b'")),
+    case("compile-python-version-empty", "compile", "requirements.in", "--python-version", "", files={"requirements.in": "alpha\n"}, needles=("--python-version", "''")),
+    case("compile-python-platform-empty", "compile", "requirements.in", "--python-platform", "", files={"requirements.in": "alpha\n"}, needles=("--python-platform", "''")),
+    # (index options of commands that read the index only with another option: checked anyway)
+    case("venv-exclude-newer", "venv", "{tmp}/v", "--exclude-newer", "garbage", needles=("--exclude-newer", "'garbage'")),
+    case("tree-exclude-newer", "tree", "-p", "{venv}", "--exclude-newer", "garbage", needles=("--exclude-newer", "'garbage'")),
+    case("list-exclude-newer", "list", "-p", "{venv}", "--exclude-newer", "garbage", needles=("--exclude-newer", "'garbage'")),
+    case("venv-index-url", "venv", "{tmp}/v", "-i", "not a url", needles=("--index-url", "'not a url'")),
+    case("list-index-url", "list", "-p", "{venv}", "-i", "not a url", needles=("--index-url", "'not a url'")),
+    # (remote cache settings: checked without a remote cache too)
+    case("remote-cache-mode", *INSTALL, "alpha", "--remote-cache-mode", "bogus", needles=("--remote-cache-mode", "'bogus'")),
+    case("remote-upload-wait-negative", *INSTALL, "alpha", "--remote-upload-wait", "-3", needles=("--remote-upload-wait", "'-3'")),
+    case("remote-upload-wait-empty", *INSTALL, "alpha", "--remote-upload-wait", "", needles=("--remote-upload-wait", "''")),
     case("refresh-package-name", *NEW, "--refresh-package", "a b!", needles=("--refresh-package", "a b!")),
     case("editable-missing", *INSTALL, "-e", "{tmp}/nowhere", needles=("{tmp}/nowhere",)),
     case("uninstall-missing", "uninstall", "-p", "{venv}", "nothere", needles=("nothere",)),
@@ -288,3 +324,25 @@ def test_a_missing_wheel_or_archive_named_like_a_file(world: World, tmp_path: Pa
         assert len(warnings) == 1 and f"'{name}' looks like a file name, but there is no such file" in warnings[0], result
         assert str(tmp_path / name) in warnings[0], result
         assert "Traceback" not in result.stderr
+
+
+def test_the_valid_forms_of_the_checked_options_still_work(world: World, tmp_path: Path) -> None:
+    # The values the rows above refuse have valid neighbours that must go on working: name
+    # lists (empty items between commas skipped, as pip skips them), target options, index
+    # options where the index is not read, and remote settings without a remote cache.
+    run = world.satchel.run
+    install = ("install", "-p", world.venv, "alpha")
+    names = ("--all-releases", ":all:", "--only-final", "alpha,beta", "--no-binary", ":none:", "--only-binary", "alpha,,beta,")
+    assert "Nothing to do" in run(*install, *names).stderr
+    assert "Nothing to do" in run(*install, "--all-releases", ":none:,alpha", "--remote-cache-mode", "read-write", "--remote-upload-wait", "0").stderr
+    assert "Nothing to do" in run(*install, env={"SATCHEL_REMOTE_CONNECT_TIMEOUT": "3", "SATCHEL_REMOTE_READ_TIMEOUT": ""}).stderr
+    target = ("--platform", "manylinux2014_x86_64", "--abi", "none", "--implementation", "py", "--python-version", "3.12")
+    run("download", "-d", tmp_path / "dl", "alpha", *target, "--only-binary", ":all:", "--no-binary", ":none:", cwd=tmp_path)
+    assert (tmp_path / "dl" / "alpha-1.0-py3-none-any.whl").is_file()
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    lock = run("compile", "requirements.in", "--python-version", "3.12", "--python-platform", "linux", "--only-binary", "alpha,", cwd=tmp_path)
+    assert "alpha==1.0" in lock.stdout
+    assert "alpha" in run("tree", "-p", world.venv, "--exclude-newer", "7 days", "--prune", "beta").stdout
+    assert "alpha" in run("list", "-p", world.venv, "--exclude-newer", "2024-01-01", "-i", world.index).stdout
+    run("venv", tmp_path / "v", "--exclude-newer", "2 weeks", "-i", world.index)
+    assert (tmp_path / "v" / "pyvenv.cfg").is_file()

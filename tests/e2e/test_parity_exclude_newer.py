@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,11 @@ def test_every_command_rejects_an_exclude_newer_out_of_range(satchel: Satchel, i
         ("index", "versions", "alpha", "-p", venv, *flag),
         ("list", "-p", venv, "--outdated", *flag),
         ("compile", "requirements.in", *flag),
+        # (checked also where the index is not read: without --outdated, without --seed)
+        ("list", "-p", venv, *flag),
+        ("tree", "-p", venv, *flag),
+        ("tree", "-p", venv, "--outdated", *flag),
+        ("venv", satchel.tmp / "never", *flag),
     ):
         assert_error(satchel.run(*command, check=False), "--exclude-newer '99999999 days'", "hint:")
 
@@ -121,3 +127,31 @@ def test_compile_applies_exclude_newer(satchel: Satchel, index_server: IndexServ
     # A bad value is an error, as for install.
     bad = satchel.run("compile", "requirements.in", "--exclude-newer", "last tuesday", check=False)
     assert_error(bad, "--exclude-newer 'last tuesday'", "hint:")
+
+
+def test_venv_seed_applies_exclude_newer(satchel: Satchel, index_server: IndexServer) -> None:
+    # was: `venv --seed --exclude-newer DATE` installed the newest pip, the cut-off unused
+    from tests.support.cli import pyenv_python, site_packages
+
+    base = pyenv_python("3.12")  # (pip alone is seeded from 3.12 on)
+    if base is None:
+        pytest.skip("no pyenv CPython 3.12")
+    index_server.mode = "json"
+    publish(index_server, WheelSpec("pip", "98.0"), WheelSpec("pip", "99.0"))
+    index_server.upload_times["pip-98.0-py3-none-any.whl"] = "2023-06-01T00:00:00Z"
+    index_server.upload_times["pip-99.0-py3-none-any.whl"] = "2024-02-01T00:00:00Z"
+
+    def seeded(venv: Path) -> list[str]:
+        return sorted(p.name for p in site_packages(venv).glob("*.dist-info"))
+
+    old = satchel.tmp / "old"
+    satchel.run("venv", old, "-p", base, "--seed", "--exclude-newer", "2024-01-01")
+    assert seeded(old) == ["pip-98.0.dist-info"]
+    new = satchel.tmp / "new"
+    satchel.run("venv", new, "-p", base, "--seed")
+    assert seeded(new) == ["pip-99.0.dist-info"]
+    # A bad value is an error before anything is created, with --seed or without.
+    for seed in ((), ("--seed",)):
+        bad = satchel.run("venv", satchel.tmp / "never", "-p", base, *seed, "--exclude-newer", "last tuesday", check=False)
+        assert_error(bad, "--exclude-newer 'last tuesday'", "hint:")
+        assert not (satchel.tmp / "never").exists()

@@ -13,7 +13,15 @@ import pytest
 from satchel.cache import atomic
 from satchel.cache.store import Cache
 from satchel.commands.common import open_cache
-from satchel.settings import REMOTE_VARIABLES, VARIABLES, Settings, SettingsError, url_problem
+from satchel.errors import SatchelError
+from satchel.settings import (
+    REMOTE_VARIABLES,
+    VARIABLES,
+    Settings,
+    SettingsError,
+    remote_config,
+    url_problem,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "satchel"
 
@@ -137,3 +145,35 @@ def test_settings_stay_cheap_to_import() -> None:
                          env={"PYTHONPATH": str(SRC.parent)})
     loaded = set(out.stdout.strip()[2:-2].split("', '"))
     assert loaded <= {"__future__", "math", "satchel", "satchel.errors", "satchel.settings"}, loaded
+
+
+@pytest.mark.parametrize(
+    ("mode", "upload_wait", "environ", "message"),
+    [
+        ("bogus", None, {}, "--remote-cache-mode: invalid mode 'bogus'"),
+        ("", None, {}, "--remote-cache-mode: invalid mode ''"),
+        (None, "-3", {}, "--remote-upload-wait: invalid number of seconds '-3'"),
+        (None, "", {}, "--remote-upload-wait: invalid number of seconds ''"),
+        (None, None, {"SATCHEL_REMOTE_CACHE_MODE": "write"}, "SATCHEL_REMOTE_CACHE_MODE: invalid mode 'write'"),
+        (None, None, {"SATCHEL_REMOTE_CONNECT_TIMEOUT": "abc"}, "SATCHEL_REMOTE_CONNECT_TIMEOUT: invalid number of seconds 'abc'"),
+        (None, None, {"SATCHEL_REMOTE_READ_TIMEOUT": "nan"}, "SATCHEL_REMOTE_READ_TIMEOUT: invalid number of seconds 'nan'"),
+        (None, None, {"SATCHEL_REMOTE_UPLOAD_WAIT": "-1"}, "SATCHEL_REMOTE_UPLOAD_WAIT: invalid number of seconds '-1'"),
+    ],
+)
+def test_remote_settings_are_checked_without_a_remote_cache(
+    mode: str | None, upload_wait: str | None, environ: dict[str, str], message: str
+) -> None:
+    # (they were checked only once SATCHEL_REMOTE_CACHE or --remote-cache named a remote)
+    with pytest.raises(SatchelError) as exc:
+        remote_config(None, mode, upload_wait, environ)
+    assert exc.value.message == message and exc.value.hint
+
+
+def test_good_remote_settings_without_a_remote_cache_configure_none() -> None:
+    assert remote_config(None, None, None, {}) is None
+    good = {"SATCHEL_REMOTE_CACHE_MODE": "read-write", "SATCHEL_REMOTE_CONNECT_TIMEOUT": "3", "SATCHEL_REMOTE_READ_TIMEOUT": ""}
+    assert remote_config(None, "read", "0", good) is None
+    assert remote_config(None, None, None, {**good, "SATCHEL_REMOTE_CACHE": ""}) is None
+    configured = remote_config("s3://bucket/prefix", None, "1.5", good)
+    assert configured is not None and configured.mode == "read-write"
+    assert (configured.connect_timeout, configured.upload_wait) == (3.0, 1.5)

@@ -23,7 +23,13 @@ from satchel.commands.install import _build_options, _index_options, _names, _ro
 from satchel.commands.pipeline import Installer
 from satchel.commands.remembering import ResolutionMemory
 from satchel.commands.replaying import Replaying
-from satchel.commands.request import IndexChoice, InstallRequest, config_pairs, project_names
+from satchel.commands.request import (
+    IndexChoice,
+    InstallRequest,
+    check_name_lists,
+    config_pairs,
+    project_names,
+)
 from satchel.commands.say import say, say_timed
 from satchel.errors import InterpreterError, SatchelError
 from satchel.index.client import IndexClient, IndexOptions
@@ -49,6 +55,8 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     started = time.perf_counter()
     _pip_compile_options(args)
     project_names("--no-emit-package", args.no_emit_package)  # (checked before any work)
+    check_name_lists(args)
+    _check_target(args)
     output = None if args.output_file in (None, "-") else Path(args.output_file)
     fmt = lock_format(args.format, output)
     cwd = Path.cwd()
@@ -70,6 +78,17 @@ def run(args: argparse.Namespace, settings: Settings, replaying: Replaying | Non
     if replaying is not None:
         replaying.finish(status)
     return status
+
+
+def _check_target(args: argparse.Namespace) -> None:
+    """--python-version and --python-platform, checked when given (an empty value too, as uv
+    refuses it) before any work."""
+    from satchel.python.target import parse_platform, parse_python_version
+
+    if args.python_version is not None:
+        parse_python_version(args.python_version)
+    if args.python_platform is not None:
+        parse_platform(args.python_platform)
 
 
 def _refuse_overwriting_a_source(output: Path, sources: Sources, cwd: Path) -> None:
@@ -186,11 +205,11 @@ def _compile(
         base = _base_interpreter(args, cache, replaying)
         resolving_for = base
         description = ""
-        if args.python_version or args.python_platform:
+        if args.python_version is not None or args.python_platform is not None:
             target = target_environment(
                 base,
-                python_version=parse_python_version(args.python_version) if args.python_version else None,
-                platform=parse_platform(args.python_platform) if args.python_platform else None,
+                python_version=parse_python_version(args.python_version) if args.python_version is not None else None,
+                platform=parse_platform(args.python_platform) if args.python_platform is not None else None,
             )
             resolving_for = target.interpreter(base)
             description = f" for {target.description}"

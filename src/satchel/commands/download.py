@@ -32,8 +32,13 @@ log = logging.getLogger("satchel")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.request import check_name_lists, project_names
     from satchel.requirements.parser import parse_command_line
 
+    # (checked before any work, as install checks them; the target options are checked
+    # where they are read, described_interpreter)
+    check_name_lists(args)
+    project_names("--no-build-isolation-package", args.no_build_isolation_package)
     parsed = parse_command_line(
         args.requirements,
         editables=getattr(args, "editable", ()),

@@ -109,6 +109,7 @@ _PLAIN_DEFAULTS: dict[str, object] = {
     "report": None,
     "exclude_newer": None,
     "only_final": [],
+    "all_releases": [],
     "only_binary": [],
     "no_binary": [],
     "config_settings": [],

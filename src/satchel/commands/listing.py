@@ -14,6 +14,9 @@ from satchel.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.request import check_index_options
+
+    check_index_options(args)  # (list: used with --outdated/--uptodate; checked whenever given)
     excluded = _excluded(args.exclude)
     interp = target_interpreter(args, settings)
     installed = list_installed(interp.paths)

@@ -189,8 +189,8 @@ class InstallRequest:
             report=args.report,
             exclude_newer=args.exclude_newer,
             prefer_binary=args.prefer_binary,
-            all_releases=tuple(args.all_releases),
-            only_final=tuple(args.only_final),
+            all_releases=tuple(format_control("--all-releases", args.all_releases)),
+            only_final=tuple(format_control("--only-final", args.only_final)),
             no_require_hashes=args.no_require_hashes,
             build_constraint=tuple(args.build_constraint),
             no_build_isolation_package=tuple(
@@ -229,16 +229,42 @@ def project_names(option: str, values: Iterable[str]) -> list[str]:
 
 
 def format_control(option: str, values: Iterable[str]) -> list[str]:
-    """--only-binary / --no-binary values (comma-separated names, :all:, :none:), checked."""
+    """Values of the options that take comma-separated project names, ``:all:`` or ``:none:``
+    (--only-binary, --no-binary, --all-releases, --only-final: :data:`NAME_LIST_OPTIONS`),
+    checked. Empty items between commas are skipped (pip ignores them); a value with no item
+    at all (``''``, ``',,'``) says nothing, and is an error, as it is for uv."""
+    values = list(values)
+    hint = f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)"
     for value in values:
-        names = [part.strip() for part in value.split(",") if part.strip() not in ("", ":all:", ":none:")]
-        for name in names:
-            if not re.fullmatch(_PROJECT_NAME, name, re.IGNORECASE):
-                raise SatchelError(
-                    f"{option} {value!r}: {name!r} is not a project name",
-                    hint=f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)",
-                )
-    return list(values)
+        items = [part.strip() for part in value.split(",") if part.strip()]
+        if not items:
+            raise SatchelError(f"{option} {value!r}: no project name, :all: or :none:", hint=hint)
+        for name in items:
+            if name not in (":all:", ":none:") and not re.fullmatch(_PROJECT_NAME, name, re.IGNORECASE):
+                raise SatchelError(f"{option} {value!r}: {name!r} is not a project name", hint=hint)
+    return values
+
+
+#: The options :func:`format_control` checks, by their argparse ``dest``.
+NAME_LIST_OPTIONS = ("only_binary", "no_binary", "all_releases", "only_final")
+
+
+def check_name_lists(args: argparse.Namespace) -> None:
+    """:func:`format_control` for each of :data:`NAME_LIST_OPTIONS` the command has (commands
+    that resolve without an :class:`InstallRequest`: download, wheel, compile), before any work."""
+    for dest in NAME_LIST_OPTIONS:
+        format_control("--" + dest.replace("_", "-"), getattr(args, dest, ()))
+
+
+def check_index_options(args: argparse.Namespace) -> IndexChoice:
+    """The index options of a command that reads the index only with another option (list and
+    tree with --outdated, venv with --seed): the URLs and --exclude-newer are checked whenever
+    they are given, used or not (uv checks them the same way)."""
+    from satchel.commands.timeflags import exclude_newer_of
+
+    choice = IndexChoice.from_args(args)
+    exclude_newer_of(args)
+    return choice
 
 
 def config_pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:

@@ -19,15 +19,49 @@ from satchel.python.interpreter import Interpreter
 def described(args: argparse.Namespace) -> bool:
     return bool(
         getattr(args, "platform", None)
-        or getattr(args, "python_version", None)
-        or getattr(args, "implementation", None)
+        or getattr(args, "python_version", None) is not None
+        or getattr(args, "implementation", None) is not None
         or getattr(args, "abi", None)
     )
+
+
+#: What a wheel tag's platform or ABI part is made of (they are joined by '-' in a file name,
+#: and '.' separates compressed tags): letters, digits and '_'.
+_TAG = r"[A-Za-z0-9_]+"
+
+
+def check_target_options(args: argparse.Namespace) -> None:
+    """The target options' values, checked whenever given (an empty one too): pip passes them
+    on as they are, and a value no wheel tag can hold would match nothing without a word.
+    --implementation is a short name like pip's (cp, pp, py, ...), --platform and --abi tags."""
+    import re
+
+    for option, what, examples in (
+        ("--platform", "a platform tag", "manylinux2014_x86_64, macosx_11_0_arm64 or win_amd64"),
+        ("--abi", "an ABI tag", "cp312, abi3 or none"),
+    ):
+        for value in getattr(args, option[2:], None) or ():
+            if not re.fullmatch(_TAG, value):
+                raise SatchelError(
+                    f"{option} {value!r}: not {what} (letters, digits and _)",
+                    hint=f"give one tag per {option}, for example {examples}",
+                )
+    implementation = getattr(args, "implementation", None)
+    if implementation is not None and not re.fullmatch(r"[A-Za-z]+", implementation):
+        raise SatchelError(
+            f"--implementation {implementation!r}: not a Python implementation name",
+            hint="use cp (CPython), pp (PyPy), py (any implementation), ip or jy, as pip does; "
+            "the version comes from --python-version",
+        )
+    python_version = getattr(args, "python_version", None)
+    if python_version is not None:
+        _python_version(python_version)
 
 
 def described_interpreter(args: argparse.Namespace, base: Interpreter, *, resolving: bool = True) -> Interpreter:
     """``base``, or what the target options describe on top of it. ``resolving``: dependencies
     will be resolved for it (download, wheel), so pip's condition applies."""
+    check_target_options(args)
     if not described(args):
         return base
     only_binary = {part.strip() for value in args.only_binary for part in value.split(",")}
@@ -40,7 +74,7 @@ def described_interpreter(args: argparse.Namespace, base: Interpreter, *, resolv
         )
     from packaging import tags as ptags
 
-    version = _python_version(args.python_version) if args.python_version else base.version[:2]
+    version = _python_version(args.python_version) if args.python_version is not None else base.version[:2]
     implementation = (args.implementation or "cp").lower()
     platforms = _expand(args.platform) if args.platform else _platforms_of(base.tags)
     abis = list(args.abi) or None

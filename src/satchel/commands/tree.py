@@ -32,6 +32,12 @@ log = logging.getLogger("satchel")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from satchel.commands.request import check_index_options, project_names
+
+    check_index_options(args)  # (used with --outdated; checked whenever given)
+    project_names("--prune", args.prune)
+    project_names("tree", args.names)
+    project_names("--package", args.package)
     interp = target_interpreter(args, settings)
     pruned = {str(canonicalize_name(n)) for n in args.prune}
     installed = list_installed(interp.paths)
