@@ -346,3 +346,11 @@ def test_the_valid_forms_of_the_checked_options_still_work(world: World, tmp_pat
     assert "alpha" in run("list", "-p", world.venv, "--exclude-newer", "2024-01-01", "-i", world.index).stdout
     run("venv", tmp_path / "v", "--exclude-newer", "2 weeks", "-i", world.index)
     assert (tmp_path / "v" / "pyvenv.cfg").is_file()
+
+
+def test_a_missing_build_constraints_file_is_an_error_with_nothing_to_do(world: World, tmp_path: Path) -> None:
+    # was exit 0 ("Nothing to do") when everything was installed: the -b file was never read
+    result = world.satchel.run("install", "-p", world.venv, "alpha", "-b", tmp_path / "missing.txt", check=False)
+    assert_error(result, f"build constraints file (-b) '{tmp_path / 'missing.txt'}' does not exist", "hint:")
+    (tmp_path / "build.txt").write_text("setuptools<80\n")
+    assert "Nothing to do" in world.satchel.run("install", "-p", world.venv, "alpha", "-b", tmp_path / "build.txt").stderr

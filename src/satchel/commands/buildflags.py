@@ -9,7 +9,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from satchel.commands.sources import BuildOptions
-from satchel.errors import SatchelError
+from satchel.errors import RequirementsFileError, SatchelError
 from satchel.requirements.models import ParsedRequirements
 
 
@@ -20,7 +20,11 @@ def build_constraints(files: Sequence[str]) -> tuple[str, ...]:
         return ()
     from satchel.requirements.parser import parse_command_line
 
-    parsed = parse_command_line([], constraint_files=list(files), base_dir=Path.cwd())
+    try:
+        parsed = parse_command_line([], constraint_files=list(files), base_dir=Path.cwd())
+    except RequirementsFileError as exc:  # (the reader calls every -c/-b file a constraints file)
+        message = exc.message.replace("constraints file", "build constraints file (-b)", 1)
+        raise RequirementsFileError(message, hint=exc.hint) from None
     out = []
     for spec in parsed.constraints:
         if spec.requirement is None or spec.url is not None:

@@ -51,6 +51,7 @@ def install_if_nothing_to_do(
         or request.report  # written by the full install
         or request.only_final  # the installed version may be a pre-release
         or request.dynamic  # -r pyproject.toml with dynamic dependencies: the build backend knows them
+        or request.build_constraint  # -b files: read (and checked) by the full install
     ):
         return None
     log = logging.getLogger("satchel")
@@ -114,6 +115,7 @@ _PLAIN_DEFAULTS: dict[str, object] = {
     "no_binary": [],
     "config_settings": [],
     "no_build_isolation_package": [],
+    "build_constraint": [],
     "index_url": None,
     "extra_index_url": [],
     "find_links": [],
