@@ -23,7 +23,7 @@ from tests.support.cache import (
     snapshot,
     truncate,
 )
-from tests.support.cli import Satchel, installed_files_match_record
+from tests.support.cli import Satchel, assert_error, installed_files_match_record
 from tests.support.fixtures import publish
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec
@@ -228,3 +228,15 @@ def test_satchel_cache_max_size_prunes_after_an_install_at_most_once_a_day(
     bad = satchel.run("install", "-p", satchel.venv("v3"), "second", check=False,
                       env={"SATCHEL_CACHE_MAX_SIZE": "lots"})
     assert bad.returncode == 1 and "SATCHEL_CACHE_MAX_SIZE" in bad.stderr, bad
+
+
+@pytest.mark.parametrize("command", [["info"], ["list"], ["verify"], ["clean", "alpha"], ["prune"]])
+def test_a_cache_dir_that_is_a_file_is_one_error(tmp_path: Path, command: list[str]) -> None:
+    # (was a warning that a temporary cache would be used, then the error)
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("x")
+    satchel = Satchel(tmp_path, not_a_dir)
+    result = satchel.run("cache", *command, check=False)
+    assert_error(result, f"there is no cache at {not_a_dir}: it is not a directory", "hint:")
+    assert result.warnings() == [], result
+    assert not_a_dir.read_text() == "x"

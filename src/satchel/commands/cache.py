@@ -17,6 +17,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from satchel.commands.request import project_names
 
     project_names("cache " + args.cache_command, getattr(args, "names", None) or ())
+    if not settings.no_cache:
+        # (before opening it: a root that cannot be a directory would make the cache warn that
+        # it uses a temporary one instead, which no cache command can mean)
+        from satchel.cache.store import default_cache_dir
+
+        wanted = settings.cache_dir or default_cache_dir()
+        if args.cache_command != "dir" and (wanted.exists() or wanted.is_symlink()) and not wanted.is_dir():
+            raise SatchelError(
+                f"there is no cache at {wanted}: it is not a directory",
+                hint="pass --cache-dir (or set SATCHEL_CACHE_DIR to) a directory",
+            )
     cache = open_cache(settings, remote=False)
     root = cache.root
     out = sys.stdout
