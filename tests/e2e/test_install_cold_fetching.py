@@ -87,6 +87,11 @@ def test_a_speculative_request_still_unanswered_does_not_hold_up_the_end(
         WheelSpec("c", "2.0"),
     )
     held = index_server.hold(*(f"/files/a-{v}.0-py3" for v in (1, 2, 3)))
+    # The chosen versions' reads answer slowly, so that the reads ahead of them have started by
+    # the time the resolution ends (on a loaded machine they were sometimes not yet, and the
+    # test proved nothing; satchel drops what it has not started by then).
+    index_server.stall("/files/a-4.0-py3", 0.3)
+    index_server.stall("/files/b-4.0-py3", 0.3)
     try:
         venv = satchel.venv()
         # satchel would wait for the held reads for ten minutes (--timeout), the test for two
