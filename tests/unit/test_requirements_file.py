@@ -314,6 +314,25 @@ def test_only_binary_and_no_binary_semantics(tmp_path: Path) -> None:
     assert result.no_binary == {":all:"} and result.only_binary == {"foo"}
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("--only-binary :bogus:", "':bogus:' is not a project name"),
+        ("--no-binary ,,,", "no project name, :all: or :none:"),
+        ("--all-releases !!", "'!!' is not a project name"),
+        ("--only-final 'a b'", "is not a project name"),
+    ],
+)
+def test_name_lists_in_a_file_are_checked_as_on_the_command_line(tmp_path: Path, line: str, problem: str) -> None:
+    # (a file took any value of --all-releases and --only-final, and ':bogus:' as a name; it
+    # refused 'a,,b', which the command line takes: one rule for both now)
+    exc = error(tmp_path, f"foo\n{line}\n")
+    assert exc.message.startswith(f"{tmp_path / 'reqs.txt'}:2: {line.split()[0]} ")
+    assert problem in exc.message and exc.hint is not None and ":all:" in exc.hint
+    result = parse(tmp_path, "--only-binary a,,B\n--all-releases :none:,c\n")
+    assert result.only_binary == {"a", "b"} and result.all_releases == [":none:,c"]
+
+
 def test_unknown_option(tmp_path: Path) -> None:
     exc = error(tmp_path, "foo\n--frobnicate\n")
     assert exc.message == f"{tmp_path / 'reqs.txt'}:2: unknown option '--frobnicate'"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from satchel.errors import SatchelError
+from satchel.requirements.options import PROJECT_NAME, name_list_hint, name_list_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,8 +201,6 @@ class InstallRequest:
         )
 
 
-# (compiled when first used: a no-op install names no projects in options)
-_PROJECT_NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
 
 
 def _upgrades(args: argparse.Namespace, parsed: ParsedRequirements) -> dict[str, Any]:
@@ -219,7 +218,7 @@ def project_names(option: str, values: Iterable[str]) -> list[str]:
     """Project names given to ``option``, each checked (PEP 508 names)."""
     out = []
     for value in values:
-        if not re.fullmatch(_PROJECT_NAME, value, re.IGNORECASE):
+        if not re.fullmatch(PROJECT_NAME, value, re.IGNORECASE):
             raise SatchelError(
                 f"{option} {value!r}: not a project name",
                 hint="project names are letters, digits and . _ - (for example my-package)",
@@ -234,14 +233,10 @@ def format_control(option: str, values: Iterable[str]) -> list[str]:
     checked. Empty items between commas are skipped (pip ignores them); a value with no item
     at all (``''``, ``',,'``) says nothing, and is an error, as it is for uv."""
     values = list(values)
-    hint = f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)"
     for value in values:
-        items = [part.strip() for part in value.split(",") if part.strip()]
-        if not items:
-            raise SatchelError(f"{option} {value!r}: no project name, :all: or :none:", hint=hint)
-        for name in items:
-            if name not in (":all:", ":none:") and not re.fullmatch(_PROJECT_NAME, name, re.IGNORECASE):
-                raise SatchelError(f"{option} {value!r}: {name!r} is not a project name", hint=hint)
+        problem = name_list_problem(value)
+        if problem is not None:
+            raise SatchelError(f"{option} {value!r}: {problem}", hint=name_list_hint(option))
     return values
 
 

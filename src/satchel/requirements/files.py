@@ -25,7 +25,14 @@ from satchel.requirements.line import (
 )
 from satchel.requirements.logical import decode, logical_lines
 from satchel.requirements.models import ALL, NONE, ParsedRequirements, RequirementSpec
-from satchel.requirements.options import FILE_OPTIONS, LINE_OPTIONS, SUPPORTED_OPTIONS, Option
+from satchel.requirements.options import (
+    FILE_OPTIONS,
+    LINE_OPTIONS,
+    SUPPORTED_OPTIONS,
+    Option,
+    name_list_hint,
+    name_list_problem,
+)
 from satchel.requirements.urls import is_url, redact, url_to_path
 
 COMMAND_LINE = "command line"
@@ -327,10 +334,19 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
             )
         if name in ("--requirement", "--constraint"):
             _include(value, name == "--constraint", where, context, state)
-        elif name == "--all-releases":
-            state.all_releases.append(value)
-        elif name == "--only-final":
-            state.only_final.append(value)
+        elif name in ("--all-releases", "--only-final", "--only-binary", "--no-binary"):
+            problem = name_list_problem(value)
+            if problem is not None:
+                raise RequirementsFileError(f"{where}: {name} {value!r}: {problem}", hint=name_list_hint(name))
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            if name == "--all-releases":
+                state.all_releases.append(value)
+            elif name == "--only-final":
+                state.only_final.append(value)
+            elif name == "--only-binary":
+                _apply_format_control(items, state.only_binary, state.no_binary)
+            else:
+                _apply_format_control(items, state.no_binary, state.only_binary)
         elif name == "--index-url":
             _check_url(name, value, where)
             state.index_url = value
@@ -345,17 +361,6 @@ def _handle_line(text: str, raw: str, where: str, context: _FileContext, state: 
             _extend_unique(state.trusted_hosts, [value])
         elif name == "--use-feature":
             _extend_unique(state.use_features, [value])
-        elif name in ("--only-binary", "--no-binary"):
-            items = [item.strip() for item in value.split(",")]
-            if any(not item for item in items):
-                raise RequirementsFileError(
-                    f"{where}: empty project name in '{name} {value}'",
-                    hint="give a comma-separated list of project names, ':all:' or ':none:'",
-                )
-            if name == "--only-binary":
-                _apply_format_control(items, state.only_binary, state.no_binary)
-            else:
-                _apply_format_control(items, state.no_binary, state.only_binary)
 
 
 def _check_url(option: str, url: str, where: str) -> None:

@@ -54,3 +54,28 @@ LINE_OPTIONS: dict[str, Option] = {
     "--config-settings": Option("--config-settings", True),
     "-C": Option("--config-settings", True),
 }
+
+
+#: A PEP 508 project name, matched ignoring case (a pattern, compiled where first used).
+PROJECT_NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
+
+
+def name_list_problem(value: str) -> str | None:
+    """What is wrong with a value of an option that takes comma-separated project names,
+    ``:all:`` or ``:none:`` (--only-binary, --no-binary, --all-releases, --only-final), or None.
+    Empty items between commas are skipped, as pip skips them; a value with no item at all says
+    nothing, and is wrong (as for uv). One rule for command lines and requirements files."""
+    import re
+
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items:
+        return "no project name, :all: or :none:"
+    for name in items:
+        if name not in (":all:", ":none:") and not re.fullmatch(PROJECT_NAME, name, re.IGNORECASE):
+            return f"{name!r} is not a project name"
+    return None
+
+
+def name_list_hint(option: str) -> str:
+    """The hint for a value :func:`name_list_problem` finds wrong."""
+    return f"give a comma-separated list of project names, :all: or :none: (for example {option} :all:)"
