@@ -252,3 +252,25 @@ def test_sync_into_a_new_environment_uses_the_link_worker(satchel: Satchel, inde
     assert "of 3 distributions installed by the link worker" in result.stderr, result.stderr
     assert installed(venv) == {n: "1.0" for n in names}
     assert run_python(venv, "import big_a.f7, big_c.f199; print(big_a.f7.x + big_c.f199.x)") == "206"
+
+
+def test_sync_warns_of_an_extra_the_locked_release_does_not_provide(
+    satchel: Satchel, index_server: IndexServer
+) -> None:
+    # (install warned, as pip and uv do; sync said nothing)
+    publish(
+        index_server,
+        WheelSpec("beta", "1.0", extras={"fast": ["gamma"]}),
+        WheelSpec("gamma", "1.0"),
+    )
+    lock = satchel.tmp / "requirements.txt"
+    lock.write_text("beta[fast,nope]==1.0\ngamma==1.0\n")
+    venv = satchel.venv()
+    result = satchel.run("sync", "-p", venv, lock)
+    assert result.warnings() == ["warning: beta 1.0 does not provide the extra 'nope'"], result
+    assert installed(venv) == {"beta": "1.0", "gamma": "1.0"}
+    # kept, not installed again: said from the environment's metadata
+    again = satchel.run("sync", "-p", venv, lock)
+    assert again.warnings() == ["warning: beta 1.0 does not provide the extra 'nope'"], again
+    lock.write_text("beta[fast]==1.0\ngamma==1.0\n")
+    assert satchel.run("sync", "-p", venv, lock).warnings() == []

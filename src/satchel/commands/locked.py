@@ -39,7 +39,7 @@ from satchel.index.client import IndexClient, IndexOptions
 from satchel.index.metadata import parse_metadata
 from satchel.index.models import IndexFile
 from satchel.install.installed import InstalledDist
-from satchel.install.lockcheck import Dist, problems
+from satchel.install.lockcheck import Dist, problems, unprovided_extras
 from satchel.install.plan import Wanted, make_plan
 from satchel.progress import Progress
 from satchel.requirements.locked import DIRECT, FILE, PIN, LockedPackage
@@ -383,16 +383,20 @@ def _report_problems(
     for w in wanted:
         pkg = new.get(w.name)
         requires: tuple[str, ...] = ()
+        provides: tuple[str, ...] | None = None
         version = str(pkg.version) if pkg is not None else w.version
         tree = trees.get(w.name) if trees is not None else None
         if tree is not None:
-            requires = _tree_requires(tree)
+            requires, provides = _tree_metadata(tree)
         elif pkg is None:
             have = installed.get(w.name)
             if have is not None:
                 requires = tuple(have.requires_dist)
+                provides = tuple(have.provides_extra)
                 version = have.version
-        dists[w.name] = Dist(version, requires, frozenset(w.item.extras))
+        dists[w.name] = Dist(version, requires, frozenset(w.item.extras), provides)
+    for unknown in unprovided_extras(dists, place.markers):  # (a warning, as pip's and uv's)
+        log.warning("%s", unknown)
     found = problems(dists, place.markers)
     if not found:
         return
@@ -406,15 +410,17 @@ def _report_problems(
         log.warning("%s", problem)
 
 
-def _tree_requires(tree: Tree) -> tuple[str, ...]:
+def _tree_metadata(tree: Tree) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """Requires-Dist and Provides-Extra of an unpacked wheel (None for the second: unknown)."""
     for entry in os.scandir(tree.path):
         if entry.name.endswith(".dist-info") and entry.is_dir():
             path = Path(entry.path) / "METADATA"
             try:
-                return parse_metadata(path.read_bytes(), source=str(path)).requires_dist
+                meta = parse_metadata(path.read_bytes(), source=str(path))
             except (OSError, SatchelError):
-                return ()
-    return ()
+                return (), None
+            return meta.requires_dist, tuple(meta.provides_extra)
+    return (), None
 
 
 # -- output ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class Dist:
     version: str
     requires_dist: tuple[str, ...] = ()
     extras: frozenset[str] = field(default_factory=frozenset)  # asked for by the lock itself
+    provides_extra: tuple[str, ...] | None = None  # Provides-Extra, None when not known
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,30 @@ def problems(dists: Mapping[str, Dist], env: Mapping[str, str]) -> list[Problem]
                     wanted[dep].add(e)
                     queue.append((dep, e))
     return [out[k] for k in sorted(out)]
+
+
+def unprovided_extras(dists: Mapping[str, Dist], env: Mapping[str, str]) -> list[str]:
+    """"name version does not provide the extra 'x'", for each extra the lock itself asks of a
+    distribution (``name[x]==v``) that its metadata neither declares (Provides-Extra) nor uses
+    in a marker: what pip and uv, and satchel's resolver, warn of. Distributions whose
+    Provides-Extra is not known are left out."""
+    from satchel.standards.extras import missing_extras, normalize_extras
+
+    out = []
+    for name, dist in sorted(dists.items()):
+        if not dist.extras or dist.provides_extra is None:
+            continue
+        asked = normalize_extras(dist.extras)
+        used: set[str] = set()
+        for text in dist.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            used |= {e for e in asked if _applies(req, env, e)}
+        for extra in missing_extras(asked, dist.provides_extra, used):
+            out.append(f"{name} {dist.version} does not provide the extra '{extra}'")
+    return out
 
 
 _missing: Requirement | None = Requirement("missing")  # a sentinel distinct from None
