@@ -228,10 +228,13 @@ def test_venv_command(satchel: Satchel, index_server: IndexServer) -> None:
     )  # fmt: skip
     assert shell.stdout.split() == [str(venv), str(venv / "bin" / "python")]
 
-    # An existing venv is replaced (like uv), so its packages are gone.
+    # An existing venv is replaced only with --clear (as uv 0.13), and its packages are gone then.
     satchel.run("install", "-p", venv, "alpha")
     assert (site_packages(venv) / "alpha").exists()
-    satchel.run("venv", venv)
+    kept = satchel.run("venv", venv, check=False)
+    assert_error(kept, f"{venv} is a virtual environment already", "--clear")
+    assert (site_packages(venv) / "alpha").exists()
+    satchel.run("venv", venv, "--clear")
     assert not (site_packages(venv) / "alpha").exists()
     assert run_python(venv, "import sys; print(sys.prefix != sys.base_prefix)") == "True"
 

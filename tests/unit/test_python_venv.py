@@ -208,11 +208,16 @@ def test_the_root_and_home_directories_are_protected(tmp_path: Path, monkeypatch
     assert (home / "precious.txt").read_text() == "keep me"
 
 
-def test_existing_venv_is_replaced(tmp_path: Path, cache: Cache) -> None:
+def test_existing_venv_is_replaced_only_with_clear(tmp_path: Path, cache: Cache) -> None:
+    # (uv 0.13's rule: what is installed there would go without a word)
     venv = tmp_path / "env"
     create_venv(venv, Path(sys.executable), cache=cache)
     (venv / "leftover").write_text("x")
-    python = create_venv(venv, Path(sys.executable), cache=cache)
+    with pytest.raises(InterpreterError, match="is a virtual environment already") as info:
+        create_venv(venv, Path(sys.executable), cache=cache)
+    assert info.value.hint and "--clear" in info.value.hint
+    assert (venv / "leftover").read_text() == "x"
+    python = create_venv(venv, Path(sys.executable), clear=True, cache=cache)
     assert not (venv / "leftover").exists()
     assert python.is_file()
 

@@ -89,7 +89,7 @@ def find_target(python: str | None, *, system: bool, cwd: Path, cache: Cache | N
         if exe is None:
             raise InterpreterError(
                 f"VIRTUAL_ENV is {venv}, which has no {_bin_python_name()}",
-                hint="deactivate it or recreate it with `satchel venv`",
+                hint="deactivate it or recreate it with `satchel venv --clear`",
             )
         return exe
     for directory in (cwd, *cwd.parents):

@@ -136,9 +136,10 @@ def create_venv(
     """Create a virtual environment at ``path`` for the Python ``interpreter_executable`` (itself
     possibly a venv's python: its base interpreter is used). Returns the new venv's python.
 
-    An existing venv at ``path`` (a directory with a ``pyvenv.cfg``) is replaced. An existing
-    non-empty directory that is not a venv is an error, unless both ``clear`` and ``force``
-    (as uv's ``--clear --force``): then its contents are removed. Nothing ever empties the
+    An existing venv at ``path`` (a directory with a ``pyvenv.cfg``) is an error unless
+    ``clear``: then it is replaced. An existing non-empty directory that is not a venv is an
+    error, unless both ``clear`` and ``force`` (as uv's ``--clear --force``): then its contents
+    are removed. Nothing ever empties the
     file system's root or the user's home directory. With ``system_site_packages`` the venv
     also sees the base interpreter's site-packages (``python -m venv``'s option). Raises
     InterpreterError.
@@ -216,7 +217,13 @@ def _prepare_dir(venv: Path, *, clear: bool, force: bool = False) -> None:
             f"cannot create a venv at {venv}: {protected}, and satchel never empties it",
             hint="pick a directory of its own, such as .venv",
         )
-    if not (venv / "pyvenv.cfg").is_file():
+    if (venv / "pyvenv.cfg").is_file():
+        if not clear:  # (uv 0.13 asks the same; python -m venv would keep what it holds)
+            raise InterpreterError(
+                f"{venv} is a virtual environment already",
+                hint="pass --clear to replace it (what is installed there goes), or pick another path",
+            )
+    else:
         if not clear:
             raise InterpreterError(
                 f"{venv} exists and is not a virtual environment",
