@@ -76,8 +76,10 @@ class Satchel:
         return result
 
     def venv(self, name: str = "venv", python: str | Path | None = None) -> Path:
+        """A new, empty virtual environment ``name`` (one made before under that name is
+        replaced: ``--clear``)."""
         path = self.tmp / name
-        args: list[str | Path] = ["venv", path]
+        args: list[str | Path] = ["venv", "--clear", path]
         if python is not None:
             args += ["-p", python]
         self.run(*args)
